@@ -1,0 +1,5 @@
+//! Server functions, grouped by domain. Each is a few lines: get the studio, call the core, map
+//! the error.
+
+pub mod conversations;
+pub mod health;

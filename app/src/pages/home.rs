@@ -1,0 +1,106 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::health::get_health;
+use crate::components::ErrorBox;
+use crate::format;
+use crate::model::{CheckStatus, Health};
+
+/// Home: what is set up, what is missing and what to do next.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    // Bumped by "Check again": the resource reruns the checks on the server.
+    let round = RwSignal::new(0u32);
+    let health = Resource::new(move || round.get(), |_| get_health());
+
+    view! {
+        <Title text="Home" />
+        <section class="hero">
+            <h1>"Your own assistant, tuned on your own conversations"</h1>
+            <p class="lede">
+                "garden-eden turns the conversations you had with your assistant, and the feedback you gave, "
+                "into a personalised LoRA adapter: curate the data, train, compare, and deploy to Ollama, "
+                "all on this machine."
+            </p>
+        </section>
+        <section class="card" aria-labelledby="setup-heading">
+            <div class="card-head">
+                <h2 id="setup-heading">"Your set-up"</h2>
+                // Without JavaScript this reloads the page, which runs the checks again; with it,
+                // only the checks are fetched.
+                <form
+                    method="get"
+                    action="/"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        round.update(|r| *r += 1);
+                    }
+                >
+                    <button type="submit" id="recheck" class="button secondary">
+                        "Check again"
+                    </button>
+                </form>
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Checking your set-up…"</p> }>
+                {move || Suspend::new(async move {
+                    match health.await {
+                        Ok(health) => view! { <HealthView health /> }.into_any(),
+                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn HealthView(health: Health) -> impl IntoView {
+    let ready = health.checks.iter().filter(|c| c.status == CheckStatus::Ok).count();
+    let total = health.checks.len();
+    let next: Vec<(String, String)> = health
+        .checks
+        .iter()
+        .filter(|c| c.status != CheckStatus::Ok)
+        .filter_map(|c| c.fix.clone().map(|fix| (c.label.clone(), fix)))
+        .collect();
+    let conversations = health.conversations;
+    view! {
+        <p class="summary" id="checked-at" data-checked-at=health.checked_at.to_string()>
+            {format!("{ready} of {total} ready · checked at {}", format::time_utc(health.checked_at))}
+        </p>
+        <ul class="checks">
+            {health
+                .checks
+                .into_iter()
+                .map(|c| {
+                    let status = c.status.as_str();
+                    view! {
+                        <li class=format!("check {status}") data-key=c.key.clone()>
+                            <span class="badge">{status}</span>
+                            <span class="check-label">{c.label}</span>
+                            <span class="check-detail">{c.detail}</span>
+                            {c.fix.map(|fix| view! { <span class="check-fix">{fix}</span> })}
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+        <h3>"What to do next"</h3>
+        <ol class="next-steps">
+            {next
+                .into_iter()
+                .map(|(label, fix)| view! { <li><strong>{label}": "</strong>{fix}</li> })
+                .collect_view()}
+            <li>
+                {if conversations == 0 {
+                    "Your history is empty: conversations you bring in appear under Conversations."
+                        .to_owned()
+                } else {
+                    format!("{conversations} conversations are stored: look through them under Conversations.")
+                }}
+                " "
+                <a href="/conversations">"Open Conversations"</a>
+            </li>
+        </ol>
+    }
+}

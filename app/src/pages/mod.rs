@@ -1,0 +1,5 @@
+//! One page a file.
+
+pub mod conversations;
+pub mod home;
+pub mod not_found;

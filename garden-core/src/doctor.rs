@@ -1,0 +1,491 @@
+//! Environment checks shared by `garden-eden doctor` and the Home page: each check says ok, warn or
+//! missing, what it found, and how to fix it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::process::Command;
+
+use crate::Studio;
+
+/// The LLaMA-Factory release garden-eden is tested with.
+pub const LLAMAFACTORY_VERSION: &str = "0.9.5";
+/// First Ollama release that refuses to create models with an ADAPTER layer.
+pub const OLLAMA_NO_ADAPTER_SINCE: (u64, u64, u64) = (0, 34, 1);
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
+const HTTP_TIMEOUT: Duration = Duration::from_secs(3);
+const GIB: u64 = 1024 * 1024 * 1024;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Missing,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Missing => "missing",
+        }
+    }
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// Stable key: `database`, `disk`, `python`, `llamafactory`, `llama_cpp`, `ollama`, `gpu`.
+    pub key: String,
+    /// What was checked, for people.
+    pub label: String,
+    pub status: Status,
+    /// What was found.
+    pub detail: String,
+    /// What to do about it, when it is not ok.
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn new(key: &str, label: &str, status: Status, detail: impl Into<String>) -> Check {
+        Check {
+            key: key.to_owned(),
+            label: label.to_owned(),
+            status,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn fix(mut self, fix: impl Into<String>) -> Check {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// The whole report, in a fixed order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub checks: Vec<Check>,
+    /// When the checks ran (Unix ms).
+    pub checked_at: i64,
+}
+
+impl Report {
+    pub fn get(&self, key: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.key == key)
+    }
+}
+
+/// Runs every check, concurrently.
+pub async fn run(studio: &Studio) -> Report {
+    let settings = studio.settings();
+    let python = settings.python_path();
+    let (database, python, ollama, gpu) = tokio::join!(
+        check_database(studio),
+        check_python(&python),
+        check_ollama(&settings.ollama_url),
+        check_gpu(),
+    );
+    let mut checks = vec![database, check_disk(&settings.data_dir)];
+    checks.extend(python);
+    checks.push(ollama);
+    checks.push(gpu);
+    Report {
+        checks,
+        checked_at: crate::now_ms(),
+    }
+}
+
+async fn check_database(studio: &Studio) -> Check {
+    let path = studio.db().path().to_owned();
+    let counted = studio
+        .db()
+        .call(|conn| {
+            let version = crate::migrate::current_version(conn)?;
+            let n: i64 = conn.query_row("SELECT COUNT(*) FROM conversations", [], |r| r.get(0))?;
+            Ok((version, n))
+        })
+        .await;
+    match counted {
+        Ok((version, n)) => Check::new(
+            "database",
+            "Database",
+            Status::Ok,
+            format!(
+                "{} (schema v{version}, {n} conversation{})",
+                path.display(),
+                if n == 1 { "" } else { "s" }
+            ),
+        ),
+        Err(e) => Check::new("database", "Database", Status::Missing, e.to_string()).fix(format!(
+            "check that {} is writable, or choose another with --data-dir",
+            path.display()
+        )),
+    }
+}
+
+/// Free space where the data dir is (or would be).
+fn check_disk(data_dir: &Path) -> Check {
+    let probe = nearest_existing(data_dir);
+    match nix::sys::statvfs::statvfs(&probe) {
+        Ok(stat) => {
+            let free = stat.blocks_available() * stat.fragment_size();
+            let detail = format!("{} free at {}", human_bytes(free), data_dir.display());
+            if free < 2 * GIB {
+                Check::new("disk", "Free disk", Status::Missing, detail)
+                    .fix("free some space: exports, checkpoints and merged models need room")
+            } else if free < 30 * GIB {
+                Check::new("disk", "Free disk", Status::Warn, detail).fix(
+                    "enough for small models; merging a 7B–14B model for Ollama needs 30 GB or more",
+                )
+            } else {
+                Check::new("disk", "Free disk", Status::Ok, detail)
+            }
+        }
+        Err(e) => Check::new(
+            "disk",
+            "Free disk",
+            Status::Warn,
+            format!("could not read free space at {}: {e}", probe.display()),
+        ),
+    }
+}
+
+fn nearest_existing(path: &Path) -> PathBuf {
+    let mut p = path.to_owned();
+    while !p.exists() {
+        match p.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => p = parent.to_owned(),
+            _ => return PathBuf::from("."),
+        }
+    }
+    p
+}
+
+/// Versions of the Python packages garden-eden drives, read without importing them (importing
+/// torch takes seconds).
+const PYTHON_PROBE: &str = r#"
+import json, sys
+from importlib import metadata
+out = {"python": sys.version.split()[0]}
+for name in ("llamafactory", "torch", "transformers", "peft", "llama-cpp-python"):
+    try:
+        out[name] = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        out[name] = None
+print(json.dumps(out))
+"#;
+
+#[derive(Debug, Deserialize)]
+struct PythonVersions {
+    python: String,
+    llamafactory: Option<String>,
+    torch: Option<String>,
+    #[serde(rename = "llama-cpp-python")]
+    llama_cpp_python: Option<String>,
+}
+
+async fn check_python(python: &Path) -> Vec<Check> {
+    const SETUP: &str = "run ./scripts/start (it creates the venv), or point GARDEN_EDEN_PYTHON at \
+                         a Python that has llamafactory";
+    if !python.exists() {
+        return vec![
+            Check::new(
+                "python",
+                "Python environment",
+                Status::Missing,
+                format!("no Python at {}", python.display()),
+            )
+            .fix(SETUP),
+            Check::new("llamafactory", "LLaMA-Factory", Status::Missing, "no Python environment")
+                .fix(SETUP),
+            llama_cpp_check(None),
+        ];
+    }
+    let output = run_probe(
+        Command::new(python)
+            .arg("-c")
+            .arg(PYTHON_PROBE)
+            .env("PYTHONNOUSERSITE", "1"),
+    )
+    .await;
+    let versions = match output {
+        Ok(stdout) => serde_json::from_str::<PythonVersions>(stdout.trim()).map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    let versions = match versions {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![
+                Check::new(
+                    "python",
+                    "Python environment",
+                    Status::Missing,
+                    format!("{} does not run: {e}", python.display()),
+                )
+                .fix(SETUP),
+                Check::new("llamafactory", "LLaMA-Factory", Status::Missing, "Python does not run")
+                    .fix(SETUP),
+                llama_cpp_check(None),
+            ]
+        }
+    };
+    let python_check = Check::new(
+        "python",
+        "Python environment",
+        Status::Ok,
+        format!("Python {} at {}", versions.python, python.display()),
+    );
+    let lf = match (&versions.llamafactory, &versions.torch) {
+        (Some(lf), Some(torch)) if lf == LLAMAFACTORY_VERSION => Check::new(
+            "llamafactory",
+            "LLaMA-Factory",
+            Status::Ok,
+            format!("llamafactory {lf}, torch {torch}"),
+        ),
+        (Some(lf), torch) => Check::new(
+            "llamafactory",
+            "LLaMA-Factory",
+            Status::Warn,
+            format!(
+                "llamafactory {lf}, torch {}: garden-eden is tested with {LLAMAFACTORY_VERSION}",
+                torch.as_deref().unwrap_or("missing")
+            ),
+        )
+        .fix(format!(
+            "pip install llamafactory=={LLAMAFACTORY_VERSION} torch==2.11.0 torchvision==0.26.0 \
+             torchaudio==2.11.0 in that environment"
+        )),
+        (None, _) => Check::new(
+            "llamafactory",
+            "LLaMA-Factory",
+            Status::Missing,
+            format!("not installed in {}", python.display()),
+        )
+        .fix(SETUP),
+    };
+    vec![python_check, lf, llama_cpp_check(versions.llama_cpp_python.as_deref())]
+}
+
+fn llama_cpp_check(llama_cpp_python: Option<&str>) -> Check {
+    let server_on_path = which("llama-server");
+    match (llama_cpp_python, server_on_path) {
+        (Some(v), _) => Check::new(
+            "llama_cpp",
+            "llama.cpp",
+            Status::Ok,
+            format!("llama-cpp-python {v} (OpenAI-compatible server: python -m llama_cpp.server)"),
+        ),
+        (None, Some(path)) => Check::new(
+            "llama_cpp",
+            "llama.cpp",
+            Status::Ok,
+            format!("llama-server at {}", path.display()),
+        ),
+        (None, None) => Check::new(
+            "llama_cpp",
+            "llama.cpp",
+            Status::Missing,
+            "neither llama-cpp-python nor llama-server found",
+        )
+        .fix("run ./scripts/start (builds llama-cpp-python into the venv), or put llama.cpp's llama-server on PATH"),
+    }
+}
+
+/// Finds a program on PATH.
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+#[derive(Debug, Deserialize)]
+struct OllamaVersion {
+    version: String,
+}
+
+async fn check_ollama(base_url: &str) -> Check {
+    let url = format!("{}/api/version", base_url.trim_end_matches('/'));
+    let fix = format!(
+        "install Ollama (ollama.com) and run `ollama serve`, or set OLLAMA_HOST / --ollama-url if it \
+         runs elsewhere (now {base_url})"
+    );
+    let client = match reqwest::Client::builder().timeout(HTTP_TIMEOUT).build() {
+        Ok(c) => c,
+        Err(e) => return Check::new("ollama", "Ollama", Status::Missing, e.to_string()).fix(fix),
+    };
+    let response = client.get(&url).send().await.and_then(|r| r.error_for_status());
+    let version = match response {
+        Ok(r) => r.json::<OllamaVersion>().await,
+        Err(e) => {
+            let why = if e.is_connect() {
+                "nothing answers".to_owned()
+            } else if e.is_timeout() {
+                "no answer within 3 s".to_owned()
+            } else {
+                e.to_string()
+            };
+            return Check::new("ollama", "Ollama", Status::Missing, format!("{why} at {base_url}"))
+                .fix(fix);
+        }
+    };
+    match version {
+        Ok(v) => {
+            let refuses_adapters = parse_version(&v.version)
+                .is_some_and(|parsed| parsed >= OLLAMA_NO_ADAPTER_SINCE);
+            let how = if refuses_adapters {
+                "adapters are deployed as merged models (this version refuses ADAPTER layers)"
+            } else {
+                "adapters are deployed as a GGUF adapter layer"
+            };
+            Check::new(
+                "ollama",
+                "Ollama",
+                Status::Ok,
+                format!("Ollama {} at {base_url}: {how}", v.version),
+            )
+        }
+        Err(e) => Check::new(
+            "ollama",
+            "Ollama",
+            Status::Warn,
+            format!("{url} answered, but not like Ollama: {e}"),
+        )
+        .fix(fix),
+    }
+}
+
+/// `0.34.1`, `v0.5.7`, `0.6.0-rc1` → (major, minor, patch).
+pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
+    let v = v.trim().trim_start_matches('v');
+    let core = v.split(['-', '+']).next()?;
+    let mut parts = core.split('.').map(|p| p.parse::<u64>());
+    let major = parts.next()?.ok()?;
+    let minor = parts.next().unwrap_or(Ok(0)).ok()?;
+    let patch = parts.next().unwrap_or(Ok(0)).ok()?;
+    Some((major, minor, patch))
+}
+
+async fn check_gpu() -> Check {
+    const CPU_NOTE: &str = "training runs on the CPU: fine for the tiny demo model, far too slow for \
+                            Qwen 2.5 7B/14B";
+    let output = run_probe(Command::new("nvidia-smi").args([
+        "--query-gpu=name,memory.total,memory.used",
+        "--format=csv,noheader,nounits",
+    ]))
+    .await;
+    match output {
+        Ok(stdout) => {
+            let gpus: Vec<String> = stdout
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|line| {
+                    let f: Vec<&str> = line.split(',').map(str::trim).collect();
+                    match f.as_slice() {
+                        [name, total, used] => format!("{name}, {total} MiB ({used} MiB in use)"),
+                        _ => line.trim().to_owned(),
+                    }
+                })
+                .collect();
+            if gpus.is_empty() {
+                Check::new("gpu", "GPU", Status::Warn, format!("nvidia-smi lists no GPU: {CPU_NOTE}"))
+                    .fix("check the NVIDIA driver (nvidia-smi should list your GPU)")
+            } else {
+                Check::new("gpu", "GPU", Status::Ok, gpus.join("; "))
+            }
+        }
+        Err(e) => Check::new("gpu", "GPU", Status::Warn, format!("no NVIDIA GPU ({e}): {CPU_NOTE}"))
+            .fix("on a machine with an NVIDIA GPU, install its driver so that nvidia-smi works"),
+    }
+}
+
+/// Runs a fixed probe command (never through a shell) with a timeout; stdout on success.
+async fn run_probe(command: &mut Command) -> Result<String, String> {
+    let program = command.as_std().get_program().to_string_lossy().into_owned();
+    command.stdin(std::process::Stdio::null()).kill_on_drop(true);
+    match tokio::time::timeout(PROBE_TIMEOUT, command.output()).await {
+        Err(_) => Err(format!("{program} did not finish within {}s", PROBE_TIMEOUT.as_secs())),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(format!("{program} not found")),
+        Ok(Err(e)) => Err(format!("{program}: {e}")),
+        Ok(Ok(out)) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Ok(Ok(out)) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            Err(format!("{program} failed ({}): {last}", out.status))
+        }
+    }
+}
+
+/// `1.5 GiB`
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse() {
+        assert_eq!(parse_version("0.34.1"), Some((0, 34, 1)));
+        assert_eq!(parse_version("v0.5.7"), Some((0, 5, 7)));
+        assert_eq!(parse_version("0.6.0-rc1"), Some((0, 6, 0)));
+        assert_eq!(parse_version("1.2"), Some((1, 2, 0)));
+        assert_eq!(parse_version("banana"), None);
+        assert!(parse_version("0.34.0").unwrap() < OLLAMA_NO_ADAPTER_SINCE);
+        assert!(parse_version("0.34.1").unwrap() >= OLLAMA_NO_ADAPTER_SINCE);
+        assert!(parse_version("0.40.0").unwrap() >= OLLAMA_NO_ADAPTER_SINCE);
+    }
+
+    #[test]
+    fn bytes_are_human() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * GIB), "3.0 GiB");
+    }
+
+    #[tokio::test]
+    async fn a_missing_python_is_reported_with_a_fix() {
+        let checks = check_python(Path::new("/nonexistent/venv/bin/python")).await;
+        let keys: Vec<&str> = checks.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["python", "llamafactory", "llama_cpp"]);
+        assert_eq!(checks[0].status, Status::Missing);
+        assert!(checks[0].fix.as_deref().unwrap().contains("GARDEN_EDEN_PYTHON"));
+    }
+
+    #[tokio::test]
+    async fn a_python_without_llamafactory_is_missing_it() {
+        // The machine's own python3 is enough to run the probe.
+        let Some(python) = which("python3") else { return };
+        let checks = check_python(&python).await;
+        assert_eq!(checks[0].status, Status::Ok, "{:?}", checks[0]);
+        assert!(checks[0].detail.starts_with("Python 3"), "{:?}", checks[0]);
+    }
+
+    #[tokio::test]
+    async fn ollama_down_is_missing() {
+        // Port 9 (discard) on loopback: nothing listens there.
+        let check = check_ollama("http://127.0.0.1:9").await;
+        assert_eq!(check.status, Status::Missing);
+        assert!(check.detail.contains("nothing answers"), "{}", check.detail);
+        assert!(check.fix.unwrap().contains("ollama serve"));
+    }
+}

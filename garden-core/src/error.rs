@@ -1,0 +1,58 @@
+//! The core's one error type. Every variant says what went wrong and where.
+
+use std::path::PathBuf;
+
+/// Errors from the garden-eden core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("migration {name}: {message}")]
+    Migration { name: String, message: String },
+
+    #[error("the database at {path} has schema version {found}, newer than this garden-eden knows ({known}); upgrade garden-eden")]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+
+    #[error("{what} '{id}' was not found")]
+    NotFound { what: &'static str, id: String },
+
+    #[error("invalid {field}: {message}")]
+    Invalid { field: String, message: String },
+
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+impl Error {
+    /// An I/O error on a path.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A validation error on a named field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,50 @@
+//! garden-eden's core: everything the web app and the CLI share, with no UI in it.
+//!
+//! The web app's server functions and the CLI commands are thin shells over the functions here.
+
+pub mod conversations;
+pub mod db;
+pub mod doctor;
+pub mod error;
+pub mod migrate;
+pub mod settings;
+
+pub use error::{Error, Result};
+pub use settings::Settings;
+
+use db::Db;
+
+/// The opened studio: settings plus the database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Studio {
+    settings: std::sync::Arc<Settings>,
+    db: Db,
+}
+
+impl Studio {
+    /// Creates the data dir if needed, opens the database and applies pending migrations.
+    pub fn open(settings: Settings) -> Result<Studio> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .map_err(|e| Error::io("creating the data dir", &settings.data_dir, e))?;
+        let db = Db::open(settings.db_path())?;
+        Ok(Studio {
+            settings: std::sync::Arc::new(settings),
+            db,
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

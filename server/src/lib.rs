@@ -1,0 +1,128 @@
+//! The garden-eden host: the axum router around the Leptos app, the request guard, and
+//! `serve(config, listener, shutdown)` so that tests can run the real server in-process on port 0.
+
+pub mod security;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use app::state::AppState;
+use app::{shell, App, OUTPUT_NAME};
+use axum::Router;
+use garden_core::Studio;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+pub use security::HostGuard;
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "refusing to listen on {addr}: it is reachable from other machines, and garden-eden can run \
+         training processes and write files for whoever reaches it. Use 127.0.0.1, or pass \
+         --allow-remote if you really mean it (and put it behind a firewall)"
+    )]
+    NotLoopback { addr: SocketAddr },
+    #[error("the web assets were not found in {0}: build them with `cargo leptos build` (./scripts/start does), or pass --site-root")]
+    NoSite(PathBuf),
+    #[error("listening on {addr}: {source}")]
+    Io {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What `serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub studio: Studio,
+    /// Folder with `pkg/garden-eden.{js,wasm,css}`.
+    pub site_root: PathBuf,
+    /// Host names allowed besides loopback ones.
+    pub allowed_hosts: Vec<String>,
+}
+
+/// Checks the listening address: loopback unless the person explicitly allowed otherwise.
+pub fn check_bind_addr(addr: SocketAddr, allow_remote: bool) -> Result<(), ServeError> {
+    if addr.ip().is_loopback() || allow_remote {
+        Ok(())
+    } else {
+        Err(ServeError::NotLoopback { addr })
+    }
+}
+
+/// Where the built site is: `$LEPTOS_SITE_ROOT`, else `site/` beside the binary's target folder
+/// (`target/debug/garden-eden` → `target/site`), else `target/site` under the current directory.
+pub fn default_site_root() -> PathBuf {
+    if let Some(root) = std::env::var_os("LEPTOS_SITE_ROOT") {
+        return PathBuf::from(root);
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(target) = exe.parent().and_then(Path::parent) {
+            let site = target.join("site");
+            if site.join("pkg").exists() {
+                return site;
+            }
+        }
+    }
+    PathBuf::from("target/site")
+}
+
+/// The Leptos options for a site root and address.
+pub fn leptos_options(site_root: &Path, addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}
+
+/// The whole HTTP surface: pages, server functions, static files, behind the guard.
+pub fn router(state: AppState, guard: HostGuard) -> Router {
+    let routes = generate_route_list(App);
+    Router::new()
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(guard), security::guard))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    config: ServeConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let addr = listener.local_addr().map_err(|source| ServeError::Io {
+        addr: "the listener".into(),
+        source,
+    })?;
+    if !config.site_root.join("pkg").exists() {
+        return Err(ServeError::NoSite(config.site_root));
+    }
+    let mut guard = HostGuard::new(config.allowed_hosts);
+    if !addr.ip().is_loopback() && !addr.ip().is_unspecified() {
+        guard.allow(&addr.ip().to_string());
+    }
+    let state = AppState {
+        leptos_options: leptos_options(&config.site_root, addr),
+        studio: config.studio,
+    };
+    let app = router(state, guard);
+    tracing::info!("garden-eden is listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| ServeError::Io {
+            addr: addr.to_string(),
+            source,
+        })
+}

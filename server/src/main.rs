@@ -1,0 +1,217 @@
+//! `garden-eden`: the command line. Every command is a thin shell over the core.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use garden_core::doctor::{self, Status};
+use garden_core::{Settings, Studio};
+use garden_eden::{check_bind_addr, default_site_root, serve, ServeConfig};
+
+#[derive(Parser, Debug)]
+#[command(name = "garden-eden", version, about = "Turn your assistant conversations into a personalised LoRA adapter, locally.")]
+struct Cli {
+    /// Where the database and every artefact live.
+    #[arg(long, global = true, env = "GARDEN_EDEN_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Python interpreter of the environment with LLaMA-Factory.
+    #[arg(long, global = true, env = "GARDEN_EDEN_PYTHON")]
+    python: Option<PathBuf>,
+    /// Ollama's address (its own OLLAMA_HOST variable is honoured too).
+    #[arg(long, global = true, env = "OLLAMA_HOST")]
+    ollama_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the web app.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:3000", env = "GARDEN_EDEN_ADDR")]
+        addr: SocketAddr,
+        /// Allow listening on an address other machines can reach (dangerous: see README).
+        #[arg(long)]
+        allow_remote: bool,
+        /// Extra host names the server answers to (besides localhost and loopback addresses).
+        #[arg(long = "allow-host", value_name = "HOST")]
+        allow_hosts: Vec<String>,
+        /// Folder with the built web assets (pkg/).
+        #[arg(long, env = "LEPTOS_SITE_ROOT")]
+        site_root: Option<PathBuf>,
+    },
+    /// Apply pending database migrations and print the schema version.
+    Migrate,
+    /// Check the environment: Python/LLaMA-Factory, llama.cpp, Ollama, GPU, disk.
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("GARDEN_EDEN_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,leptos=warn,tower_http=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn settings(cli: &Cli) -> Settings {
+    let mut settings =
+        Settings::new(cli.data_dir.clone().unwrap_or_else(Settings::default_data_dir));
+    settings.python = cli.python.clone();
+    if let Some(url) = &cli.ollama_url {
+        settings.ollama_url = normalise_ollama_url(url);
+    }
+    settings
+}
+
+/// OLLAMA_HOST may be `host:port`, `:port` or a URL; a wildcard bind address means this machine.
+fn normalise_ollama_url(value: &str) -> String {
+    let value = value.trim().trim_end_matches('/');
+    let with_scheme = if value.contains("://") {
+        value.to_owned()
+    } else if let Some(port) = value.strip_prefix(':') {
+        format!("http://127.0.0.1:{port}")
+    } else {
+        format!("http://{value}")
+    };
+    // `ollama serve` with OLLAMA_HOST set to the unspecified address listens everywhere; talk
+    // to it on loopback.
+    match with_scheme.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, port) = rest.rsplit_once(':').unwrap_or((rest, "11434"));
+            let unspecified = host
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_unspecified());
+            let host = if unspecified { "127.0.0.1" } else { host };
+            format!("{scheme}://{host}:{port}")
+        }
+        None => with_scheme,
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = settings(&cli);
+    match cli.command {
+        Command::Serve {
+            addr,
+            allow_remote,
+            allow_hosts,
+            site_root,
+        } => {
+            check_bind_addr(addr, allow_remote)?;
+            if !addr.ip().is_loopback() {
+                eprintln!(
+                    "WARNING: garden-eden is listening on {addr}, reachable from other machines. \
+                     Anyone who reaches it can start training processes and write files as this user."
+                );
+            }
+            let studio = Studio::open(settings).context("opening the data dir")?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr} (is another garden-eden running?)"))?;
+            let config = ServeConfig {
+                studio,
+                site_root: site_root.unwrap_or_else(default_site_root),
+                allowed_hosts: allow_hosts,
+            };
+            eprintln!("garden-eden is running at http://{addr}  (Ctrl+C stops it)");
+            serve(config, listener, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let path = settings.db_path();
+            let studio = Studio::open(settings).context("opening the database")?;
+            let version = studio
+                .db()
+                .call(|conn| garden_core::migrate::current_version(conn))
+                .await?;
+            println!("{}: schema version {version} (up to date)", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Doctor { json } => {
+            let studio = Studio::open(settings).context("opening the data dir")?;
+            let report = doctor::run(&studio).await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for check in &report.checks {
+                    let mark = match check.status {
+                        Status::Ok => "ok     ",
+                        Status::Warn => "warn   ",
+                        Status::Missing => "missing",
+                    };
+                    println!("{mark}  {:<20} {}", check.label, check.detail);
+                    if let Some(fix) = &check.fix {
+                        println!("         {:<20} fix: {fix}", "");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_ollama_url;
+
+    #[test]
+    fn ollama_host_forms() {
+        assert_eq!(normalise_ollama_url("http://127.0.0.1:11434/"), "http://127.0.0.1:11434");
+        assert_eq!(normalise_ollama_url("localhost:11434"), "http://localhost:11434");
+        assert_eq!(normalise_ollama_url(":11500"), "http://127.0.0.1:11500");
+        assert_eq!(normalise_ollama_url("[::]:11434"), "http://127.0.0.1:11434");
+        assert_eq!(normalise_ollama_url("studio.lan"), "http://studio.lan:11434");
+    }
+}
