@@ -1,0 +1,63 @@
+import { defineConfig } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+// The real `garden-eden serve`, on its own port and a fresh data dir for each run.
+const port = Number(process.env.GARDEN_EDEN_E2E_PORT ?? 3111);
+const root = path.resolve(__dirname, '..');
+const bin = process.env.GARDEN_EDEN_BIN ?? path.join(root, 'target/debug/garden-eden');
+const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, 'target/site');
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'garden-eden-e2e-'));
+export const baseURL = `http://127.0.0.1:${port}`;
+
+// Debian's Chromium; Playwright never downloads a browser here.
+const chromium = {
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+};
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    browserName: 'chromium',
+    launchOptions: chromium,
+    trace: 'off',
+  },
+  // Every spec runs twice: server-rendered only, and hydrated.
+  projects: [
+    { name: 'no-js', use: { javaScriptEnabled: false } },
+    { name: 'js', use: { javaScriptEnabled: true } },
+  ],
+  webServer: {
+    command: `"${bin}" serve --addr 127.0.0.1:${port}`,
+    url: `${baseURL}/`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      GARDEN_EDEN_DATA_DIR: dataDir,
+      LEPTOS_SITE_ROOT: siteRoot,
+      // Nothing listens there: the app must say Ollama is not running, and how to fix it.
+      OLLAMA_HOST: 'http://127.0.0.1:9',
+      GARDEN_EDEN_LOG: 'info',
+    },
+  },
+});

@@ -1,0 +1,223 @@
+//! The real server over real HTTP: pages, server functions, the security guard.
+
+mod common;
+
+use common::{client, TestServer};
+use rusqlite::params;
+
+#[tokio::test]
+async fn home_page_renders_the_checks_on_the_server() {
+    let server = TestServer::start().await;
+    let res = client().get(server.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Your set-up"), "{html}");
+    // Every doctor check is on the page, already rendered (no JavaScript needed).
+    for key in ["database", "disk", "python", "llamafactory", "llama_cpp", "ollama", "gpu"] {
+        assert!(html.contains(&format!("data-key=\"{key}\"")), "check {key} missing");
+    }
+    assert!(html.contains("nothing answers at http://127.0.0.1:9"), "ollama down is explained");
+    assert!(html.contains("/pkg/garden-eden.js"), "hydration script is referenced");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_pages() {
+    let server = TestServer::start().await;
+    let res = client().get(server.url("/no-such-page")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_foreign_host_header_is_refused() {
+    let server = TestServer::start().await;
+    for path in ["/", "/conversations", "/pkg/garden-eden.js"] {
+        let res = client()
+            .get(server.url(path))
+            .header("host", "evil.example:3000")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{path}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("Host 'evil.example:3000'"), "{body}");
+        assert!(body.contains("DNS-rebinding"), "{body}");
+    }
+    // A loopback name passes.
+    let res = client()
+        .get(server.url("/"))
+        .header("host", format!("localhost:{}", server.addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn server_functions_answer_same_origin_and_refuse_cross_origin() {
+    let server = TestServer::start().await;
+    // Same origin, as the hydrated page calls it.
+    let res = client()
+        .post(server.url("/api/health"))
+        .header("origin", server.origin())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let health: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(health["conversations"], 0);
+    assert_eq!(health["checks"].as_array().unwrap().len(), 7);
+
+    // A page on another origin posting here.
+    let res = client()
+        .post(server.url("/api/health"))
+        .header("origin", "http://evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("cross-site request forgery"));
+
+    // Another local service is another origin too.
+    let res = client()
+        .post(server.url("/api/health"))
+        .header("origin", "http://127.0.0.1:1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn conversations_page_lists_what_the_database_holds() {
+    let server = TestServer::start().await;
+    let html = client()
+        .get(server.url("/conversations"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("No conversations yet"), "empty state is explained");
+
+    server
+        .studio
+        .db()
+        .call(|conn| {
+            conn.execute(
+                "INSERT INTO conversations (id, title, source, created_at, updated_at)
+                 VALUES ('c1', 'Planning a trip to Jeju', 'goe-v3', 1795676709000, 1795676709000),
+                        ('c2', '', 'chat', 1795676000000, 1795676000000)",
+                [],
+            )?;
+            for (i, (role, text)) in [("user", "제주도 여행 계획"), ("assistant", "좋아요!")]
+                .iter()
+                .enumerate()
+            {
+                conn.execute(
+                    "INSERT INTO messages (id, conversation_id, position, role, content, created_at)
+                     VALUES (?1, 'c1', ?2, ?3, ?4, 0)",
+                    params![format!("m{i}"), i as i64, role, text],
+                )?;
+            }
+            conn.execute(
+                "INSERT INTO feedback (id, conversation_id, satisfaction, created_at)
+                 VALUES ('f', 'c1', 0.9, 1)",
+                [],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+    let html = client()
+        .get(server.url("/conversations"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Planning a trip to Jeju"));
+    assert!(html.contains("(untitled)"));
+    assert!(html.contains("0.90"));
+    assert!(html.contains("2026-11-26 07:05 UTC"));
+    assert!(html.contains("1–2 of 2"));
+
+    let html = client()
+        .get(server.url("/conversations?q=%EC%A0%9C%EC%A3%BC"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("1–1 of 1"), "search finds the Korean message");
+
+    let html = client()
+        .get(server.url("/conversations?q=nothing-like-this"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Nothing matches"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_typed_error_crosses_the_wire() {
+    let server = TestServer::start().await;
+    // Arguments the server function cannot decode: the answer is an AppError in JSON, with its kind.
+    let res = client()
+        .post(server.url("/api/conversations/list"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("offset=not-a-number")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_server_error() || res.status().is_client_error());
+    let error: app::error::AppError = res.json().await.unwrap();
+    assert!(matches!(error, app::error::AppError::Transport { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn doctor_reads_the_version_of_an_ollama_stand_in() {
+    // A stand-in for Ollama's documented `GET /api/version` (no Ollama server can be installed
+    // here); the core talks to it exactly as to the real one.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ollama = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let app = axum::Router::new().route(
+            "/api/version",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({"version": "0.34.2"})) }),
+        );
+        axum::serve(listener, app).await.unwrap();
+    });
+    let server = TestServer::start_with(|s| s.ollama_url = ollama.clone()).await;
+    let report = garden_core::doctor::run(&server.studio).await;
+    let check = report.get("ollama").unwrap();
+    assert_eq!(check.status, garden_core::doctor::Status::Ok, "{check:?}");
+    assert!(check.detail.contains("Ollama 0.34.2"), "{}", check.detail);
+    assert!(check.detail.contains("merged models"), "{}", check.detail);
+    server.stop().await;
+}
+
+#[test]
+fn only_loopback_binds_without_the_flag() {
+    use garden_eden::check_bind_addr;
+    assert!(check_bind_addr("127.0.0.1:3000".parse().unwrap(), false).is_ok());
+    assert!(check_bind_addr("[::1]:3000".parse().unwrap(), false).is_ok());
+    let err = check_bind_addr("192.168.1.10:3000".parse().unwrap(), false).unwrap_err();
+    assert!(err.to_string().contains("--allow-remote"), "{err}");
+    assert!(check_bind_addr("[::]:3000".parse().unwrap(), false).is_err());
+    assert!(check_bind_addr("[::]:3000".parse().unwrap(), true).is_ok());
+}
