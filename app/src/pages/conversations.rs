@@ -1,6 +1,5 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::conversations::list_conversations;
@@ -23,7 +22,7 @@ pub fn ConversationsPage() -> impl IntoView {
             "Everything garden-eden learns from: your conversations with your assistant and the "
             "feedback you gave on them."
         </p>
-        <Form method="get" action="">
+        <form method="get" action="/conversations">
             <div class="toolbar">
                 <input
                     type="search"
@@ -34,7 +33,7 @@ pub fn ConversationsPage() -> impl IntoView {
                 />
                 <button type="submit" class="button">"Search"</button>
             </div>
-        </Form>
+        </form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let searched = search();
