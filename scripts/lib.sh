@@ -57,3 +57,25 @@ ensure_chromium() {
     as_root apt-get install -y -qq chromium
   fi
 }
+
+# The trainer's Python environment: LLaMA-Factory with the torch trio pinned together (unpinned,
+# pip pairs a torch with a torchaudio built for another CUDA and LLaMA-Factory crashes at import).
+PY_REQUIREMENTS=(llamafactory==0.9.5 torch==2.11.0 torchvision==0.26.0 torchaudio==2.11.0)
+VENV="${GARDEN_EDEN_VENV:-${GARDEN_EDEN_DATA_DIR:-$HOME/.local/share/garden-eden}/venv}"
+
+ensure_python_env() {
+  local stamp="$VENV/.garden-eden-requirements"
+  export GARDEN_EDEN_PYTHON="${GARDEN_EDEN_PYTHON:-$VENV/bin/python}"
+  if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "${PY_REQUIREMENTS[*]}" ]; then
+    return
+  fi
+  command -v python3 >/dev/null || { say "installing Python (Debian)"; as_root apt-get update -qq; as_root apt-get install -y -qq python3 python3-venv; }
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating the trainer's Python environment in $VENV"
+    python3 -m venv "$VENV" 2>/dev/null || { as_root apt-get install -y -qq python3-venv; python3 -m venv "$VENV"; }
+  fi
+  say "installing LLaMA-Factory and torch into $VENV (once; ~6 GB, a few minutes)"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet "${PY_REQUIREMENTS[@]}"
+  echo "${PY_REQUIREMENTS[*]}" > "$stamp"
+}

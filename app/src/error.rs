@@ -44,6 +44,10 @@ impl From<garden_core::Error> for AppError {
                 id,
             },
             E::Invalid { field, message } => AppError::Invalid { field, message },
+            E::Import { path, place, message } => AppError::Invalid {
+                field: format!("{}, {place}", path.display()),
+                message,
+            },
             e @ (E::Db(_) | E::Io { .. } | E::Migration { .. } | E::SchemaTooNew { .. }) => {
                 tracing::error!(error = %e, "storage error");
                 AppError::Storage {

@@ -1,9 +1,328 @@
-//! Reading the conversation history.
+//! The conversation history: storing conversations, the person's feedback on them, and reading
+//! them back.
+//!
+//! # How a conversation's satisfaction is decided
+//!
+//! One number in 0..1 per conversation, or none:
+//! 1. the conversation's explicit satisfaction, if one was given (set on the Conversations page, by
+//!    `chat`, or imported; a conversation has at most one, and setting it replaces it);
+//! 2. otherwise the share of thumbs-up among its rated messages (up / (up + down));
+//! 3. otherwise none: the conversation is unrated. Filters that ask for a minimum satisfaction
+//!    leave unrated conversations out.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// The satisfaction rule above, as an SQL expression over a conversation aliased `c`.
+pub const SCORE_SQL: &str = "COALESCE(
+    (SELECT f.satisfaction FROM feedback f
+      WHERE f.conversation_id = c.id AND f.message_id IS NULL AND f.satisfaction IS NOT NULL),
+    (SELECT AVG(f.thumbs = 1) FROM feedback f
+      WHERE f.conversation_id = c.id AND f.thumbs IS NOT NULL))";
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+
+    /// `system`/`user`/`assistant`, plus the common aliases (`human`, `gpt`, `bot`, `model`).
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "system" => Some(Role::System),
+            "user" | "human" => Some(Role::User),
+            "assistant" | "gpt" | "bot" | "model" | "ai" => Some(Role::Assistant),
+            _ => None,
+        }
+    }
+}
+
+/// A conversation to store (from an importer, the sample generator, or the chat).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConversation {
+    /// Its id in the source; with the source it makes re-imports add nothing twice.
+    pub source_ref: String,
+    pub title: String,
+    /// Unix ms.
+    pub created_at: i64,
+    pub messages: Vec<NewMessage>,
+    /// Explicit conversation-level satisfaction, 0..1.
+    pub satisfaction: Option<f64>,
+}
+
+/// A message of a [`NewConversation`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub role: Role,
+    pub content: String,
+    /// Unix ms.
+    pub created_at: i64,
+    pub model: Option<String>,
+    /// 1 thumbs up, -1 thumbs down.
+    pub thumbs: Option<i8>,
+}
+
+/// What [`store`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreReport {
+    /// Conversations added.
+    pub conversations: usize,
+    pub messages: usize,
+    /// Thumbs and satisfaction ratings added.
+    pub ratings: usize,
+    /// Conversations skipped because that source already had them.
+    pub already: usize,
+}
+
+/// Stores conversations inside the caller's transaction; ones the source already gave are
+/// skipped. Invalid values are errors naming the conversation (the caller's transaction is then
+/// dropped, so nothing is half-written).
+pub fn store(
+    tx: &Transaction<'_>,
+    source: &str,
+    import_id: Option<&str>,
+    conversations: impl IntoIterator<Item = NewConversation>,
+) -> Result<StoreReport> {
+    let mut report = StoreReport::default();
+    let mut insert_conversation = tx.prepare_cached(
+        "INSERT INTO conversations (id, title, source, source_ref, created_at, updated_at, import_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (source, source_ref) DO NOTHING",
+    )?;
+    let mut insert_message = tx.prepare_cached(
+        "INSERT INTO messages (id, conversation_id, position, role, content, created_at, model)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut insert_feedback = tx.prepare_cached(
+        "INSERT INTO feedback (id, conversation_id, message_id, thumbs, satisfaction, source, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for conversation in conversations {
+        let place = || format!("conversation '{}'", conversation.source_ref);
+        if let Some(s) = conversation.satisfaction {
+            if !(0.0..=1.0).contains(&s) || s.is_nan() {
+                return Err(Error::invalid(
+                    format!("satisfaction of {}", place()),
+                    format!("{s} is outside 0..1"),
+                ));
+            }
+        }
+        let id = new_id();
+        let updated_at = conversation
+            .messages
+            .iter()
+            .map(|m| m.created_at)
+            .max()
+            .unwrap_or(conversation.created_at)
+            .max(conversation.created_at);
+        let inserted = insert_conversation.execute(params![
+            id,
+            conversation.title,
+            source,
+            conversation.source_ref,
+            conversation.created_at,
+            updated_at,
+            import_id
+        ])?;
+        if inserted == 0 {
+            report.already += 1;
+            continue;
+        }
+        report.conversations += 1;
+        for (position, message) in conversation.messages.iter().enumerate() {
+            let message_id = new_id();
+            insert_message.execute(params![
+                message_id,
+                id,
+                position as i64,
+                message.role.as_str(),
+                message.content,
+                message.created_at,
+                message.model
+            ])?;
+            report.messages += 1;
+            if let Some(thumbs) = message.thumbs {
+                if thumbs != 1 && thumbs != -1 {
+                    return Err(Error::invalid(
+                        format!("thumbs of message {position} in {}", place()),
+                        format!("{thumbs} is neither 1 (up) nor -1 (down)"),
+                    ));
+                }
+                insert_feedback.execute(params![
+                    new_id(),
+                    id,
+                    message_id,
+                    thumbs,
+                    None::<f64>,
+                    source,
+                    message.created_at
+                ])?;
+                report.ratings += 1;
+            }
+        }
+        if let Some(s) = conversation.satisfaction {
+            insert_feedback.execute(params![
+                new_id(),
+                id,
+                None::<String>,
+                None::<i64>,
+                s,
+                source,
+                updated_at
+            ])?;
+            report.ratings += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// A fresh random id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Sets (or with `None` clears) a message's thumbs.
+pub fn set_thumbs(conn: &mut Connection, message_id: &str, thumbs: Option<i8>) -> Result<()> {
+    if let Some(t) = thumbs {
+        if t != 1 && t != -1 {
+            return Err(Error::invalid("thumbs", format!("{t} is neither 1 (up) nor -1 (down)")));
+        }
+    }
+    let tx = conn.transaction()?;
+    let conversation_id: String = tx
+        .query_row("SELECT conversation_id FROM messages WHERE id = ?1", [message_id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::NotFound { what: "message", id: message_id.to_owned() })?;
+    tx.execute("DELETE FROM feedback WHERE message_id = ?1 AND thumbs IS NOT NULL", [message_id])?;
+    if let Some(t) = thumbs {
+        tx.execute(
+            "INSERT INTO feedback (id, conversation_id, message_id, thumbs, source, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'user', ?5)",
+            params![new_id(), conversation_id, message_id, t, crate::now_ms()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Sets (or with `None` clears) a conversation's explicit satisfaction.
+pub fn set_satisfaction(conn: &mut Connection, conversation_id: &str, satisfaction: Option<f64>) -> Result<()> {
+    if let Some(s) = satisfaction {
+        if !(0.0..=1.0).contains(&s) || s.is_nan() {
+            return Err(Error::invalid("satisfaction", format!("{s} is outside 0..1")));
+        }
+    }
+    let tx = conn.transaction()?;
+    let exists: bool = tx
+        .query_row("SELECT 1 FROM conversations WHERE id = ?1", [conversation_id], |_| Ok(true))
+        .optional()?
+        .unwrap_or(false);
+    if !exists {
+        return Err(Error::NotFound { what: "conversation", id: conversation_id.to_owned() });
+    }
+    tx.execute(
+        "DELETE FROM feedback WHERE conversation_id = ?1 AND message_id IS NULL AND satisfaction IS NOT NULL",
+        [conversation_id],
+    )?;
+    if let Some(s) = satisfaction {
+        tx.execute(
+            "INSERT INTO feedback (id, conversation_id, satisfaction, source, created_at)
+             VALUES (?1, ?2, ?3, 'user', ?4)",
+            params![new_id(), conversation_id, s, crate::now_ms()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A message as shown in a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: String,
+    pub role: Role,
+    pub content: String,
+    pub created_at: i64,
+    pub model: Option<String>,
+    pub thumbs: Option<i8>,
+}
+
+/// One conversation with its messages and ratings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationDetail {
+    pub summary: ConversationSummary,
+    /// The explicit conversation-level satisfaction, if any (the summary's is the derived one).
+    pub explicit_satisfaction: Option<f64>,
+    pub messages: Vec<MessageView>,
+}
+
+/// Reads one conversation.
+pub fn get(conn: &Connection, id: &str) -> Result<ConversationDetail> {
+    let summary = conn
+        .query_row(
+            &format!(
+                "SELECT c.id, c.title, c.source, c.created_at, c.updated_at,
+                        (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id), {SCORE_SQL}
+                   FROM conversations c WHERE c.id = ?1"
+            ),
+            [id],
+            summary_from_row,
+        )
+        .optional()?
+        .ok_or_else(|| Error::NotFound { what: "conversation", id: id.to_owned() })?;
+    let explicit_satisfaction = conn
+        .query_row(
+            "SELECT satisfaction FROM feedback
+              WHERE conversation_id = ?1 AND message_id IS NULL AND satisfaction IS NOT NULL",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let mut stmt = conn.prepare(
+        "SELECT m.id, m.role, m.content, m.created_at, m.model,
+                (SELECT f.thumbs FROM feedback f WHERE f.message_id = m.id AND f.thumbs IS NOT NULL)
+           FROM messages m WHERE m.conversation_id = ?1 ORDER BY m.position",
+    )?;
+    let messages = stmt
+        .query_map([id], |r| {
+            let role: String = r.get(1)?;
+            Ok(MessageView {
+                id: r.get(0)?,
+                role: Role::parse(&role).unwrap_or(Role::User),
+                content: r.get(2)?,
+                created_at: r.get(3)?,
+                model: r.get(4)?,
+                thumbs: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ConversationDetail { summary, explicit_satisfaction, messages })
+}
+
+fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationSummary> {
+    Ok(ConversationSummary {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        source: r.get(2)?,
+        created_at: r.get(3)?,
+        updated_at: r.get(4)?,
+        message_count: r.get(5)?,
+        satisfaction: r.get(6)?,
+    })
+}
 
 /// A row of the Conversations list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,7 +333,7 @@ pub struct ConversationSummary {
     pub created_at: i64,
     pub updated_at: i64,
     pub message_count: i64,
-    /// The most recent explicit conversation-level satisfaction, if any.
+    /// The conversation's satisfaction by the rule in the module docs.
     pub satisfaction: Option<f64>,
 }
 
@@ -61,27 +380,14 @@ pub fn list(conn: &Connection, query: &ListQuery) -> Result<ListPage> {
     let mut stmt = conn.prepare(&format!(
         "SELECT c.id, c.title, c.source, c.created_at, c.updated_at,
                 (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id),
-                (SELECT f.satisfaction FROM feedback f
-                  WHERE f.conversation_id = c.id AND f.message_id IS NULL
-                    AND f.satisfaction IS NOT NULL
-                  ORDER BY f.created_at DESC, f.rowid DESC LIMIT 1)
+                {SCORE_SQL}
            FROM conversations c
           WHERE {MATCH}
           ORDER BY c.created_at DESC, c.id
           LIMIT ?2 OFFSET ?3"
     ))?;
     let items = stmt
-        .query_map(params![pattern, limit, offset], |r| {
-            Ok(ConversationSummary {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                source: r.get(2)?,
-                created_at: r.get(3)?,
-                updated_at: r.get(4)?,
-                message_count: r.get(5)?,
-                satisfaction: r.get(6)?,
-            })
-        })?
+        .query_map(params![pattern, limit, offset], summary_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(ListPage { items, total })
 }
@@ -135,14 +441,20 @@ pub(crate) mod tests {
             insert(conn, "b", "Korean 안녕", 2_000, &["안녕하세요", "반가워요", "100%_done"]);
             conn.execute(
                 "INSERT INTO feedback (id, conversation_id, satisfaction, created_at)
-                 VALUES ('f1', 'b', 0.25, 10), ('f2', 'b', 0.75, 20)",
+                 VALUES ('f2', 'b', 0.75, 20)",
+                [],
+            )?;
+            // A thumbs-down on a message of 'b' does not override its explicit satisfaction.
+            conn.execute(
+                "INSERT INTO feedback (id, conversation_id, message_id, thumbs, created_at)
+                 VALUES ('f3', 'b', 'b-1', -1, 30)",
                 [],
             )?;
             let all = list(conn, &ListQuery::default())?;
             assert_eq!(all.total, 2);
             assert_eq!(all.items[0].id, "b");
             assert_eq!(all.items[0].message_count, 3);
-            assert_eq!(all.items[0].satisfaction, Some(0.75), "latest rating wins");
+            assert_eq!(all.items[0].satisfaction, Some(0.75), "explicit rating wins over thumbs");
             assert_eq!(all.items[1].satisfaction, None);
 
             let found = list(conn, &ListQuery { search: Some("안녕".into()), ..Default::default() })?;
@@ -157,6 +469,90 @@ pub(crate) mod tests {
             assert_eq!(paged.items.len(), 1);
             assert_eq!(paged.items[0].id, "a");
             assert_eq!(paged.total, 2);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    fn message(role: Role, content: &str, thumbs: Option<i8>) -> NewMessage {
+        NewMessage { role, content: content.into(), created_at: 5, model: None, thumbs }
+    }
+
+    #[test]
+    fn store_skips_what_the_source_already_gave_and_scores_by_the_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("db.sqlite3")).unwrap();
+        let conv = |r: &str, satisfaction| NewConversation {
+            source_ref: r.into(),
+            title: format!("t{r}"),
+            created_at: 1,
+            messages: vec![
+                message(Role::System, "be kind", None),
+                message(Role::User, "q1", None),
+                message(Role::Assistant, "a1", Some(1)),
+                message(Role::User, "q2", None),
+                message(Role::Assistant, "a2", Some(-1)),
+                message(Role::User, "q3", None),
+                message(Role::Assistant, "a3", Some(1)),
+            ],
+            satisfaction,
+        };
+        db.with_conn(|conn| {
+            let tx = conn.transaction()?;
+            let first = store(&tx, "test", None, vec![conv("x", None), conv("y", Some(0.1))])?;
+            tx.commit()?;
+            assert_eq!(first, StoreReport { conversations: 2, messages: 14, ratings: 7, already: 0 });
+            let tx = conn.transaction()?;
+            let again = store(&tx, "test", None, vec![conv("x", None), conv("z", None)])?;
+            tx.commit()?;
+            assert_eq!(again.conversations, 1);
+            assert_eq!(again.already, 1);
+
+            let page = list(conn, &ListQuery::default())?;
+            let score = |title: &str| page.items.iter().find(|c| c.title == title).unwrap().satisfaction;
+            assert_eq!(score("tx"), Some(2.0 / 3.0), "2 of 3 thumbs up");
+            assert_eq!(score("ty"), Some(0.1), "explicit satisfaction wins");
+
+            // Changing feedback replaces it.
+            let x = page.items.iter().find(|c| c.title == "tx").unwrap().id.clone();
+            let detail = get(conn, &x)?;
+            assert_eq!(detail.messages.len(), 7);
+            assert_eq!(detail.messages[4].thumbs, Some(-1));
+            set_thumbs(conn, &detail.messages[4].id, Some(1))?;
+            assert_eq!(get(conn, &x)?.summary.satisfaction, Some(1.0));
+            set_satisfaction(conn, &x, Some(0.4))?;
+            set_satisfaction(conn, &x, Some(0.3))?;
+            let detail = get(conn, &x)?;
+            assert_eq!(detail.summary.satisfaction, Some(0.3));
+            assert_eq!(detail.explicit_satisfaction, Some(0.3));
+            set_satisfaction(conn, &x, None)?;
+            assert_eq!(get(conn, &x)?.summary.satisfaction, Some(1.0));
+
+            assert!(matches!(set_satisfaction(conn, &x, Some(1.5)), Err(Error::Invalid { .. })));
+            assert!(matches!(set_thumbs(conn, "nope", Some(1)), Err(Error::NotFound { .. })));
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn an_invalid_value_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("db.sqlite3")).unwrap();
+        db.with_conn(|conn| {
+            let good = NewConversation {
+                source_ref: "good".into(),
+                title: String::new(),
+                created_at: 1,
+                messages: vec![message(Role::User, "hi", None)],
+                satisfaction: None,
+            };
+            let bad = NewConversation { source_ref: "bad".into(), satisfaction: Some(2.0), ..good.clone() };
+            let tx = conn.transaction()?;
+            let err = store(&tx, "test", None, vec![good, bad]).unwrap_err();
+            drop(tx);
+            assert!(err.to_string().contains("conversation 'bad'"), "{err}");
+            assert_eq!(count(conn)?, 0);
             Ok(())
         })
         .unwrap();

@@ -294,7 +294,10 @@ fn llama_cpp_check(llama_cpp_python: Option<&str>) -> Check {
             Status::Missing,
             "neither llama-cpp-python nor llama-server found",
         )
-        .fix("run ./scripts/start (builds llama-cpp-python into the venv), or put llama.cpp's llama-server on PATH"),
+        .fix(
+            "pip install llama-cpp-python into the trainer's environment (it builds llama.cpp from \
+             source, ~9 min), or put llama.cpp's llama-server on PATH",
+        ),
     }
 }
 

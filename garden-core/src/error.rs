@@ -26,6 +26,15 @@ pub enum Error {
         known: i64,
     },
 
+    /// A file being imported is not what its kind promises; `place` says where (line,
+    /// conversation, message).
+    #[error("{path}, {place}: {message}")]
+    Import {
+        path: PathBuf,
+        place: String,
+        message: String,
+    },
+
     #[error("{what} '{id}' was not found")]
     NotFound { what: &'static str, id: String },
 

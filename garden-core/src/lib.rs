@@ -3,9 +3,11 @@
 //! The web app's server functions and the CLI commands are thin shells over the functions here.
 
 pub mod conversations;
+pub mod curate;
 pub mod db;
 pub mod doctor;
 pub mod error;
+pub mod import;
 pub mod migrate;
 pub mod settings;
 

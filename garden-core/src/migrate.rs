@@ -19,11 +19,18 @@ pub struct Migration {
 
 /// Every migration, in order. The file name is `NNNN_name.sql`; a test checks that this list and
 /// the folder agree.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "datasets",
+        sql: include_str!("../../migrations/0002_datasets.sql"),
+    },
+];
 
 impl Migration {
     /// `NNNN_name.sql`
@@ -166,7 +173,7 @@ mod tests {
         assert!(second.applied.is_empty(), "second run applied {:?}", second.applied);
         assert_eq!(second.version, latest_version());
         // The tables the first issue asks for exist.
-        for table in ["conversations", "messages", "feedback"] {
+        for table in ["conversations", "messages", "feedback", "imports", "datasets"] {
             let n: i64 = conn
                 .query_row(
                     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",

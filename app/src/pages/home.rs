@@ -57,12 +57,18 @@ pub fn HomePage() -> impl IntoView {
 fn HealthView(health: Health) -> impl IntoView {
     let ready = health.checks.iter().filter(|c| c.status == CheckStatus::Ok).count();
     let total = health.checks.len();
-    let next: Vec<(String, String)> = health
-        .checks
-        .iter()
-        .filter(|c| c.status != CheckStatus::Ok)
-        .filter_map(|c| c.fix.clone().map(|fix| (c.label.clone(), fix)))
-        .collect();
+    // One step per distinct fix: several checks can share one (no venv → no LLaMA-Factory).
+    let mut next: Vec<(String, String)> = Vec::new();
+    for c in health.checks.iter().filter(|c| c.status != CheckStatus::Ok) {
+        let Some(fix) = &c.fix else { continue };
+        match next.iter_mut().find(|(_, f)| f == fix) {
+            Some((labels, _)) => {
+                labels.push_str(", ");
+                labels.push_str(&c.label);
+            }
+            None => next.push((c.label.clone(), fix.clone())),
+        }
+    }
     let conversations = health.conversations;
     view! {
         <p class="summary" id="checked-at" data-checked-at=health.checked_at.to_string()>

@@ -1,0 +1,1 @@
+//! Curation: duplicate removal, PII scrubbing, train/validation split.

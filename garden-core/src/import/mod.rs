@@ -1,0 +1,1 @@
+//! Importers: bringing conversation histories into garden-eden.
