@@ -13,7 +13,7 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 /// The name of the browser bundle (`pkg/garden-eden.js`, `.wasm`, `.css`).
 pub const OUTPUT_NAME: &str = "garden-eden";
@@ -64,6 +64,8 @@ pub fn App() -> impl IntoView {
                     <nav aria-label="Main">
                         <A href="/" exact=true>"Home"</A>
                         <A href="/conversations">"Conversations"</A>
+                        <A href="/import">"Import"</A>
+                        <A href="/datasets">"Datasets"</A>
                     </nav>
                 </header>
                 <main>
@@ -72,6 +74,18 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=StaticSegment("conversations")
                             view=pages::conversations::ConversationsPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=(StaticSegment("conversations"), ParamSegment("id"))
+                            view=pages::conversation::ConversationPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route path=StaticSegment("import") view=pages::import::ImportPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("datasets") view=pages::datasets::DatasetsPage ssr=SsrMode::Async />
+                        <Route
+                            path=(StaticSegment("datasets"), StaticSegment("new"))
+                            view=pages::dataset_new::NewDatasetPage
                             ssr=SsrMode::Async
                         />
                     </Routes>

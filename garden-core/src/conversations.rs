@@ -337,11 +337,43 @@ pub struct ConversationSummary {
     pub satisfaction: Option<f64>,
 }
 
+/// Which conversations by their rating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RatingFilter {
+    /// Has a satisfaction (explicit or from thumbs).
+    Rated,
+    Unrated,
+    /// Satisfaction above 0.5.
+    Positive,
+    /// Satisfaction below 0.5.
+    Negative,
+}
+
+impl std::str::FromStr for RatingFilter {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "rated" => Ok(RatingFilter::Rated),
+            "unrated" => Ok(RatingFilter::Unrated),
+            "positive" => Ok(RatingFilter::Positive),
+            "negative" => Ok(RatingFilter::Negative),
+            other => Err(Error::invalid(
+                "rating",
+                format!("'{other}' is not one of rated, unrated, positive, negative"),
+            )),
+        }
+    }
+}
+
 /// What to list.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListQuery {
     /// Case-insensitive substring of the title or of any message.
     pub search: Option<String>,
+    /// Only conversations from this source (`goe-v3`, `chatgpt`, `sample`, …).
+    pub source: Option<String>,
+    pub rating: Option<RatingFilter>,
     pub limit: Option<u32>,
     pub offset: Option<u32>,
 }
@@ -351,6 +383,8 @@ pub struct ListQuery {
 pub struct ListPage {
     pub items: Vec<ConversationSummary>,
     pub total: i64,
+    /// Every source present in the history (for the filter).
+    pub sources: Vec<String>,
 }
 
 pub const DEFAULT_PAGE: u32 = 50;
@@ -367,29 +401,44 @@ pub fn list(conn: &Connection, query: &ListQuery) -> Result<ListPage> {
         .filter(|s| !s.is_empty())
         .map(|s| format!("%{}%", escape_like(s)));
 
-    const MATCH: &str = "(?1 IS NULL
-        OR c.title LIKE ?1 ESCAPE '\\'
-        OR EXISTS (SELECT 1 FROM messages m2 WHERE m2.conversation_id = c.id
-                   AND m2.content LIKE ?1 ESCAPE '\\'))";
-
+    let rating = query.rating.map(|r| match r {
+        RatingFilter::Rated => "score IS NOT NULL",
+        RatingFilter::Unrated => "score IS NULL",
+        RatingFilter::Positive => "score > 0.5",
+        RatingFilter::Negative => "score < 0.5",
+    });
+    // Scored once per conversation in a subquery, then filtered and paged.
+    let inner = format!(
+        "SELECT c.id, c.title, c.source, c.created_at, c.updated_at,
+                (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS n,
+                {SCORE_SQL} AS score
+           FROM conversations c
+          WHERE (?1 IS NULL
+                 OR c.title LIKE ?1 ESCAPE '\\'
+                 OR EXISTS (SELECT 1 FROM messages m2 WHERE m2.conversation_id = c.id
+                            AND m2.content LIKE ?1 ESCAPE '\\'))
+            AND (?2 IS NULL OR c.source = ?2)"
+    );
+    let rating_clause = rating.map(|r| format!("WHERE {r}")).unwrap_or_default();
+    let source = query.source.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let total: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM conversations c WHERE {MATCH}"),
-        params![pattern],
+        &format!("SELECT COUNT(*) FROM ({inner}) {rating_clause}"),
+        params![pattern, source],
         |r| r.get(0),
     )?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT c.id, c.title, c.source, c.created_at, c.updated_at,
-                (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id),
-                {SCORE_SQL}
-           FROM conversations c
-          WHERE {MATCH}
-          ORDER BY c.created_at DESC, c.id
-          LIMIT ?2 OFFSET ?3"
+        "SELECT * FROM ({inner}) {rating_clause}
+          ORDER BY created_at DESC, id
+          LIMIT ?3 OFFSET ?4"
     ))?;
     let items = stmt
-        .query_map(params![pattern, limit, offset], summary_from_row)?
+        .query_map(params![pattern, source, limit, offset], summary_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(ListPage { items, total })
+    let sources = conn
+        .prepare("SELECT DISTINCT source FROM conversations ORDER BY source")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(ListPage { items, total, sources })
 }
 
 /// Number of conversations stored.
@@ -464,6 +513,15 @@ pub(crate) mod tests {
             assert_eq!(pct.total, 1);
             let none = list(conn, &ListQuery { search: Some("%".into()), ..Default::default() })?;
             assert_eq!(none.total, 1, "only the message that really has a % sign");
+
+            let rated = list(conn, &ListQuery { rating: Some(RatingFilter::Rated), ..Default::default() })?;
+            assert_eq!(rated.total, 1);
+            let unrated = list(conn, &ListQuery { rating: Some(RatingFilter::Unrated), ..Default::default() })?;
+            assert_eq!(unrated.items[0].id, "a");
+            let chat = list(conn, &ListQuery { source: Some("chat".into()), ..Default::default() })?;
+            assert_eq!(chat.total, 2);
+            assert_eq!(chat.sources, ["chat"]);
+            assert!("bogus".parse::<RatingFilter>().unwrap_err().to_string().contains("rating"));
 
             let paged = list(conn, &ListQuery { limit: Some(1), offset: Some(1), ..Default::default() })?;
             assert_eq!(paged.items.len(), 1);

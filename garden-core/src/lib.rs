@@ -2,14 +2,17 @@
 //!
 //! The web app's server functions and the CLI commands are thin shells over the functions here.
 
+pub mod bench;
 pub mod conversations;
 pub mod curate;
 pub mod db;
 pub mod doctor;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod migrate;
 pub mod settings;
+pub mod time;
 
 pub use error::{Error, Result};
 pub use settings::Settings;

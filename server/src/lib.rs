@@ -2,6 +2,7 @@
 //! `serve(config, listener, shutdown)` so that tests can run the real server in-process on port 0.
 
 pub mod security;
+mod upload;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -86,6 +87,10 @@ pub fn leptos_options(site_root: &Path, addr: SocketAddr) -> LeptosOptions {
 pub fn router(state: AppState, guard: HostGuard) -> Router {
     let routes = generate_route_list(App);
     Router::new()
+        .route(
+            "/import/upload",
+            axum::routing::post(upload::upload).layer(axum::extract::DefaultBodyLimit::max(upload::MAX_UPLOAD)),
+        )
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

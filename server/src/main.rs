@@ -1,5 +1,7 @@
 //! `garden-eden`: the command line. Every command is a thin shell over the core.
 
+mod commands;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +47,24 @@ enum Command {
     },
     /// Apply pending database migrations and print the schema version.
     Migrate,
+    /// Import conversation history (or, with --sample, a synthetic one to try things with).
+    Import(commands::ImportArgs),
+    /// Export training data for LLaMA-Factory from the conversations that pass the filter.
+    ExportTrainingData(commands::ExportArgs),
+    /// Exported datasets.
+    #[command(subcommand)]
+    Datasets(commands::DatasetsCommand),
+    /// Fill the data dir with a large synthetic history (for benchmarks).
+    #[command(hide = true)]
+    BenchHistory {
+        #[arg(long, default_value_t = 100_000)]
+        conversations: u64,
+        /// User/assistant exchanges per conversation.
+        #[arg(long, default_value_t = 5)]
+        turns: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Check the environment: Python/LLaMA-Factory, llama.cpp, Ollama, GPU, disk.
     Doctor {
         /// Print the report as JSON.
@@ -155,6 +175,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .call(|conn| garden_core::migrate::current_version(conn))
                 .await?;
             println!("{}: schema version {version} (up to date)", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(args) => {
+            commands::import(Studio::open(settings)?, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ExportTrainingData(args) => {
+            commands::export_training_data(Studio::open(settings)?, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Datasets(command) => {
+            commands::datasets(Studio::open(settings)?, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchHistory { conversations, turns, seed } => {
+            let studio = Studio::open(settings)?;
+            studio
+                .db()
+                .call(move |conn| garden_core::bench::generate(conn, conversations, turns, seed))
+                .await?;
+            println!("{conversations} conversations, {} messages", conversations * turns * 2);
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { json } => {

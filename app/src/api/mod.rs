@@ -2,4 +2,6 @@
 //! the error.
 
 pub mod conversations;
+pub mod datasets;
 pub mod health;
+pub mod import;

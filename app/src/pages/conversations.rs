@@ -11,9 +11,15 @@ use crate::model::ConversationPage;
 #[component]
 pub fn ConversationsPage() -> impl IntoView {
     let query = use_query_map();
-    let search = move || query.read().get("q").filter(|q| !q.trim().is_empty());
+    let param = move |k: &str| query.read().get(k).filter(|v| !v.trim().is_empty());
+    let search = move || param("q");
+    let source = move || param("source");
+    let rating = move || param("rating");
     let offset = move || query.read().get("offset").and_then(|o| o.parse::<u32>().ok());
-    let page = Resource::new(move || (search(), offset()), |(s, o)| list_conversations(s, o));
+    let page = Resource::new(
+        move || (search(), source(), rating(), offset()),
+        |(q, s, r, o)| list_conversations(q, s, r, o),
+    );
 
     view! {
         <Title text="Conversations" />
@@ -31,12 +37,32 @@ pub fn ConversationsPage() -> impl IntoView {
                     placeholder="Search titles and messages"
                     prop:value=move || search().unwrap_or_default()
                 />
+                <select name="rating" aria-label="Rating">
+                    {[("", "Any rating"), ("rated", "Rated"), ("unrated", "Unrated"), ("positive", "Positive (> 0.5)"), ("negative", "Negative (< 0.5)")]
+                        .into_iter()
+                        .map(|(v, label)| view! { <option value=v selected=move || rating().as_deref().unwrap_or("") == v>{label}</option> })
+                        .collect_view()}
+                </select>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let sources = page.await.map(|p| p.sources).unwrap_or_default();
+                        view! {
+                            <select name="source" aria-label="Source">
+                                <option value="">"Any source"</option>
+                                {sources.into_iter().map(|s| {
+                                    let selected = source().as_deref() == Some(s.as_str());
+                                    view! { <option value=s.clone() selected=selected>{s.clone()}</option> }
+                                }).collect_view()}
+                            </select>
+                        }
+                    })}
+                </Transition>
                 <button type="submit" class="button">"Search"</button>
             </div>
         </form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let searched = search();
+                let searched = search().or(source()).or(rating());
                 match page.await {
                     Ok(page) => view! { <ConversationTable page searched /> }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
@@ -53,7 +79,7 @@ fn ConversationTable(page: ConversationPage, searched: Option<String>) -> impl I
             Some(q) => view! {
                 <div class="empty" id="empty-state">
                     <h2>"Nothing matches “"{q}"”"</h2>
-                    <p>"No title or message contains that text. " <a href="/conversations">"Show all"</a></p>
+                    <p>"No conversation matches the search and filters. " <a href="/conversations">"Show all"</a></p>
                 </div>
             }
             .into_any(),
@@ -66,6 +92,7 @@ fn ConversationTable(page: ConversationPage, searched: Option<String>) -> impl I
                         "imported, and from chats held here. Each keeps the thumbs and satisfaction you "
                         "gave, which decide what goes into training."
                     </p>
+                    <p><a class="button" href="/import">"Import your history"</a></p>
                 </div>
             }
             .into_any(),
@@ -73,7 +100,7 @@ fn ConversationTable(page: ConversationPage, searched: Option<String>) -> impl I
     }
     let first = page.offset as i64 + 1;
     let last = page.offset as i64 + page.items.len() as i64;
-    let q = searched.map(|q| format!("&q={}", encode_query(&q))).unwrap_or_default();
+    let q = page_query();
     let prev = (page.offset > 0)
         .then(|| format!("?offset={}{q}", page.offset.saturating_sub(page.limit)));
     let next = (last < page.total).then(|| format!("?offset={}{q}", page.offset + page.limit));
@@ -98,8 +125,8 @@ fn ConversationTable(page: ConversationPage, searched: Option<String>) -> impl I
                     .map(|c| {
                         let title = if c.title.trim().is_empty() { "(untitled)".to_owned() } else { c.title };
                         view! {
-                            <tr data-id=c.id>
-                                <td>{title}</td>
+                            <tr data-id=c.id.clone()>
+                                <td><a href=format!("/conversations/{}", c.id)>{title}</a></td>
                                 <td><span class="tag">{c.source}</span></td>
                                 <td class="num">{c.message_count}</td>
                                 <td class="num">{format::satisfaction(c.satisfaction)}</td>
@@ -118,14 +145,12 @@ fn ConversationTable(page: ConversationPage, searched: Option<String>) -> impl I
     .into_any()
 }
 
-/// Percent-encodes a query value.
-fn encode_query(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+/// The current search and filters as `&k=v…`, for the pager links.
+fn page_query() -> String {
+    let query = use_query_map();
+    let q = query.read();
+    ["q", "source", "rating"]
+        .into_iter()
+        .filter_map(|k| q.get(k).filter(|v| !v.is_empty()).map(|v| format!("&{k}={}", format::url_encode(&v))))
+        .collect()
 }

@@ -1,5 +1,9 @@
 //! One page a file.
 
+pub mod conversation;
 pub mod conversations;
+pub mod dataset_new;
+pub mod datasets;
 pub mod home;
+pub mod import;
 pub mod not_found;

@@ -1,0 +1,123 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::import::{list_imports, ImportSample};
+use crate::components::ErrorBox;
+use crate::error::AppError;
+use crate::format;
+use crate::model::{ImportRow, IMPORT_KINDS};
+
+/// Bringing conversation history in: an upload, or the sample history.
+#[component]
+pub fn ImportPage() -> impl IntoView {
+    let query = use_query_map();
+    let done = move || query.read().get("done");
+    let upload_error = move || query.read().get("error");
+    let sample = ServerAction::<ImportSample>::new();
+    let imports = Resource::new(move || (sample.version().get(), done()), |_| list_imports());
+
+    view! {
+        <Title text="Import" />
+        <h1>"Import your history"</h1>
+        <p class="lede">
+            "Bring in the conversations you had with your assistant, with the feedback you gave. "
+            "Importing the same file again adds nothing twice; a file with a problem imports nothing "
+            "and says where the problem is."
+        </p>
+        {move || upload_error().map(|message| view! {
+            <ErrorBox error=AppError::Invalid { field: "upload".into(), message } />
+        })}
+        {move || sample.value().get().and_then(Result::err).map(|error| view! { <ErrorBox error /> })}
+        <div class="grid-2">
+            <section class="card">
+                <h2>"From a file"</h2>
+                <form method="post" action="/import/upload" enctype="multipart/form-data" class="stack">
+                    <label>
+                        "What is it?"
+                        <select name="kind" required>
+                            {IMPORT_KINDS
+                                .into_iter()
+                                .map(|(value, label)| view! { <option value=value>{label}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <label>
+                        "File"
+                        <input type="file" name="file" required />
+                    </label>
+                    <button type="submit" class="button">"Import"</button>
+                </form>
+            </section>
+            <section class="card">
+                <h2>"No history yet?"</h2>
+                <p>
+                    "Load a small synthetic history, clearly marked “[sample]”, with thumbs and "
+                    "satisfaction already given, and try the whole loop with it."
+                </p>
+                <ActionForm action=sample>
+                    <button type="submit" class="button secondary" id="load-sample">
+                        "Load the sample history"
+                    </button>
+                </ActionForm>
+            </section>
+        </div>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let done = done().or_else(|| sample.value().get().and_then(Result::ok).map(|r| r.id));
+                match imports.await {
+                    Ok(rows) => view! { <ImportList rows done /> }.into_any(),
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ImportList(rows: Vec<ImportRow>, done: Option<String>) -> impl IntoView {
+    let latest = done.and_then(|id| rows.iter().find(|r| r.id == id).cloned());
+    view! {
+        {latest.map(|r| {
+            let skipped = r.skipped.clone();
+            view! {
+                <div class="notice" id="import-result" role="status">
+                    <strong>{format!(
+                        "Imported {} conversation{} ({} messages, {} ratings)",
+                        r.conversations, if r.conversations == 1 { "" } else { "s" }, r.messages, r.ratings
+                    )}</strong>
+                    {(r.already > 0).then(|| format!("; {} were already here", r.already))}
+                    {(!skipped.is_empty()).then(|| view! {
+                        <details>
+                            <summary>{format!("{} rows skipped", skipped.len())}</summary>
+                            <ul>{skipped.into_iter().map(|(place, reason)| view! { <li><code>{place}</code>": "{reason}</li> }).collect_view()}</ul>
+                        </details>
+                    })}
+                    <p><a href="/conversations">"See the conversations"</a>" · "<a href="/datasets/new">"Build a dataset"</a></p>
+                </div>
+            }
+        })}
+        <h2>"Past imports"</h2>
+        {if rows.is_empty() {
+            view! { <p class="muted">"Nothing imported yet."</p> }.into_any()
+        } else {
+            view! {
+                <table class="table" id="imports">
+                    <thead><tr><th>"When"</th><th>"Kind"</th><th>"From"</th><th class="num">"Added"</th><th class="num">"Already here"</th><th class="num">"Skipped"</th></tr></thead>
+                    <tbody>
+                        {rows.into_iter().map(|r| view! {
+                            <tr>
+                                <td>{format::datetime_utc(r.created_at)}</td>
+                                <td><span class="tag">{r.kind}</span></td>
+                                <td class="path">{r.path}</td>
+                                <td class="num">{r.conversations}</td>
+                                <td class="num">{r.already}</td>
+                                <td class="num">{r.skipped.len()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
+    }
+}

@@ -1,0 +1,1159 @@
+//! From the conversation history to training data: the DataFilter, curation (duplicates, PII,
+//! train/validation split) and the five export formats LLaMA-Factory reads.
+//!
+//! Exports stream: conversations are read one at a time and examples written as they are built,
+//! so memory stays flat in the size of the history (only 32 bytes of duplicate keys are kept per
+//! example). Files are written under a temporary name and renamed once complete, so an
+//! interrupted export leaves no half-written file behind.
+//!
+//! # The DataFilter, in plain words
+//! - `min_satisfaction`: keep conversations whose satisfaction (see [`crate::conversations`]) is
+//!   at least this; unrated conversations are left out.
+//! - `min_message_length` / `max_message_length`: every user and assistant message of a kept
+//!   conversation has at least / at most this many characters (characters, not bytes: Korean
+//!   counts one per syllable).
+//! - `positive_only`: keep only conversations rated positively (satisfaction above 0.5).
+//! - `exclude_negative`: leave out conversations rated negatively (satisfaction below 0.5);
+//!   unrated ones stay.
+//! - `min_turns`: at least this many user→assistant exchanges.
+//! - `since` / `until`: the conversation started at or after `since` and before `until`.
+//! - `limit`: at most this many examples, counted after filtering and curation, so you get the
+//!   number asked for whenever that many pass. Newest conversations come first.
+//!
+//! # Conversations become examples
+//! Messages are read as exchanges: consecutive user messages are joined, an assistant message
+//! answers the user text before it; an assistant message with no question before it and a final
+//! question with no answer are dropped. System messages become the example's system prompt.
+//! Alpaca, ShareGPT and OpenAI keep a conversation as one multi-turn example; JSONL (the seed's
+//! fields) gives one line per exchange; KTO gives one example per rated answer (thumbs up →
+//! `kto_tag: true`), or, for a conversation rated only as a whole, one example tagged by its
+//! satisfaction (≥ 0.5 → true).
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::conversations::{new_id, Role, SCORE_SQL};
+use crate::curate::{self, Deduper, PiiCounts, Scrubber, Seen};
+use crate::error::{Error, Result};
+
+/// Which conversations go into a dataset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataFilter {
+    pub min_satisfaction: Option<f64>,
+    pub min_message_length: Option<usize>,
+    pub max_message_length: Option<usize>,
+    pub positive_only: bool,
+    pub exclude_negative: bool,
+    pub min_turns: Option<usize>,
+    /// Unix ms, inclusive.
+    pub since: Option<i64>,
+    /// Unix ms, exclusive.
+    pub until: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+impl DataFilter {
+    /// Checks the values make sense together; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(s) = self.min_satisfaction {
+            if !(0.0..=1.0).contains(&s) {
+                return Err(Error::invalid("min_satisfaction", format!("{s} is outside 0..1")));
+            }
+        }
+        if let (Some(min), Some(max)) = (self.min_message_length, self.max_message_length) {
+            if min > max {
+                return Err(Error::invalid(
+                    "max_message_length",
+                    format!("{max} is below min_message_length {min}"),
+                ));
+            }
+        }
+        if let (Some(since), Some(until)) = (self.since, self.until) {
+            if since >= until {
+                return Err(Error::invalid("until", "must be after since"));
+            }
+        }
+        if self.limit == Some(0) {
+            return Err(Error::invalid("limit", "must be at least 1"));
+        }
+        if self.positive_only && self.min_satisfaction.is_some_and(|s| s < 0.0) {
+            return Err(Error::invalid("min_satisfaction", "must be 0..1"));
+        }
+        Ok(())
+    }
+
+    fn passes(&self, conversation: &Conversation) -> bool {
+        let score = conversation.score;
+        if let Some(min) = self.min_satisfaction {
+            if !score.is_some_and(|s| s >= min - 1e-9) {
+                return false;
+            }
+        }
+        if self.positive_only && !score.is_some_and(|s| s > 0.5) {
+            return false;
+        }
+        if self.exclude_negative && score.is_some_and(|s| s < 0.5) {
+            return false;
+        }
+        if let Some(min) = self.min_turns {
+            if conversation.turns.len() < min {
+                return false;
+            }
+        }
+        if self.min_message_length.is_some() || self.max_message_length.is_some() {
+            let min = self.min_message_length.unwrap_or(0);
+            let max = self.max_message_length.unwrap_or(usize::MAX);
+            let ok = |text: &str| {
+                let n = text.chars().count();
+                n >= min && n <= max
+            };
+            if !conversation.turns.iter().all(|t| ok(&t.user) && ok(&t.assistant)) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Alpaca,
+    Sharegpt,
+    Jsonl,
+    Openai,
+    Kto,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [Format::Alpaca, Format::Sharegpt, Format::Jsonl, Format::Openai, Format::Kto];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Alpaca => "alpaca",
+            Format::Sharegpt => "sharegpt",
+            Format::Jsonl => "jsonl",
+            Format::Openai => "openai",
+            Format::Kto => "kto",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Alpaca => "Alpaca (instruction/input/output, with system and history)",
+            Format::Sharegpt => "ShareGPT (conversations of from/value)",
+            Format::Jsonl => "JSONL (system, user, assistant, satisfaction, timestamp)",
+            Format::Openai => "OpenAI messages (role/content)",
+            Format::Kto => "KTO (thumbs as kto_tag)",
+        }
+    }
+
+    /// JSON arrays for Alpaca and ShareGPT; one JSON object a line for the others.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Alpaca | Format::Sharegpt => "json",
+            Format::Jsonl | Format::Openai | Format::Kto => "jsonl",
+        }
+    }
+
+    fn is_array(self) -> bool {
+        self.extension() == "json"
+    }
+
+    /// The dataset_info.json entry LLaMA-Factory reads this format with.
+    pub fn dataset_info(self, file_name: &str) -> Value {
+        let openai_tags = json!({
+            "role_tag": "role", "content_tag": "content", "user_tag": "user",
+            "assistant_tag": "assistant", "system_tag": "system"
+        });
+        match self {
+            Format::Alpaca => json!({
+                "file_name": file_name,
+                "columns": {"prompt": "instruction", "query": "input", "response": "output",
+                            "system": "system", "history": "history"}
+            }),
+            Format::Sharegpt => json!({
+                "file_name": file_name,
+                "formatting": "sharegpt",
+                "columns": {"messages": "conversations"},
+                "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human",
+                         "assistant_tag": "gpt", "system_tag": "system"}
+            }),
+            Format::Jsonl => json!({
+                "file_name": file_name,
+                "columns": {"prompt": "user", "response": "assistant", "system": "system"}
+            }),
+            Format::Openai => json!({
+                "file_name": file_name,
+                "formatting": "sharegpt",
+                "columns": {"messages": "messages"},
+                "tags": openai_tags
+            }),
+            Format::Kto => json!({
+                "file_name": file_name,
+                "formatting": "sharegpt",
+                "columns": {"messages": "messages", "kto_tag": "kto_tag"},
+                "tags": openai_tags
+            }),
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "format",
+                    format!("'{s}' is not one of alpaca, sharegpt, jsonl, openai, kto"),
+                )
+            })
+    }
+}
+
+/// Curation applied after the filter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Curation {
+    /// Drop exact and near duplicates (normalised text).
+    pub dedupe: bool,
+    /// Replace emails, phone numbers, IPs, URL credentials, API keys, card numbers.
+    pub scrub_pii: bool,
+    /// Share of examples held out for validation (0 = none).
+    pub validation_ratio: f64,
+    /// Seed of the split: the same seed gives the same split.
+    pub seed: u64,
+}
+
+impl Default for Curation {
+    fn default() -> Self {
+        Curation { dedupe: true, scrub_pii: true, validation_ratio: 0.1, seed: 42 }
+    }
+}
+
+impl Curation {
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..0.9).contains(&self.validation_ratio) {
+            return Err(Error::invalid(
+                "validation_ratio",
+                format!("{} must be at least 0 and below 0.9", self.validation_ratio),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Counts before and after each step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Conversations in the date range.
+    pub conversations: u64,
+    /// Of those, the ones the filter kept.
+    pub passed_filter: u64,
+    /// Examples built from them.
+    pub examples: u64,
+    pub exact_duplicates: u64,
+    pub near_duplicates: u64,
+    /// Examples written (after duplicates and the limit).
+    pub written: u64,
+    pub train: u64,
+    pub validation: u64,
+    /// PII replaced, by kind.
+    pub pii: PiiCounts,
+    /// True when the limit stopped the export before every conversation was read.
+    pub limited: bool,
+    /// Mean satisfaction of the rated conversations written.
+    pub avg_satisfaction: Option<f64>,
+    /// Characters per written example: min, mean, max.
+    pub chars_min: u64,
+    pub chars_mean: f64,
+    pub chars_max: u64,
+}
+
+/// One exchange of a conversation.
+#[derive(Debug, Clone)]
+struct Turn {
+    user: String,
+    assistant: String,
+    thumbs: Option<i8>,
+    at: i64,
+}
+
+/// A conversation as the exporter sees it.
+#[derive(Debug, Clone)]
+struct Conversation {
+    id: String,
+    score: Option<f64>,
+    system: Option<String>,
+    turns: Vec<Turn>,
+}
+
+/// One built example, ready to serialise.
+struct Example {
+    value: Value,
+    /// The texts that identify it for duplicate detection.
+    texts: Vec<String>,
+    chars: u64,
+}
+
+/// Reads conversations newest first, one at a time.
+struct Reader<'c> {
+    conn: &'c Connection,
+    since: i64,
+    until: i64,
+}
+
+impl<'c> Reader<'c> {
+    fn for_each(&self, mut f: impl FnMut(Conversation) -> Result<bool>) -> Result<()> {
+        let mut outer = self.conn.prepare(&format!(
+            "SELECT c.id, {SCORE_SQL} FROM conversations c
+              WHERE c.created_at >= ?1 AND c.created_at < ?2
+              ORDER BY c.created_at DESC, c.id"
+        ))?;
+        let mut inner = self.conn.prepare(
+            "SELECT m.role, m.content, m.created_at,
+                    (SELECT f.thumbs FROM feedback f WHERE f.message_id = m.id AND f.thumbs IS NOT NULL)
+               FROM messages m WHERE m.conversation_id = ?1 ORDER BY m.position",
+        )?;
+        let mut rows = outer.query(params![self.since, self.until])?;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            let score: Option<f64> = row.get(1)?;
+            let mut system: Option<String> = None;
+            let mut turns = Vec::new();
+            let mut pending_user: Option<String> = None;
+            let mut messages = inner.query([&id])?;
+            while let Some(m) = messages.next()? {
+                let role: String = m.get(0)?;
+                let content: String = m.get(1)?;
+                match Role::parse(&role) {
+                    Some(Role::System) => match &mut system {
+                        Some(s) => {
+                            s.push_str("\n\n");
+                            s.push_str(&content);
+                        }
+                        None => system = Some(content),
+                    },
+                    Some(Role::User) => match &mut pending_user {
+                        Some(u) => {
+                            u.push_str("\n\n");
+                            u.push_str(&content);
+                        }
+                        None => pending_user = Some(content),
+                    },
+                    Some(Role::Assistant) => {
+                        if let Some(user) = pending_user.take() {
+                            turns.push(Turn { user, assistant: content, thumbs: m.get(3)?, at: m.get(2)? });
+                        }
+                    }
+                    None => {}
+                }
+            }
+            if !f(Conversation { id, score, system, turns })? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn build_examples(format: Format, c: &Conversation, scrub: Option<&Scrubber>, pii: &mut PiiCounts) -> Vec<Example> {
+    if c.turns.is_empty() {
+        return Vec::new();
+    }
+    let clean = |text: &str, pii: &mut PiiCounts| -> String {
+        match scrub {
+            Some(s) => s.scrub(text, pii).into_owned(),
+            None => text.to_owned(),
+        }
+    };
+    let system = c.system.as_deref().map(|s| clean(s, pii)).unwrap_or_default();
+    let turns: Vec<(String, String)> =
+        c.turns.iter().map(|t| (clean(&t.user, pii), clean(&t.assistant, pii))).collect();
+    let texts_of = |upto: usize| -> Vec<String> {
+        let mut texts = vec![system.clone()];
+        for (u, a) in &turns[..upto] {
+            texts.push(u.clone());
+            texts.push(a.clone());
+        }
+        texts
+    };
+    let chars_of = |texts: &[String]| texts.iter().map(|t| t.chars().count() as u64).sum::<u64>();
+    let messages_upto = |upto: usize| -> Vec<Value> {
+        let mut messages = Vec::with_capacity(upto * 2 + 1);
+        if !system.is_empty() {
+            messages.push(json!({"role": "system", "content": system}));
+        }
+        for (u, a) in &turns[..upto] {
+            messages.push(json!({"role": "user", "content": u}));
+            messages.push(json!({"role": "assistant", "content": a}));
+        }
+        messages
+    };
+    let whole = |value: Value| {
+        let texts = texts_of(turns.len());
+        Example { chars: chars_of(&texts), value, texts }
+    };
+    match format {
+        Format::Alpaca => {
+            let (last_user, last_assistant) = turns.last().cloned().unwrap_or_default();
+            let history: Vec<[&str; 2]> =
+                turns[..turns.len() - 1].iter().map(|(u, a)| [u.as_str(), a.as_str()]).collect();
+            vec![whole(json!({
+                "instruction": last_user, "input": "", "output": last_assistant,
+                "system": system, "history": history
+            }))]
+        }
+        Format::Sharegpt => {
+            let mut conversation = Vec::with_capacity(turns.len() * 2 + 1);
+            if !system.is_empty() {
+                conversation.push(json!({"from": "system", "value": system}));
+            }
+            for (u, a) in &turns {
+                conversation.push(json!({"from": "human", "value": u}));
+                conversation.push(json!({"from": "gpt", "value": a}));
+            }
+            vec![whole(json!({ "conversations": conversation }))]
+        }
+        Format::Openai => vec![whole(json!({ "messages": messages_upto(turns.len()) }))],
+        Format::Jsonl => turns
+            .iter()
+            .zip(&c.turns)
+            .map(|((u, a), t)| {
+                let texts = vec![system.clone(), u.clone(), a.clone()];
+                Example {
+                    chars: chars_of(&texts),
+                    value: json!({
+                        "system": system, "user": u, "assistant": a,
+                        "satisfaction": c.score, "timestamp": crate::time::format_iso(t.at),
+                        "conversation_id": c.id
+                    }),
+                    texts,
+                }
+            })
+            .collect(),
+        Format::Kto => {
+            let rated: Vec<(usize, bool)> = c
+                .turns
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| t.thumbs.map(|th| (i + 1, th > 0)))
+                .collect();
+            let labelled = if rated.is_empty() {
+                c.score.map(|s| vec![(turns.len(), s >= 0.5)]).unwrap_or_default()
+            } else {
+                rated
+            };
+            labelled
+                .into_iter()
+                .map(|(upto, tag)| {
+                    let mut texts = texts_of(upto);
+                    texts.push(if tag { "+" } else { "-" }.to_owned());
+                    Example {
+                        chars: chars_of(&texts[..texts.len() - 1]),
+                        value: json!({ "messages": messages_upto(upto), "kto_tag": tag }),
+                        texts,
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// Where examples go.
+trait Sink {
+    /// `bytes` is one serialised example.
+    fn write(&mut self, bytes: &[u8], validation: bool) -> Result<()>;
+}
+
+/// Runs filter and curation over the history, feeding each written example to `sink`.
+fn run(
+    conn: &Connection,
+    format: Format,
+    filter: &DataFilter,
+    curation: &Curation,
+    sink: &mut dyn Sink,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Counts> {
+    filter.validate()?;
+    curation.validate()?;
+    let since = filter.since.unwrap_or(i64::MIN);
+    let until = filter.until.unwrap_or(i64::MAX);
+    let total: u64 = conn.query_row(
+        "SELECT COUNT(*) FROM conversations WHERE created_at >= ?1 AND created_at < ?2",
+        params![since, until],
+        |r| r.get::<_, i64>(0),
+    )? as u64;
+    let scrubber = curation.scrub_pii.then(Scrubber::new);
+    let mut dedupe = curation.dedupe.then(Deduper::new);
+    let mut counts = Counts { chars_min: u64::MAX, ..Counts::default() };
+    let (mut score_sum, mut score_n, mut chars_sum) = (0.0f64, 0u64, 0u64);
+    let mut buf = Vec::with_capacity(4096);
+    let limit = filter.limit.map(|l| l as u64);
+    Reader { conn, since, until }.for_each(|c| {
+        counts.conversations += 1;
+        if counts.conversations % 1000 == 0 {
+            progress(counts.conversations, total);
+        }
+        if !filter.passes(&c) {
+            return Ok(true);
+        }
+        counts.passed_filter += 1;
+        let mut wrote_any = false;
+        for example in build_examples(format, &c, scrubber.as_ref(), &mut counts.pii) {
+            counts.examples += 1;
+            if let Some(d) = dedupe.as_mut() {
+                let texts: Vec<&str> = example.texts.iter().map(String::as_str).collect();
+                match d.check(&texts) {
+                    Seen::New => {}
+                    Seen::Exact => {
+                        counts.exact_duplicates += 1;
+                        continue;
+                    }
+                    Seen::Near => {
+                        counts.near_duplicates += 1;
+                        continue;
+                    }
+                }
+            }
+            if limit.is_some_and(|l| counts.written >= l) {
+                counts.limited = true;
+                return Ok(false);
+            }
+            buf.clear();
+            serde_json::to_writer(&mut buf, &example.value).map_err(|e| Error::Task(e.to_string()))?;
+            let validation = curate::is_validation(curation.seed, &c.id, curation.validation_ratio);
+            sink.write(&buf, validation)?;
+            counts.written += 1;
+            if validation {
+                counts.validation += 1;
+            } else {
+                counts.train += 1;
+            }
+            chars_sum += example.chars;
+            counts.chars_min = counts.chars_min.min(example.chars);
+            counts.chars_max = counts.chars_max.max(example.chars);
+            wrote_any = true;
+        }
+        if wrote_any {
+            if let Some(s) = c.score {
+                score_sum += s;
+                score_n += 1;
+            }
+        }
+        if limit.is_some_and(|l| counts.written >= l) {
+            // Enough: the rest of the history is not read.
+            counts.limited = counts.conversations < total;
+            return Ok(false);
+        }
+        Ok(true)
+    })?;
+    progress(counts.conversations, total);
+    if counts.written == 0 {
+        counts.chars_min = 0;
+    } else {
+        counts.chars_mean = chars_sum as f64 / counts.written as f64;
+    }
+    counts.avg_satisfaction = (score_n > 0).then(|| score_sum / score_n as f64);
+    Ok(counts)
+}
+
+/// What the dataset step shows before exporting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preview {
+    pub counts: Counts,
+    /// The first examples, exactly as they will be written (one JSON document each).
+    pub samples: Vec<String>,
+}
+
+struct PreviewSink {
+    samples: Vec<String>,
+    want: usize,
+}
+
+impl Sink for PreviewSink {
+    fn write(&mut self, bytes: &[u8], _validation: bool) -> Result<()> {
+        if self.samples.len() < self.want {
+            self.samples.push(String::from_utf8_lossy(bytes).into_owned());
+        }
+        Ok(())
+    }
+}
+
+/// Runs the whole pipeline without writing anything: counts and the first `samples` examples.
+pub fn preview(conn: &Connection, format: Format, filter: &DataFilter, curation: &Curation, samples: usize) -> Result<Preview> {
+    let mut sink = PreviewSink { samples: Vec::new(), want: samples };
+    let counts = run(conn, format, filter, curation, &mut sink, &mut |_, _| {})?;
+    Ok(Preview { counts, samples: sink.samples })
+}
+
+/// An export to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportRequest {
+    /// Dataset name (letters, digits, `-`, `_`); default from the output file or the time.
+    pub name: Option<String>,
+    pub format: Format,
+    pub filter: DataFilter,
+    pub curation: Curation,
+    /// The training file the person chose; default `<data dir>/datasets/<name>/<name>.<ext>`.
+    pub output: Option<PathBuf>,
+}
+
+/// A stored dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dataset {
+    pub id: String,
+    pub name: String,
+    pub format: Format,
+    pub filter: DataFilter,
+    pub curation: Curation,
+    pub counts: Counts,
+    pub examples: u64,
+    pub validation: u64,
+    pub avg_satisfaction: Option<f64>,
+    pub path: String,
+    pub validation_path: Option<String>,
+    pub dataset_info: String,
+    pub sha256: String,
+    pub parent_ids: Vec<String>,
+    pub created_at: i64,
+}
+
+/// A file being written under a temporary name; removed unless committed.
+struct TempFile {
+    tmp: PathBuf,
+    target: PathBuf,
+    out: Option<BufWriter<File>>,
+    hash: Sha256,
+    bytes: u64,
+    first: bool,
+    committed: bool,
+}
+
+impl TempFile {
+    fn create(target: &Path) -> Result<TempFile> {
+        let dir = target.parent().unwrap_or(Path::new("."));
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.tmp-{}", new_id()));
+        let file = File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
+        Ok(TempFile {
+            tmp,
+            target: target.to_owned(),
+            out: Some(BufWriter::with_capacity(1 << 20, file)),
+            hash: Sha256::new(),
+            bytes: 0,
+            first: true,
+            committed: false,
+        })
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.hash.update(bytes);
+        self.bytes += bytes.len() as u64;
+        let out = self.out.as_mut().ok_or_else(|| Error::Task("file already closed".into()))?;
+        out.write_all(bytes).map_err(|e| Error::io("writing", &self.tmp, e))
+    }
+
+    /// Flushes and syncs, returning the sha256; the file keeps its temporary name until
+    /// [`TempFile::rename`].
+    fn finish(&mut self) -> Result<String> {
+        let out = self.out.take().ok_or_else(|| Error::Task("file already closed".into()))?;
+        let file = out.into_inner().map_err(|e| Error::io("writing", &self.tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io("syncing", &self.tmp, e))?;
+        Ok(hex(&std::mem::take(&mut self.hash).finalize()))
+    }
+
+    fn rename(&mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io("renaming into", &self.target, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct FileSink {
+    format: Format,
+    train: TempFile,
+    validation: Option<TempFile>,
+}
+
+impl FileSink {
+    fn put(format: Format, file: &mut TempFile, bytes: &[u8]) -> Result<()> {
+        if format.is_array() {
+            file.put(if file.first { b"[\n" } else { b",\n" })?;
+        }
+        file.first = false;
+        file.put(bytes)?;
+        if !format.is_array() {
+            file.put(b"\n")?;
+        }
+        Ok(())
+    }
+
+    fn close(format: Format, file: &mut TempFile) -> Result<String> {
+        if format.is_array() {
+            file.put(if file.first { b"[]\n" } else { b"\n]\n" })?;
+        }
+        file.finish()
+    }
+}
+
+impl Sink for FileSink {
+    fn write(&mut self, bytes: &[u8], validation: bool) -> Result<()> {
+        let file = match (&mut self.validation, validation) {
+            (Some(v), true) => v,
+            _ => &mut self.train,
+        };
+        Self::put(self.format, file, bytes)
+    }
+}
+
+/// Letters, digits, `-` and `_` only (it is a key in dataset_info.json and a file name).
+pub fn sanitize_name(name: &str) -> String {
+    let cleaned: String = name
+        .trim()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    cleaned.trim_matches('_').chars().take(80).collect()
+}
+
+/// Writes `value` as pretty JSON to `path` atomically.
+fn write_json_atomically(path: &Path, value: &Value) -> Result<()> {
+    let mut file = TempFile::create(path)?;
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Task(e.to_string()))?;
+    file.put(&bytes)?;
+    file.put(b"\n")?;
+    file.finish()?;
+    file.rename()
+}
+
+/// Exports a dataset: streams the files, writes dataset_info.json (merged with any already in
+/// that folder) and a `<name>.meta.json` sidecar, and records it in the database.
+pub fn export(
+    conn: &mut Connection,
+    data_dir: &Path,
+    request: &ExportRequest,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Dataset> {
+    let id = new_id();
+    let created_at = crate::now_ms();
+    let name = match (&request.name, &request.output) {
+        (Some(n), _) => sanitize_name(n),
+        (None, Some(out)) => sanitize_name(&out.file_stem().map(|s| s.to_string_lossy()).unwrap_or(Cow::Borrowed(""))),
+        (None, None) => format!("garden-eden-{}", crate::time::format_iso(created_at).replace([':', '-'], "").trim_end_matches('Z').replace('T', "-")),
+    };
+    if name.is_empty() {
+        return Err(Error::invalid("name", "use letters, digits, '-' or '_'"));
+    }
+    let ext = request.format.extension();
+    let train_path = match &request.output {
+        Some(out) => {
+            if out.is_dir() {
+                return Err(Error::invalid("output", format!("{} is a folder: give a file name", out.display())));
+            }
+            out.clone()
+        }
+        None => data_dir.join("datasets").join(&id).join(format!("{name}.{ext}")),
+    };
+    let dir = train_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
+    let stem = train_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| name.clone());
+    let train_ext = train_path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| ext.to_owned());
+    let val_path = dir.join(format!("{stem}_val.{train_ext}"));
+    let info_path = dir.join("dataset_info.json");
+    let meta_path = dir.join(format!("{stem}.meta.json"));
+
+    let mut sink = FileSink {
+        format: request.format,
+        train: TempFile::create(&train_path)?,
+        validation: if request.curation.validation_ratio > 0.0 { Some(TempFile::create(&val_path)?) } else { None },
+    };
+    let counts = run(conn, request.format, &request.filter, &request.curation, &mut sink, progress)?;
+    if counts.written == 0 {
+        return Err(Error::invalid(
+            "filter",
+            format!(
+                "no example passes ({} conversations considered, {} passed the filter): loosen the filter",
+                counts.conversations, counts.passed_filter
+            ),
+        ));
+    }
+    let sha256 = FileSink::close(request.format, &mut sink.train)?;
+    let val_sha = match sink.validation.as_mut() {
+        Some(v) if counts.validation > 0 => Some(FileSink::close(request.format, v)?),
+        _ => None,
+    };
+
+    // dataset_info.json: keep entries already there (other datasets in the same folder).
+    let mut info = match std::fs::read(&info_path) {
+        Ok(bytes) => serde_json::from_slice::<Value>(&bytes).map_err(|e| Error::Import {
+            path: info_path.clone(),
+            place: "the existing dataset_info.json".into(),
+            message: format!("{e}: fix or remove it"),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
+        Err(e) => return Err(Error::io("reading", &info_path, e)),
+    };
+    let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let obj = info.as_object_mut().ok_or_else(|| Error::Import {
+        path: info_path.clone(),
+        place: "the existing dataset_info.json".into(),
+        message: "is not a JSON object".into(),
+    })?;
+    obj.insert(name.clone(), request.format.dataset_info(&file_name(&train_path)));
+    let val_name = format!("{name}_val");
+    if val_sha.is_some() {
+        obj.insert(val_name.clone(), request.format.dataset_info(&file_name(&val_path)));
+    } else {
+        obj.remove(&val_name);
+    }
+
+    let dataset = Dataset {
+        id: id.clone(),
+        name,
+        format: request.format,
+        filter: request.filter.clone(),
+        curation: request.curation.clone(),
+        counts: counts.clone(),
+        examples: counts.written,
+        validation: counts.validation,
+        avg_satisfaction: counts.avg_satisfaction,
+        path: train_path.to_string_lossy().into_owned(),
+        validation_path: val_sha.as_ref().map(|_| val_path.to_string_lossy().into_owned()),
+        dataset_info: info_path.to_string_lossy().into_owned(),
+        sha256,
+        parent_ids: Vec::new(),
+        created_at,
+    };
+    let meta = json!({ "dataset": &dataset, "validation_sha256": val_sha, "written_by": concat!("garden-eden ", env!("CARGO_PKG_VERSION")) });
+
+    // One transaction: the row is committed only once every file is in place.
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO datasets (id, name, format, filter, counts, examples, validation, avg_satisfaction,
+                               path, validation_path, dataset_info, sha256, parent_ids, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            dataset.id,
+            dataset.name,
+            dataset.format.as_str(),
+            serde_json::to_string(&json!({"filter": dataset.filter, "curation": dataset.curation})).unwrap_or_default(),
+            serde_json::to_string(&dataset.counts).unwrap_or_default(),
+            dataset.examples as i64,
+            dataset.validation as i64,
+            dataset.avg_satisfaction,
+            dataset.path,
+            dataset.validation_path,
+            dataset.dataset_info,
+            dataset.sha256,
+            "[]",
+            dataset.created_at
+        ],
+    )?;
+    sink.train.rename()?;
+    if let (Some(v), Some(_)) = (sink.validation.as_mut(), &val_sha) {
+        v.rename()?;
+    }
+    write_json_atomically(&info_path, &info)?;
+    write_json_atomically(&meta_path, &meta)?;
+    tx.commit()?;
+    Ok(dataset)
+}
+
+/// Every dataset, newest first.
+pub fn list(conn: &Connection) -> Result<Vec<Dataset>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, name, format, filter, counts, examples, validation, avg_satisfaction, path,
+                validation_path, dataset_info, sha256, parent_ids, created_at
+           FROM datasets ORDER BY created_at DESC, id",
+    )?;
+    let rows = stmt.query_map([], dataset_from_row)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+}
+
+/// One dataset by id.
+pub fn get(conn: &Connection, id: &str) -> Result<Dataset> {
+    conn.query_row(
+        "SELECT id, name, format, filter, counts, examples, validation, avg_satisfaction, path,
+                validation_path, dataset_info, sha256, parent_ids, created_at
+           FROM datasets WHERE id = ?1",
+        [id],
+        dataset_from_row,
+    )
+    .optional()?
+    .ok_or_else(|| Error::NotFound { what: "dataset", id: id.to_owned() })
+}
+
+fn dataset_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dataset> {
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Options {
+        filter: DataFilter,
+        curation: Curation,
+    }
+    let format: String = r.get(2)?;
+    let options: Options = serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default();
+    Ok(Dataset {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        format: format.parse().unwrap_or(Format::Alpaca),
+        filter: options.filter,
+        curation: options.curation,
+        counts: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+        examples: r.get::<_, i64>(5)? as u64,
+        validation: r.get::<_, i64>(6)? as u64,
+        avg_satisfaction: r.get(7)?,
+        path: r.get(8)?,
+        validation_path: r.get(9)?,
+        dataset_info: r.get(10)?,
+        sha256: r.get(11)?,
+        parent_ids: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
+        created_at: r.get(13)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversations::{store, NewConversation, NewMessage};
+    use crate::db::Db;
+
+    const DAY: i64 = 86_400_000;
+
+    fn msg(role: Role, content: &str, thumbs: Option<i8>) -> NewMessage {
+        NewMessage { role, content: content.into(), created_at: 10 * DAY, model: None, thumbs }
+    }
+
+    fn conv(r: &str, day: i64, satisfaction: Option<f64>, turns: &[(&str, &str, Option<i8>)]) -> NewConversation {
+        let mut messages = vec![msg(Role::System, "You are kind.", None)];
+        for (u, a, t) in turns {
+            messages.push(msg(Role::User, u, None));
+            messages.push(msg(Role::Assistant, a, *t));
+        }
+        NewConversation { source_ref: r.into(), title: r.into(), created_at: day * DAY, messages, satisfaction }
+    }
+
+    /// A small history with one conversation for each filter case.
+    fn history() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("db.sqlite3")).unwrap();
+        db.with_conn(|conn| {
+            let tx = conn.transaction()?;
+            store(&tx, "test", None, vec![
+                conv("great", 1, Some(0.9), &[("How do I boil an egg?", "Simmer it for nine minutes, then cool it.", Some(1))]),
+                conv("good-2turn", 2, Some(0.8), &[("Hi there, can you help?", "Of course, what do you need?", None), ("Plan a trip to Jeju.", "Day 1: Seongsan; day 2: Hallasan.", None)]),
+                conv("neutral", 3, Some(0.5), &[("What is the capital of France?", "Paris is the capital of France.", None)]),
+                conv("bad", 4, Some(0.1), &[("Tell me a joke please", "No.", Some(-1))]),
+                conv("unrated", 5, None, &[("What time zone is Seoul in?", "Korea Standard Time, UTC+9.", None)]),
+                conv("thumbs-mixed", 6, None, &[("First question here?", "First answer here.", Some(1)), ("Second question here?", "Second answer here.", Some(-1)), ("Third question here?", "Third answer here.", Some(1))]),
+                conv("korean", 7, Some(1.0), &[("안녕하세요", "반가워요", None)]),
+                conv("dup-a", 8, Some(0.9), &[("Write a haiku about rain.", "Soft rain on the roof.", None)]),
+                conv("dup-b", 9, Some(0.9), &[("write a haiku about rain", "Soft rain on the roof", None)]),
+                conv("pii", 10, Some(0.95), &[("Mail me at jane.doe@example.com please", "Sure, I will mail jane.doe@example.com.", None)]),
+            ])?;
+            tx.commit()?;
+            Ok(())
+        })
+        .unwrap();
+        (dir, db)
+    }
+
+    fn passed(db: &Db, filter: DataFilter) -> u64 {
+        let curation = Curation { dedupe: false, scrub_pii: false, validation_ratio: 0.0, seed: 1 };
+        db.with_conn(|c| preview(c, Format::Alpaca, &filter, &curation, 0)).unwrap().counts.passed_filter
+    }
+
+    #[test]
+    fn data_filter_semantics_case_by_case() {
+        let (_dir, db) = history();
+        assert_eq!(passed(&db, DataFilter::default()), 10);
+        // Scores: great .9, good-2turn .8, neutral .5, bad .1, unrated none, thumbs-mixed 2/3,
+        // korean 1, dup-a .9, dup-b .9, pii .95.
+        assert_eq!(passed(&db, DataFilter { min_satisfaction: Some(0.8), ..Default::default() }), 6, "unrated excluded");
+        assert_eq!(passed(&db, DataFilter { min_satisfaction: Some(0.0), ..Default::default() }), 9, "only the unrated one is out");
+        assert_eq!(passed(&db, DataFilter { positive_only: true, ..Default::default() }), 7, "> 0.5 only");
+        assert_eq!(passed(&db, DataFilter { exclude_negative: true, ..Default::default() }), 9, "bad out, unrated and neutral in");
+        assert_eq!(passed(&db, DataFilter { min_turns: Some(2), ..Default::default() }), 2);
+        assert_eq!(passed(&db, DataFilter { min_turns: Some(3), ..Default::default() }), 1);
+        // Characters, not bytes: "안녕하세요" is 5 characters (15 bytes), "반가워요" 4.
+        assert_eq!(passed(&db, DataFilter { max_message_length: Some(5), ..Default::default() }), 1);
+        assert_eq!(passed(&db, DataFilter { min_message_length: Some(5), max_message_length: Some(5), ..Default::default() }), 0);
+        assert_eq!(passed(&db, DataFilter { min_message_length: Some(4), ..Default::default() }), 9, "\"No.\" is 3 characters");
+        assert_eq!(passed(&db, DataFilter { since: Some(3 * DAY), until: Some(5 * DAY), ..Default::default() }), 2);
+        assert_eq!(passed(&db, DataFilter { since: Some(10 * DAY), ..Default::default() }), 1);
+        assert_eq!(passed(&db, DataFilter { until: Some(2 * DAY), ..Default::default() }), 1, "until is exclusive");
+    }
+
+    #[test]
+    fn limit_counts_after_filtering_and_dedupe() {
+        let (_dir, db) = history();
+        let curation = Curation { validation_ratio: 0.0, ..Curation::default() };
+        let filter = DataFilter { min_satisfaction: Some(0.8), limit: Some(4), ..Default::default() };
+        let p = db.with_conn(|c| preview(c, Format::Alpaca, &filter, &curation, 10)).unwrap();
+        assert_eq!(p.counts.written, 4, "{:?}", p.counts);
+        assert_eq!(p.samples.len(), 4);
+        // Newest first: pii (day 10), dup-b (9), dup-a (8, a near duplicate of dup-b), korean (7), great (1).
+        assert_eq!(p.counts.near_duplicates, 1);
+        assert!(p.counts.limited);
+        assert!(p.samples[0].contains("[EMAIL]"), "{}", p.samples[0]);
+        assert_eq!(p.counts.pii.email, 2);
+        let all = db.with_conn(|c| preview(c, Format::Alpaca, &DataFilter { limit: Some(100), ..Default::default() }, &curation, 0)).unwrap();
+        assert_eq!(all.counts.written, 9);
+        assert!(!all.counts.limited);
+    }
+
+    #[test]
+    fn bad_filters_are_named() {
+        let (_dir, db) = history();
+        let curation = Curation::default();
+        let cases = [
+            (DataFilter { min_satisfaction: Some(1.5), ..Default::default() }, "min_satisfaction"),
+            (DataFilter { min_message_length: Some(9), max_message_length: Some(3), ..Default::default() }, "max_message_length"),
+            (DataFilter { since: Some(5), until: Some(5), ..Default::default() }, "until"),
+            (DataFilter { limit: Some(0), ..Default::default() }, "limit"),
+        ];
+        for (filter, field) in cases {
+            let err = db.with_conn(|c| preview(c, Format::Alpaca, &filter, &curation, 0)).unwrap_err();
+            assert!(matches!(&err, Error::Invalid { field: f, .. } if f == field), "{err}");
+        }
+    }
+
+    fn read_examples(path: &str, format: Format) -> Vec<Value> {
+        let text = std::fs::read_to_string(path).unwrap();
+        if format.is_array() {
+            serde_json::from_str::<Vec<Value>>(&text).unwrap()
+        } else {
+            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        }
+    }
+
+    #[test]
+    fn every_format_exports_with_dataset_info_sidecar_and_record() {
+        let (dir, db) = history();
+        for format in Format::ALL {
+            let request = ExportRequest {
+                name: Some(format!("set-{}", format.as_str())),
+                format,
+                filter: DataFilter::default(),
+                curation: Curation { validation_ratio: 0.3, seed: 7, ..Curation::default() },
+                output: None,
+            };
+            let ds = db.with_conn(|c| export(c, dir.path(), &request, &mut |_, _| {})).unwrap();
+            let train = read_examples(&ds.path, format);
+            let val = ds.validation_path.as_deref().map(|p| read_examples(p, format)).unwrap_or_default();
+            assert_eq!((train.len() + val.len()) as u64, ds.examples, "{format:?}");
+            assert_eq!(val.len() as u64, ds.validation);
+            assert_eq!(ds.sha256, hex(&Sha256::digest(std::fs::read(&ds.path).unwrap())));
+            let info: Value = serde_json::from_str(&std::fs::read_to_string(&ds.dataset_info).unwrap()).unwrap();
+            let entry = &info[&ds.name];
+            assert_eq!(entry["file_name"], Path::new(&ds.path).file_name().unwrap().to_str().unwrap());
+            let folder = Path::new(&ds.path).parent().unwrap();
+            assert!(folder.join(format!("{}.meta.json", ds.name)).exists());
+            assert!(std::fs::read_dir(folder).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp-")));
+            let stored = db.with_conn(|c| get(c, &ds.id)).unwrap();
+            assert_eq!(stored, ds);
+            let all: Vec<&Value> = train.iter().chain(&val).collect();
+            match format {
+                Format::Alpaca => {
+                    let two = all.iter().find(|e| e["output"] == "Day 1: Seongsan; day 2: Hallasan.").unwrap();
+                    assert_eq!(two["instruction"], "Plan a trip to Jeju.");
+                    assert_eq!(two["history"][0][0], "Hi there, can you help?");
+                    assert_eq!(two["system"], "You are kind.");
+                    assert_eq!(entry["columns"]["history"], "history");
+                }
+                Format::Sharegpt => {
+                    let c = &all[0]["conversations"];
+                    assert_eq!(c[0]["from"], "system");
+                    assert_eq!(c[1]["from"], "human");
+                    assert_eq!(c[2]["from"], "gpt");
+                    assert_eq!(entry["formatting"], "sharegpt");
+                }
+                Format::Jsonl => {
+                    // One line per exchange: 9 conversations after dedupe, one with 2 turns and one with 3.
+                    assert_eq!(all.len(), 12);
+                    assert!(all.iter().all(|e| e["timestamp"].as_str().unwrap().ends_with('Z')));
+                    assert!(all.iter().any(|e| e["satisfaction"] == 0.9));
+                }
+                Format::Openai => {
+                    assert_eq!(all[0]["messages"][0]["role"], "system");
+                }
+                Format::Kto => {
+                    // thumbs-mixed gives 3 rated answers; great 1 up; bad 1 down; the rest by score.
+                    let tags: Vec<bool> = all.iter().map(|e| e["kto_tag"].as_bool().unwrap()).collect();
+                    assert!(tags.contains(&true) && tags.contains(&false));
+                    assert!(all.iter().all(|e| e["messages"].as_array().unwrap().last().unwrap()["role"] == "assistant"));
+                    assert_eq!(entry["columns"]["kto_tag"], "kto_tag");
+                }
+            }
+        }
+        assert_eq!(db.with_conn(|c| list(c)).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn output_path_and_dataset_info_merge() {
+        let (dir, db) = history();
+        let out = dir.path().join("mine");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("dataset_info.json"), r#"{"theirs": {"file_name": "x.json"}}"#).unwrap();
+        let request = ExportRequest {
+            name: None,
+            format: Format::Alpaca,
+            filter: DataFilter::default(),
+            curation: Curation { validation_ratio: 0.0, ..Curation::default() },
+            output: Some(out.join("training_data.json")),
+        };
+        let ds = db.with_conn(|c| export(c, dir.path(), &request, &mut |_, _| {})).unwrap();
+        assert_eq!(ds.name, "training_data");
+        assert_eq!(ds.validation_path, None);
+        let info: Value = serde_json::from_str(&std::fs::read_to_string(out.join("dataset_info.json")).unwrap()).unwrap();
+        assert_eq!(info["theirs"]["file_name"], "x.json", "existing entries are kept");
+        assert_eq!(info["training_data"]["file_name"], "training_data.json");
+    }
+
+    #[test]
+    fn an_export_that_fails_leaves_no_file() {
+        let (dir, db) = history();
+        let out = dir.path().join("out");
+        let request = ExportRequest {
+            name: Some("nothing".into()),
+            format: Format::Sharegpt,
+            filter: DataFilter { min_satisfaction: Some(1.0), min_turns: Some(5), ..Default::default() },
+            curation: Curation::default(),
+            output: Some(out.join("nothing.json")),
+        };
+        let err = db.with_conn(|c| export(c, dir.path(), &request, &mut |_, _| {})).unwrap_err();
+        assert!(err.to_string().contains("no example passes"), "{err}");
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "no half-written or temporary file");
+        assert!(db.with_conn(|c| list(c)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn names_are_sanitised() {
+        assert_eq!(sanitize_name(" my data/set v1 "), "my_data_set_v1");
+        assert_eq!(sanitize_name("../.."), "");
+    }
+}
