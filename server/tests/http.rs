@@ -221,3 +221,70 @@ fn only_loopback_binds_without_the_flag() {
     assert!(check_bind_addr("[::]:3000".parse().unwrap(), false).is_err());
     assert!(check_bind_addr("[::]:3000".parse().unwrap(), true).is_ok());
 }
+
+fn multipart(kind: &str, file_name: &str, content: &str) -> (String, String) {
+    let boundary = "garden-eden-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n{content}\r\n--{boundary}--\r\n"
+    );
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn an_uploaded_file_is_imported_and_a_bad_one_explained() {
+    let server = TestServer::start().await;
+    let good = "{\"system\": \"be brief\", \"user\": \"안녕?\", \"assistant\": \"안녕하세요!\", \"satisfaction\": 0.9}\n\
+                {\"user\": \"2+2?\", \"assistant\": \"4\"}\n";
+    let (content_type, body) = multipart("jsonl", "../../etc/history.jsonl", good);
+    let res = client()
+        .post(server.url("/import/upload"))
+        .header("origin", server.origin())
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/import?done="), "{location}");
+    let html = client().get(server.url(&location)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Imported 2 conversations"), "{html}");
+    // The upload was saved inside the data dir under a fresh name.
+    let uploads: Vec<_> = std::fs::read_dir(server.studio.settings().data_dir.join("uploads"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(uploads.len(), 1);
+    assert!(uploads[0].ends_with("_.._etc_history.jsonl"), "{uploads:?}");
+
+    let (content_type, body) = multipart("jsonl", "bad.jsonl", "{\"user\": \"hi\", \"assistant\": \"yo\"}\nnot json\n");
+    let res = client()
+        .post(server.url("/import/upload"))
+        .header("origin", server.origin())
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/import?error="), "{location}");
+    let html = client().get(server.url(&location)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("line 2"), "the error names the line");
+    let conversations = server.studio.db().call(|c| garden_core::conversations::count(c)).await.unwrap();
+    assert_eq!(conversations, 2, "nothing of the bad file was imported");
+
+    // A cross-origin upload is refused before anything is read.
+    let (content_type, body) = multipart("jsonl", "x.jsonl", good);
+    let res = client()
+        .post(server.url("/import/upload"))
+        .header("origin", "http://evil.example")
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    server.stop().await;
+}

@@ -1,0 +1,107 @@
+//! The real `garden-eden` binary, as a person types it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn garden_eden(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_garden-eden"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("OLLAMA_HOST", "http://127.0.0.1:9")
+        .env("GARDEN_EDEN_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn import_sample_then_export_as_the_seed_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = ok(&garden_eden(&data, &["import", "--sample"]));
+    assert!(out.starts_with("Imported "), "{out}");
+    // Again: nothing twice.
+    let again = ok(&garden_eden(&data, &["import", "--sample"]));
+    assert!(again.starts_with("Imported 0 conversations"), "{again}");
+
+    let target = dir.path().join("training_data.json");
+    let out = ok(&garden_eden(
+        &data,
+        &[
+            "export-training-data", "--format", "alpaca", "--output", target.to_str().unwrap(),
+            "--min-satisfaction", "0.8", "--limit", "1000", "--since", "2025-01-01",
+        ],
+    ));
+    let line = out.lines().next().unwrap();
+    assert!(line.starts_with("Exported ") && line.contains(" examples, average satisfaction "), "{line}");
+    let n: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(n > 0);
+    let avg: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(avg >= 0.8, "only conversations rated 0.8 or more: {avg}");
+    let train: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    let val_path = dir.path().join("training_data_val.json");
+    let val: Vec<serde_json::Value> = if val_path.exists() {
+        serde_json::from_str(&std::fs::read_to_string(&val_path).unwrap()).unwrap()
+    } else {
+        Vec::new()
+    };
+    assert_eq!(train.len() + val.len(), n);
+    assert!(dir.path().join("dataset_info.json").exists());
+    assert!(dir.path().join("training_data.meta.json").exists());
+
+    // --json for machines, and the dataset is listed.
+    let json: serde_json::Value = serde_json::from_str(&ok(&garden_eden(
+        &data,
+        &["export-training-data", "--format", "kto", "--name", "thumbs", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(json["format"], "kto");
+    let list = ok(&garden_eden(&data, &["datasets", "list"]));
+    assert!(list.contains("training_data") && list.contains("thumbs"), "{list}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bad = dir.path().join("broken.jsonl");
+    std::fs::write(&bad, "{\"user\": \"hi\", \"assistant\": \"hello\"}\n{\"user\": \"oops\"\n").unwrap();
+    let out = garden_eden(&data, &["import", "--from", "jsonl", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.jsonl") && err.contains("line 2"), "{err}");
+
+    let out = garden_eden(&data, &["import", "--from", "whatsapp", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("goe-v3"));
+
+    let out = garden_eden(&data, &["export-training-data", "--since", "last tuesday"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--since"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = garden_eden(&data, &["export-training-data", "--min-satisfaction", "1.5"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("min_satisfaction"));
+}
+
+#[test]
+fn doctor_and_migrate_speak_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = ok(&garden_eden(&data, &["migrate"]));
+    assert!(out.contains("schema version 2"), "{out}");
+    let out = ok(&garden_eden(&data, &["doctor"]));
+    assert!(out.contains("Ollama") && out.contains("fix:"), "{out}");
+    let report: serde_json::Value = serde_json::from_str(&ok(&garden_eden(&data, &["doctor", "--json"]))).unwrap();
+    assert_eq!(report["checks"].as_array().unwrap().len(), 7);
+}
