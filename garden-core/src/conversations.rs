@@ -42,6 +42,13 @@ impl Role {
 
     /// `system`/`user`/`assistant`, plus the common aliases (`human`, `gpt`, `bot`, `model`).
     pub fn parse(s: &str) -> Option<Role> {
+        // The stored spellings first, without allocating (exports call this per message).
+        match s {
+            "system" => return Some(Role::System),
+            "user" => return Some(Role::User),
+            "assistant" => return Some(Role::Assistant),
+            _ => {}
+        }
         match s.trim().to_ascii_lowercase().as_str() {
             "system" => Some(Role::System),
             "user" | "human" => Some(Role::User),

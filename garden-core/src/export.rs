@@ -90,8 +90,9 @@ impl DataFilter {
         Ok(())
     }
 
-    fn passes(&self, conversation: &Conversation) -> bool {
-        let score = conversation.score;
+    /// The part of the filter that needs only the conversation's satisfaction: checked before its
+    /// messages are read.
+    fn passes_score(&self, score: Option<f64>) -> bool {
         if let Some(min) = self.min_satisfaction {
             if !score.is_some_and(|s| s >= min - 1e-9) {
                 return false;
@@ -100,7 +101,11 @@ impl DataFilter {
         if self.positive_only && !score.is_some_and(|s| s > 0.5) {
             return false;
         }
-        if self.exclude_negative && score.is_some_and(|s| s < 0.5) {
+        !(self.exclude_negative && score.is_some_and(|s| s < 0.5))
+    }
+
+    fn passes(&self, conversation: &Conversation) -> bool {
+        if !self.passes_score(conversation.score) {
             return false;
         }
         if let Some(min) = self.min_turns {
@@ -313,32 +318,50 @@ struct Reader<'c> {
     conn: &'c Connection,
     since: i64,
     until: i64,
+    /// Read the thumbs of each answer (only KTO needs them).
+    thumbs: bool,
 }
 
 impl<'c> Reader<'c> {
-    fn for_each(&self, mut f: impl FnMut(Conversation) -> Result<bool>) -> Result<()> {
+    /// Calls `f` for every conversation in the range; the messages of those `wanted` refuses by
+    /// their satisfaction are not read (`f` gets `None`).
+    fn for_each(
+        &self,
+        wanted: impl Fn(Option<f64>) -> bool,
+        mut f: impl FnMut(Option<Conversation>) -> Result<bool>,
+    ) -> Result<()> {
         let mut outer = self.conn.prepare(&format!(
             "SELECT c.id, {SCORE_SQL} FROM conversations c
               WHERE c.created_at >= ?1 AND c.created_at < ?2
               ORDER BY c.created_at DESC, c.id"
         ))?;
-        let mut inner = self.conn.prepare(
-            "SELECT m.role, m.content, m.created_at,
-                    (SELECT f.thumbs FROM feedback f WHERE f.message_id = m.id AND f.thumbs IS NOT NULL)
-               FROM messages m WHERE m.conversation_id = ?1 ORDER BY m.position",
-        )?;
+        let thumbs = if self.thumbs {
+            "(SELECT f.thumbs FROM feedback f WHERE f.message_id = m.id AND f.thumbs IS NOT NULL)"
+        } else {
+            "NULL"
+        };
+        let mut inner = self.conn.prepare(&format!(
+            "SELECT m.role, m.content, m.created_at, {thumbs}
+               FROM messages m WHERE m.conversation_id = ?1 ORDER BY m.position"
+        ))?;
         let mut rows = outer.query(params![self.since, self.until])?;
         while let Some(row) = rows.next()? {
-            let id: String = row.get(0)?;
             let score: Option<f64> = row.get(1)?;
+            if !wanted(score) {
+                if !f(None)? {
+                    break;
+                }
+                continue;
+            }
+            let id: String = row.get(0)?;
             let mut system: Option<String> = None;
             let mut turns = Vec::new();
             let mut pending_user: Option<String> = None;
             let mut messages = inner.query([&id])?;
             while let Some(m) = messages.next()? {
-                let role: String = m.get(0)?;
+                let role = m.get_ref(0)?.as_str().unwrap_or("");
                 let content: String = m.get(1)?;
-                match Role::parse(&role) {
+                match Role::parse(role) {
                     Some(Role::System) => match &mut system {
                         Some(s) => {
                             s.push_str("\n\n");
@@ -361,7 +384,7 @@ impl<'c> Reader<'c> {
                     None => {}
                 }
             }
-            if !f(Conversation { id, score, system, turns })? {
+            if !f(Some(Conversation { id, score, system, turns }))? {
                 break;
             }
         }
@@ -502,14 +525,15 @@ fn run(
     let (mut score_sum, mut score_n, mut chars_sum) = (0.0f64, 0u64, 0u64);
     let mut buf = Vec::with_capacity(4096);
     let limit = filter.limit.map(|l| l as u64);
-    Reader { conn, since, until }.for_each(|c| {
+    let reader = Reader { conn, since, until, thumbs: format == Format::Kto };
+    reader.for_each(|score| filter.passes_score(score), |c| {
         counts.conversations += 1;
         if counts.conversations % 1000 == 0 {
             progress(counts.conversations, total);
         }
-        if !filter.passes(&c) {
+        let Some(c) = c.filter(|c| filter.passes(c)) else {
             return Ok(true);
-        }
+        };
         counts.passed_filter += 1;
         let mut wrote_any = false;
         for example in build_examples(format, &c, scrubber.as_ref(), &mut counts.pii) {

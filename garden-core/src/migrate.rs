@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "datasets",
         sql: include_str!("../../migrations/0002_datasets.sql"),
     },
+    Migration {
+        version: 3,
+        name: "feedback_indexes",
+        sql: include_str!("../../migrations/0003_feedback_indexes.sql"),
+    },
 ];
 
 impl Migration {
