@@ -9,10 +9,12 @@ pub mod db;
 pub mod doctor;
 pub mod error;
 pub mod export;
+pub mod fsutil;
 pub mod import;
 pub mod migrate;
 pub mod settings;
 pub mod time;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use settings::Settings;

@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "feedback_indexes",
         sql: include_str!("../../migrations/0003_feedback_indexes.sql"),
     },
+    Migration {
+        version: 4,
+        name: "runs",
+        sql: include_str!("../../migrations/0004_runs.sql"),
+    },
 ];
 
 impl Migration {

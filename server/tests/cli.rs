@@ -99,7 +99,7 @@ fn doctor_and_migrate_speak_plainly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let out = ok(&garden_eden(&data, &["migrate"]));
-    assert!(out.contains("schema version 3"), "{out}");
+    assert!(out.contains("schema version 4"), "{out}");
     let out = ok(&garden_eden(&data, &["doctor"]));
     assert!(out.contains("Ollama") && out.contains("fix:"), "{out}");
     let report: serde_json::Value = serde_json::from_str(&ok(&garden_eden(&data, &["doctor", "--json"]))).unwrap();

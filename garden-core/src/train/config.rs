@@ -1,0 +1,491 @@
+//! The training configuration: every field of the seed's LLaMA-Factory YAML, typed, with
+//! validation that names the field, the seed's defaults as the default preset, and its
+//! troubleshooting advice as one-click adjustments.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Floating-point precision of training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// bf16 on GPUs that have it, fp16 on other CUDA GPUs, fp32 on the CPU.
+    Auto,
+    Fp16,
+    Bf16,
+    Fp32,
+}
+
+/// When to evaluate on the validation data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvalStrategy {
+    No,
+    Steps,
+    Epoch,
+}
+
+/// DeepSpeed ZeRO stage, for more than one GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ZeroStage {
+    #[serde(rename = "z2")]
+    Zero2,
+    #[serde(rename = "z3")]
+    Zero3,
+}
+
+/// What LLaMA-Factory is told to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    /// Local path or Hugging Face id (from the local hub cache: nothing is downloaded in tests).
+    pub model_name_or_path: String,
+    /// Chat template (`qwen` for Qwen 2.5).
+    pub template: String,
+    /// Dataset name in `dataset_dir/dataset_info.json`.
+    pub dataset: String,
+    pub dataset_dir: PathBuf,
+    /// A held-out dataset to evaluate on (our exports write `<name>_val`); otherwise `val_size`
+    /// splits the training data.
+    pub eval_dataset: Option<String>,
+    pub lora_rank: u32,
+    pub lora_alpha: u32,
+    pub lora_dropout: f64,
+    /// `all`, or module names separated by commas (`q_proj,v_proj`).
+    pub lora_target: String,
+    pub output_dir: PathBuf,
+    pub num_train_epochs: f64,
+    /// Stop after this many steps (tests, quick tries); none = the epochs decide.
+    pub max_steps: Option<u64>,
+    pub per_device_train_batch_size: u32,
+    pub gradient_accumulation_steps: u32,
+    pub learning_rate: f64,
+    pub lr_scheduler_type: String,
+    pub warmup_ratio: f64,
+    pub precision: Precision,
+    pub logging_steps: u32,
+    pub save_steps: u32,
+    pub val_size: f64,
+    pub per_device_eval_batch_size: u32,
+    pub eval_strategy: EvalStrategy,
+    pub eval_steps: u32,
+    pub cutoff_len: u32,
+    pub max_samples: Option<u64>,
+    pub seed: u64,
+    /// Load the base model quantised (QLoRA): 4 or 8 bits.
+    pub quantization_bit: Option<u8>,
+    /// DeepSpeed ZeRO for several GPUs (LLaMA-Factory's own launcher runs it).
+    pub deepspeed: Option<ZeroStage>,
+}
+
+impl Default for TrainConfig {
+    /// The seed's defaults (Garden of Eden V3's LLaMA-Factory guide for Qwen 2.5).
+    fn default() -> Self {
+        TrainConfig {
+            model_name_or_path: "Qwen/Qwen2.5-14B-Instruct".into(),
+            template: "qwen".into(),
+            dataset: String::new(),
+            dataset_dir: PathBuf::new(),
+            eval_dataset: None,
+            lora_rank: 16,
+            lora_alpha: 32,
+            lora_dropout: 0.05,
+            lora_target: "all".into(),
+            output_dir: PathBuf::new(),
+            num_train_epochs: 3.0,
+            max_steps: None,
+            per_device_train_batch_size: 4,
+            gradient_accumulation_steps: 4,
+            learning_rate: 2e-4,
+            lr_scheduler_type: "cosine".into(),
+            warmup_ratio: 0.1,
+            precision: Precision::Auto,
+            logging_steps: 10,
+            save_steps: 100,
+            val_size: 0.1,
+            per_device_eval_batch_size: 4,
+            eval_strategy: EvalStrategy::Steps,
+            eval_steps: 100,
+            cutoff_len: 2048,
+            max_samples: None,
+            seed: 42,
+            quantization_bit: None,
+            deepspeed: None,
+        }
+    }
+}
+
+/// The seed's troubleshooting, as adjustments a person applies with one click.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Adjustment {
+    /// Out of memory: halve the batch, double the accumulation (same effective batch).
+    OutOfMemory,
+    /// Answers too generic: rank 32 (alpha 64), 5 epochs.
+    TooGeneric,
+    /// Overfitting (eval loss rises): dropout 0.1, 2 epochs.
+    Overfitting,
+}
+
+impl Adjustment {
+    pub const ALL: [Adjustment; 3] = [Adjustment::OutOfMemory, Adjustment::TooGeneric, Adjustment::Overfitting];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Adjustment::OutOfMemory => "Out of memory: halve the batch, double gradient accumulation",
+            Adjustment::TooGeneric => "Answers too generic: LoRA rank 32, 5 epochs",
+            Adjustment::Overfitting => "Overfitting (eval loss rising): dropout 0.1, 2 epochs",
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The tiny demo model's settings: trains in seconds on a CPU.
+    pub fn tiny_demo(model: impl Into<String>) -> TrainConfig {
+        TrainConfig {
+            model_name_or_path: model.into(),
+            lora_rank: 8,
+            lora_alpha: 16,
+            num_train_epochs: 2.0,
+            per_device_train_batch_size: 4,
+            gradient_accumulation_steps: 1,
+            learning_rate: 1e-3,
+            precision: Precision::Fp32,
+            logging_steps: 1,
+            save_steps: 10,
+            eval_steps: 4,
+            per_device_eval_batch_size: 4,
+            cutoff_len: 256,
+            ..TrainConfig::default()
+        }
+    }
+
+    pub fn apply(&mut self, adjustment: Adjustment) {
+        match adjustment {
+            Adjustment::OutOfMemory => {
+                if self.per_device_train_batch_size > 1 {
+                    self.per_device_train_batch_size /= 2;
+                    self.gradient_accumulation_steps *= 2;
+                }
+            }
+            Adjustment::TooGeneric => {
+                self.lora_rank = 32;
+                self.lora_alpha = 64;
+                self.num_train_epochs = 5.0;
+            }
+            Adjustment::Overfitting => {
+                self.lora_dropout = 0.1;
+                self.num_train_epochs = 2.0;
+            }
+        }
+    }
+
+    /// Checks every field; the error names the first one that is wrong.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &str, message: String| Err(Error::invalid(field, message));
+        if self.model_name_or_path.trim().is_empty() {
+            return bad("model_name_or_path", "choose a base model (a local folder or a Hugging Face id)".into());
+        }
+        if self.dataset.trim().is_empty() {
+            return bad("dataset", "choose a dataset".into());
+        }
+        if self.output_dir.as_os_str().is_empty() {
+            return bad("output_dir", "must be set".into());
+        }
+        if self.template.trim().is_empty() {
+            return bad("template", "must be set (qwen for Qwen 2.5)".into());
+        }
+        if !(1..=1024).contains(&self.lora_rank) {
+            return bad("lora_rank", format!("{} must be 1..1024 (8–64 is usual)", self.lora_rank));
+        }
+        if self.lora_alpha == 0 {
+            return bad("lora_alpha", "must be at least 1 (usually twice the rank)".into());
+        }
+        if !(0.0..1.0).contains(&self.lora_dropout) {
+            return bad("lora_dropout", format!("{} must be at least 0 and below 1", self.lora_dropout));
+        }
+        let target_ok = self.lora_target == "all"
+            || self
+                .lora_target
+                .split(',')
+                .all(|m| !m.trim().is_empty() && m.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'));
+        if !target_ok {
+            return bad("lora_target", format!("'{}' is not `all` or a comma-separated list of module names", self.lora_target));
+        }
+        if !(self.num_train_epochs > 0.0 && self.num_train_epochs <= 1000.0) {
+            return bad("num_train_epochs", format!("{} must be above 0", self.num_train_epochs));
+        }
+        if self.max_steps == Some(0) {
+            return bad("max_steps", "must be at least 1".into());
+        }
+        for (field, v) in [
+            ("per_device_train_batch_size", self.per_device_train_batch_size),
+            ("gradient_accumulation_steps", self.gradient_accumulation_steps),
+            ("logging_steps", self.logging_steps),
+            ("save_steps", self.save_steps),
+            ("per_device_eval_batch_size", self.per_device_eval_batch_size),
+            ("eval_steps", self.eval_steps),
+        ] {
+            if v == 0 {
+                return bad(field, "must be at least 1".into());
+            }
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate < 1.0) {
+            return bad("learning_rate", format!("{} must be above 0 and below 1 (2e-4 is usual for LoRA)", self.learning_rate));
+        }
+        const SCHEDULERS: [&str; 6] = ["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"];
+        if !SCHEDULERS.contains(&self.lr_scheduler_type.as_str()) {
+            return bad("lr_scheduler_type", format!("'{}' is not one of {}", self.lr_scheduler_type, SCHEDULERS.join(", ")));
+        }
+        if !(0.0..1.0).contains(&self.warmup_ratio) {
+            return bad("warmup_ratio", format!("{} must be at least 0 and below 1", self.warmup_ratio));
+        }
+        if !(0.0..0.5).contains(&self.val_size) {
+            return bad("val_size", format!("{} must be at least 0 and below 0.5", self.val_size));
+        }
+        if !(16..=131_072).contains(&self.cutoff_len) {
+            return bad("cutoff_len", format!("{} must be 16..131072 tokens", self.cutoff_len));
+        }
+        if self.max_samples == Some(0) {
+            return bad("max_samples", "must be at least 1".into());
+        }
+        if let Some(bits) = self.quantization_bit {
+            if bits != 4 && bits != 8 {
+                return bad("quantization_bit", format!("{bits} must be 4 or 8"));
+            }
+        }
+        Ok(())
+    }
+
+    /// fp16/bf16 as LLaMA-Factory wants them, for the device found.
+    pub fn resolved_precision(&self, gpu: Option<&str>) -> Precision {
+        match (self.precision, gpu) {
+            (Precision::Auto, None) => Precision::Fp32,
+            (Precision::Auto, Some(name)) => {
+                // Ampere and later have bf16.
+                let n = name.to_ascii_uppercase();
+                let bf16 = ["A100", "A10", "A40", "A6000", "H100", "H200", "L4", "L40", "RTX 30", "RTX 40", "RTX 50", "GH200", "B200"]
+                    .iter()
+                    .any(|m| n.contains(m));
+                if bf16 { Precision::Bf16 } else { Precision::Fp16 }
+            }
+            (p, _) => p,
+        }
+    }
+
+    /// The YAML LLaMA-Factory is given (`llamafactory-cli train run.yaml`). Shown before launch
+    /// and saved with the run.
+    pub fn to_yaml(&self, gpu: Option<&str>) -> String {
+        let mut y = String::new();
+        let mut line = |k: &str, v: String| {
+            y.push_str(k);
+            y.push_str(": ");
+            y.push_str(&v);
+            y.push('\n');
+        };
+        line("### model", String::new());
+        line("model_name_or_path", quote(&self.model_name_or_path));
+        line("trust_remote_code", "true".into());
+        if let Some(bits) = self.quantization_bit {
+            line("quantization_bit", bits.to_string());
+        }
+        line("### method", String::new());
+        line("stage", "sft".into());
+        line("do_train", "true".into());
+        line("finetuning_type", "lora".into());
+        line("lora_rank", self.lora_rank.to_string());
+        line("lora_alpha", self.lora_alpha.to_string());
+        line("lora_dropout", num(self.lora_dropout));
+        line("lora_target", quote(&self.lora_target));
+        if let Some(z) = self.deepspeed {
+            let file = match z {
+                ZeroStage::Zero2 => "examples/deepspeed/ds_z2_config.json",
+                ZeroStage::Zero3 => "examples/deepspeed/ds_z3_config.json",
+            };
+            line("deepspeed", quote(file));
+        }
+        line("### dataset", String::new());
+        line("dataset", quote(&self.dataset));
+        line("dataset_dir", quote(&self.dataset_dir.to_string_lossy()));
+        line("template", quote(&self.template));
+        line("cutoff_len", self.cutoff_len.to_string());
+        if let Some(n) = self.max_samples {
+            line("max_samples", n.to_string());
+        }
+        line("overwrite_cache", "true".into());
+        line("preprocessing_num_workers", "1".into());
+        line("### output", String::new());
+        line("output_dir", quote(&self.output_dir.to_string_lossy()));
+        line("logging_steps", self.logging_steps.to_string());
+        line("save_steps", self.save_steps.to_string());
+        line("plot_loss", "false".into());
+        line("overwrite_output_dir", "false".into());
+        line("report_to", "none".into());
+        line("### train", String::new());
+        line("per_device_train_batch_size", self.per_device_train_batch_size.to_string());
+        line("gradient_accumulation_steps", self.gradient_accumulation_steps.to_string());
+        line("learning_rate", sci(self.learning_rate));
+        line("num_train_epochs", num(self.num_train_epochs));
+        if let Some(steps) = self.max_steps {
+            line("max_steps", steps.to_string());
+        }
+        line("lr_scheduler_type", quote(&self.lr_scheduler_type));
+        line("warmup_ratio", num(self.warmup_ratio));
+        match self.resolved_precision(gpu) {
+            Precision::Bf16 => line("bf16", "true".into()),
+            Precision::Fp16 => line("fp16", "true".into()),
+            Precision::Fp32 | Precision::Auto => {}
+        }
+        line("seed", self.seed.to_string());
+        line("### eval", String::new());
+        match (&self.eval_dataset, self.val_size > 0.0) {
+            (Some(eval), _) => line("eval_dataset", quote(eval)),
+            (None, true) => line("val_size", num(self.val_size)),
+            (None, false) => {}
+        }
+        let evaluates = self.eval_dataset.is_some() || self.val_size > 0.0;
+        if evaluates && self.eval_strategy != EvalStrategy::No {
+            line("per_device_eval_batch_size", self.per_device_eval_batch_size.to_string());
+            line(
+                "eval_strategy",
+                match self.eval_strategy {
+                    EvalStrategy::Steps => "steps",
+                    EvalStrategy::Epoch => "epoch",
+                    EvalStrategy::No => "no",
+                }
+                .into(),
+            );
+            if self.eval_strategy == EvalStrategy::Steps {
+                line("eval_steps", self.eval_steps.to_string());
+            }
+        }
+        // Section markers are comments.
+        y.replace("### model: \n", "### model\n")
+            .replace("### method: \n", "\n### method\n")
+            .replace("### dataset: \n", "\n### dataset\n")
+            .replace("### output: \n", "\n### output\n")
+            .replace("### train: \n", "\n### train\n")
+            .replace("### eval: \n", "\n### eval\n")
+    }
+}
+
+/// A YAML double-quoted string.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn num(v: f64) -> String {
+    if v.fract() == 0.0 { format!("{v:.1}") } else { format!("{v}") }
+}
+
+/// `2.0e-4` (YAML 1.1, which PyYAML reads, needs the dot and the sign for a float).
+fn sci(v: f64) -> String {
+    let s = format!("{v:e}");
+    match s.split_once('e') {
+        Some((m, e)) => {
+            let m = if m.contains('.') { m.to_owned() } else { format!("{m}.0") };
+            let e = if e.starts_with('-') { e.to_owned() } else { format!("+{e}") };
+            format!("{m}e{e}")
+        }
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ready() -> TrainConfig {
+        TrainConfig {
+            dataset: "ge".into(),
+            dataset_dir: "/data/datasets/x".into(),
+            output_dir: "/data/runs/r1".into(),
+            ..TrainConfig::default()
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid_and_render_the_seed_yaml() {
+        let c = ready();
+        c.validate().unwrap();
+        let y = c.to_yaml(None);
+        for expected in [
+            "model_name_or_path: \"Qwen/Qwen2.5-14B-Instruct\"",
+            "finetuning_type: lora",
+            "lora_rank: 16",
+            "lora_alpha: 32",
+            "lora_dropout: 0.05",
+            "learning_rate: 2.0e-4",
+            "num_train_epochs: 3.0",
+            "lr_scheduler_type: \"cosine\"",
+            "val_size: 0.1",
+            "eval_strategy: steps",
+            "eval_steps: 100",
+            "template: \"qwen\"",
+        ] {
+            assert!(y.contains(expected), "missing {expected:?} in\n{y}");
+        }
+        assert!(!y.contains("fp16") && !y.contains("bf16"), "CPU trains in fp32");
+        assert!(c.to_yaml(Some("NVIDIA H100 80GB HBM3")).contains("bf16: true"));
+        assert!(c.to_yaml(Some("Tesla T4")).contains("fp16: true"));
+    }
+
+    #[test]
+    fn adjustments_follow_the_seed_troubleshooting() {
+        let mut c = ready();
+        c.apply(Adjustment::OutOfMemory);
+        assert_eq!((c.per_device_train_batch_size, c.gradient_accumulation_steps), (2, 8));
+        c.apply(Adjustment::TooGeneric);
+        assert_eq!((c.lora_rank, c.num_train_epochs), (32, 5.0));
+        c.apply(Adjustment::Overfitting);
+        assert_eq!((c.lora_dropout, c.num_train_epochs), (0.1, 2.0));
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let cases: Vec<(Box<dyn Fn(&mut TrainConfig)>, &str)> = vec![
+            (Box::new(|c| c.lora_rank = 0), "lora_rank"),
+            (Box::new(|c| c.lora_dropout = 1.0), "lora_dropout"),
+            (Box::new(|c| c.learning_rate = 0.0), "learning_rate"),
+            (Box::new(|c| c.lr_scheduler_type = "wobbly".into()), "lr_scheduler_type"),
+            (Box::new(|c| c.lora_target = "q_proj; rm -rf".into()), "lora_target"),
+            (Box::new(|c| c.per_device_train_batch_size = 0), "per_device_train_batch_size"),
+            (Box::new(|c| c.quantization_bit = Some(3)), "quantization_bit"),
+            (Box::new(|c| c.dataset.clear()), "dataset"),
+            (Box::new(|c| c.cutoff_len = 1), "cutoff_len"),
+        ];
+        for (change, field) in cases {
+            let mut c = ready();
+            change(&mut c);
+            match c.validate() {
+                Err(Error::Invalid { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn strings_are_quoted_safely() {
+        let c = TrainConfig { dataset: "we\"ird\nname".into(), ..ready() };
+        assert!(c.to_yaml(None).contains("dataset: \"we\\\"ird\\nname\""));
+        assert_eq!(sci(2e-4), "2.0e-4");
+        assert_eq!(sci(1.5e-5), "1.5e-5");
+        assert_eq!(sci(0.001), "1.0e-3");
+    }
+}

@@ -1,0 +1,483 @@
+//! The supervisor: runs the real LLaMA-Factory (`llamafactory-cli train run.yaml`) one job at a
+//! time, in its own process group and never through a shell; stores every logged point as it is
+//! written; cancels gracefully; and, after a crash or restart of garden-eden, re-attaches to a
+//! trainer that still runs or marks the run interrupted so it can be resumed.
+//!
+//! Each run has a folder `<data dir>/runs/<id>/` with `run.yaml` (exactly what the trainer was
+//! given), `train.log` (its stdout and stderr) and `output/` (LLaMA-Factory's output_dir, with
+//! `trainer_log.jsonl`, checkpoints and the adapter). The trainer writes its log to a file, not to
+//! a pipe of ours, so it keeps running if garden-eden stops.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, Notify};
+
+use super::config::TrainConfig;
+use super::runs::{self, MetricPoint, Run, RunStatus};
+use crate::conversations::new_id;
+use crate::error::{Error, Result};
+use crate::Studio;
+
+/// How often the trainer's log is read while it runs (a logged point reaches the page within
+/// about this long).
+const POLL: Duration = Duration::from_millis(100);
+/// How long a cancelled trainer gets to save its adapter before it is stopped by force.
+pub const CANCEL_GRACE: Duration = Duration::from_secs(30);
+
+/// What the supervisor tells listeners (the live charts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunEvent {
+    Points { run_id: String, points: Vec<MetricPoint> },
+    Status { run_id: String, status: RunStatus },
+}
+
+/// A run to start.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub name: String,
+    pub dataset_id: Option<String>,
+    pub config: TrainConfig,
+}
+
+#[derive(Clone)]
+pub struct Supervisor {
+    studio: Studio,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    wake: Notify,
+    events: broadcast::Sender<RunEvent>,
+    /// Extra environment for the trainer (tests set HF_HUB_OFFLINE).
+    env: Vec<(String, String)>,
+    grace: Duration,
+}
+
+impl Supervisor {
+    /// Reconciles runs left from before, then starts the worker that runs queued jobs.
+    pub async fn start(studio: Studio) -> Result<Supervisor> {
+        Self::start_with(studio, Vec::new(), CANCEL_GRACE).await
+    }
+
+    pub async fn start_with(studio: Studio, env: Vec<(String, String)>, grace: Duration) -> Result<Supervisor> {
+        let (events, _) = broadcast::channel(1024);
+        let supervisor = Supervisor { studio, inner: Arc::new(Inner { wake: Notify::new(), events, env, grace }) };
+        supervisor.reconcile().await?;
+        let worker = supervisor.clone();
+        tokio::spawn(async move { worker.work().await });
+        Ok(supervisor)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<RunEvent> {
+        self.inner.events.subscribe()
+    }
+
+    fn run_dir(&self, id: &str) -> PathBuf {
+        self.studio.settings().data_dir.join("runs").join(id)
+    }
+
+    /// Validates, writes `run.yaml`, and queues the run.
+    pub async fn submit(&self, new: NewRun) -> Result<Run> {
+        let id = new_id();
+        let dir = self.run_dir(&id);
+        let mut config = new.config;
+        config.output_dir = dir.join("output");
+        config.validate()?;
+        let yaml = config.to_yaml(detect_gpu_name().as_deref());
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
+        crate::fsutil::write_atomically(&dir.join("run.yaml"), yaml.as_bytes())?;
+        let config_json = serde_json::to_string(&config).map_err(|e| Error::Task(e.to_string()))?;
+        let log_path = dir.join("train.log");
+        let id2 = id.clone();
+        let run = self
+            .studio
+            .db()
+            .call(move |conn| {
+                conn.execute(
+                    "INSERT INTO runs (id, name, dataset_id, backend, config, yaml, status, output_dir, log_path, created_at)
+                     VALUES (?1, ?2, ?3, 'llamafactory', ?4, ?5, 'queued', ?6, ?7, ?8)",
+                    params![
+                        id2,
+                        new.name,
+                        new.dataset_id,
+                        config_json,
+                        yaml,
+                        config.output_dir.to_string_lossy(),
+                        log_path.to_string_lossy(),
+                        crate::now_ms()
+                    ],
+                )?;
+                runs::get(conn, &id2)
+            })
+            .await?;
+        self.emit(RunEvent::Status { run_id: id, status: RunStatus::Queued });
+        self.inner.wake.notify_one();
+        Ok(run)
+    }
+
+    /// Asks a run to stop: a queued run is cancelled at once; a running trainer gets SIGABRT
+    /// (LLaMA-Factory then saves its adapter and exits), and is stopped by force after the grace
+    /// period.
+    pub async fn cancel(&self, id: &str) -> Result<Run> {
+        let run = cancel(self.studio.db(), id).await?;
+        if run.status == RunStatus::Cancelled {
+            self.emit(RunEvent::Status { run_id: run.id.clone(), status: run.status });
+        }
+        Ok(run)
+    }
+
+    /// Queues a cancelled, failed or interrupted run again; LLaMA-Factory continues from its last
+    /// checkpoint in the same output folder.
+    pub async fn resume(&self, id: &str) -> Result<Run> {
+        let id2 = id.to_owned();
+        let run = self
+            .studio
+            .db()
+            .call(move |conn| {
+                let run = runs::get(conn, &id2)?;
+                if !matches!(run.status, RunStatus::Cancelled | RunStatus::Failed | RunStatus::Interrupted) {
+                    return Err(Error::invalid("run", format!("a {} run cannot be resumed", run.status.as_str())));
+                }
+                conn.execute(
+                    "UPDATE runs SET status = 'queued', error = NULL, exit_code = NULL, pid = NULL,
+                            cancel_requested = 0, finished_at = NULL WHERE id = ?1",
+                    [&id2],
+                )?;
+                runs::get(conn, &id2)
+            })
+            .await?;
+        self.emit(RunEvent::Status { run_id: run.id.clone(), status: RunStatus::Queued });
+        self.inner.wake.notify_one();
+        Ok(run)
+    }
+
+    fn emit(&self, event: RunEvent) {
+        let _ = self.inner.events.send(event);
+    }
+
+    /// Runs left `running` by an earlier garden-eden: re-attach if the trainer lives, else mark
+    /// them interrupted (keeping every point already logged).
+    async fn reconcile(&self) -> Result<()> {
+        let running = self.studio.db().call(|c| runs::with_status(c, RunStatus::Running)).await?;
+        for run in running {
+            match run.pid.filter(|pid| is_our_trainer(*pid, &run)) {
+                Some(pid) => {
+                    tracing::info!(run = %run.id, pid, "re-attaching to a trainer that is still running");
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = this.follow_orphan(run, pid).await {
+                            tracing::error!("following a re-attached run: {e}");
+                        }
+                    });
+                }
+                None => {
+                    self.ingest(&run).await?;
+                    self.finish(&run.id, RunStatus::Interrupted, None,
+                        Some("garden-eden stopped while this run was training, and the trainer is gone: resume it to continue from its last checkpoint".into())).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn work(self) {
+        loop {
+            match self.next_queued().await {
+                Ok(Some(run)) => {
+                    if let Err(e) = self.execute(run).await {
+                        tracing::error!("running a training job: {e}");
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!("looking for queued runs: {e}"),
+            }
+            // Woken by a new job, or look again in a while (another process may queue runs).
+            let _ = tokio::time::timeout(Duration::from_secs(2), self.inner.wake.notified()).await;
+        }
+    }
+
+    /// Claims the oldest queued run, unless one is running (the database allows one at a time).
+    async fn next_queued(&self) -> Result<Option<Run>> {
+        self.studio
+            .db()
+            .call(|conn| {
+                let tx = conn.transaction()?;
+                let busy: i64 = tx.query_row("SELECT COUNT(*) FROM runs WHERE status = 'running'", [], |r| r.get(0))?;
+                if busy > 0 {
+                    return Ok(None);
+                }
+                let Some(run) = runs::with_status(&tx, RunStatus::Queued)?.into_iter().next() else {
+                    return Ok(None);
+                };
+                tx.execute(
+                    "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?2) WHERE id = ?1",
+                    params![run.id, crate::now_ms()],
+                )?;
+                let run = runs::get(&tx, &run.id)?;
+                tx.commit()?;
+                Ok(Some(run))
+            })
+            .await
+    }
+
+    async fn execute(&self, run: Run) -> Result<()> {
+        self.emit(RunEvent::Status { run_id: run.id.clone(), status: RunStatus::Running });
+        let dir = PathBuf::from(&run.log_path).parent().map(Path::to_path_buf).unwrap_or_default();
+        let yaml = dir.join("run.yaml");
+        let cli = llamafactory_cli(&self.studio.settings().python_path());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&run.log_path)
+            .map_err(|e| Error::io("opening", &run.log_path, e))?;
+        let log_err = log.try_clone().map_err(|e| Error::io("opening", &run.log_path, e))?;
+        let mut command = tokio::process::Command::new(&cli);
+        command
+            .arg("train")
+            .arg(&yaml)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log_err))
+            // Its own process group: stopping it reaches its workers too, and a Ctrl+C meant
+            // for garden-eden does not reach it.
+            .process_group(0)
+            // SIGABRT then makes LLaMA-Factory save the adapter and exit cleanly.
+            .env("LLAMABOARD_ENABLED", "1")
+            // …which also makes it keep a running_log.txt there.
+            .env("LLAMABOARD_WORKDIR", &run.output_dir)
+            .env("DISABLE_VERSION_CHECK", "1")
+            .env("PYTHONUNBUFFERED", "1");
+        for (k, v) in &self.inner.env {
+            command.env(k, v);
+        }
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                let message = format!("could not start {}: {e} (is LLaMA-Factory installed? see `garden-eden doctor`)", cli.display());
+                return self.finish(&run.id, RunStatus::Failed, None, Some(message)).await;
+            }
+        };
+        let pid = child.id().map(i64::from);
+        let id = run.id.clone();
+        self.studio
+            .db()
+            .call(move |c| Ok(c.execute("UPDATE runs SET pid = ?2 WHERE id = ?1", params![id, pid])?))
+            .await?;
+        tracing::info!(run = %run.id, pid, "trainer started");
+
+        let mut cancel_sent_at: Option<tokio::time::Instant> = None;
+        let status = loop {
+            tokio::select! {
+                status = child.wait() => break status,
+                () = tokio::time::sleep(POLL) => {}
+            }
+            self.ingest(&run).await?;
+            self.escalate_cancel(&run.id, pid, &mut cancel_sent_at).await?;
+        };
+        self.ingest(&run).await?;
+        let id = run.id.clone();
+        let cancelled = self.studio.db().call(move |c| Ok(runs::get(c, &id)?.cancel_requested)).await?;
+        let (status, code, error) = match status {
+            Ok(s) if cancelled => (RunStatus::Cancelled, s.code(), None),
+            Ok(s) if s.success() => (RunStatus::Succeeded, s.code(), None),
+            Ok(s) => (RunStatus::Failed, s.code(), Some(failure_reason(&run.log_path, s.code()))),
+            Err(e) => (RunStatus::Failed, None, Some(format!("waiting for the trainer: {e}"))),
+        };
+        self.finish(&run.id, status, code.map(i64::from), error).await
+    }
+
+    /// After a cancel request: SIGABRT once (sent by `cancel`), then after the grace period
+    /// SIGTERM and finally SIGKILL to the whole group.
+    async fn escalate_cancel(&self, id: &str, pid: Option<i64>, sent: &mut Option<tokio::time::Instant>) -> Result<()> {
+        let Some(pid) = pid else { return Ok(()) };
+        if sent.is_none() {
+            let id = id.to_owned();
+            if self.studio.db().call(move |c| Ok(runs::get(c, &id)?.cancel_requested)).await? {
+                *sent = Some(tokio::time::Instant::now());
+            }
+            return Ok(());
+        }
+        if let Some(at) = *sent {
+            let waited = at.elapsed();
+            let group = Pid::from_raw(pid as i32);
+            if waited > self.inner.grace + Duration::from_secs(5) {
+                let _ = killpg(group, Signal::SIGKILL);
+            } else if waited > self.inner.grace {
+                let _ = killpg(group, Signal::SIGTERM);
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows a trainer that garden-eden did not start in this life (no `wait()` possible):
+    /// polls until it is gone, then decides from its output whether it finished.
+    async fn follow_orphan(&self, run: Run, pid: i64) -> Result<()> {
+        let mut cancel_sent_at = None;
+        while process_alive(pid) {
+            self.ingest(&run).await?;
+            self.escalate_cancel(&run.id, Some(pid), &mut cancel_sent_at).await?;
+            tokio::time::sleep(POLL).await;
+        }
+        self.ingest(&run).await?;
+        let id = run.id.clone();
+        let cancelled = self.studio.db().call(move |c| Ok(runs::get(c, &id)?.cancel_requested)).await?;
+        let finished = Path::new(&run.output_dir).join("train_results.json").exists();
+        let (status, error) = match (cancelled, finished) {
+            (true, _) => (RunStatus::Cancelled, None),
+            (false, true) => (RunStatus::Succeeded, None),
+            (false, false) => (RunStatus::Interrupted, Some("the trainer stopped before finishing: resume it to continue from its last checkpoint".to_owned())),
+        };
+        self.finish(&run.id, status, None, error).await
+    }
+
+    /// Reads what the trainer appended to trainer_log.jsonl and stores it.
+    async fn ingest(&self, run: &Run) -> Result<()> {
+        let run_id = run.id.clone();
+        let path = Path::new(&run.output_dir).join("trainer_log.jsonl");
+        let points = self
+            .studio
+            .db()
+            .call(move |conn| {
+                let offset: i64 = conn.query_row("SELECT metrics_offset FROM runs WHERE id = ?1", [&run_id], |r| r.get(0))?;
+                let (points, new_offset) = read_new_lines(&path, offset as u64)?;
+                if points.is_empty() && new_offset == offset as u64 {
+                    return Ok(points);
+                }
+                let tx = conn.transaction()?;
+                runs::upsert_points(&tx, &run_id, &points)?;
+                let total = points.iter().rev().find_map(|p| p.total_steps);
+                tx.execute(
+                    "UPDATE runs SET metrics_offset = ?2, total_steps = COALESCE(?3, total_steps) WHERE id = ?1",
+                    params![run_id, new_offset as i64, total],
+                )?;
+                tx.commit()?;
+                Ok(points)
+            })
+            .await?;
+        if !points.is_empty() {
+            self.emit(RunEvent::Points { run_id: run.id.clone(), points });
+        }
+        Ok(())
+    }
+
+    async fn finish(&self, id: &str, status: RunStatus, code: Option<i64>, error: Option<String>) -> Result<()> {
+        let id2 = id.to_owned();
+        self.studio
+            .db()
+            .call(move |c| {
+                c.execute(
+                    "UPDATE runs SET status = ?2, exit_code = ?3, error = ?4, pid = NULL, finished_at = ?5 WHERE id = ?1",
+                    params![id2, status.as_str(), code, error, crate::now_ms()],
+                )?;
+                Ok(())
+            })
+            .await?;
+        tracing::info!(run = %id, status = status.as_str(), "run finished");
+        self.emit(RunEvent::Status { run_id: id.to_owned(), status });
+        Ok(())
+    }
+}
+
+/// Marks a run to stop (usable from the CLI while the web app supervises it).
+pub async fn cancel(db: &crate::db::Db, id: &str) -> Result<Run> {
+    let id = id.to_owned();
+    db.call(move |conn| {
+        let run = runs::get(conn, &id)?;
+        match run.status {
+            RunStatus::Queued => {
+                conn.execute(
+                    "UPDATE runs SET status = 'cancelled', cancel_requested = 1, finished_at = ?2 WHERE id = ?1",
+                    params![id, crate::now_ms()],
+                )?;
+            }
+            RunStatus::Running => {
+                conn.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?1", [&id])?;
+                if let Some(pid) = run.pid {
+                    // The trainer's handler saves the adapter and results, then exits.
+                    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGABRT);
+                }
+            }
+            other => return Err(Error::invalid("run", format!("a {} run cannot be cancelled", other.as_str()))),
+        }
+        runs::get(conn, &id)
+    })
+    .await
+}
+
+/// Complete lines appended since `offset` (a file that shrank is read again from the start).
+fn read_new_lines(path: &Path, offset: u64) -> Result<(Vec<MetricPoint>, u64)> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), offset)),
+        Err(e) => return Err(Error::io("reading", path, e)),
+    };
+    let len = file.metadata().map_err(|e| Error::io("reading", path, e))?.len();
+    let start = if len < offset { 0 } else { offset };
+    file.seek(SeekFrom::Start(start)).map_err(|e| Error::io("reading", path, e))?;
+    let mut buf = Vec::new();
+    file.read_to_end(&mut buf).map_err(|e| Error::io("reading", path, e))?;
+    // Only whole lines: the trainer may be in the middle of writing one.
+    let complete = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let points = String::from_utf8_lossy(&buf[..complete]).lines().filter_map(runs::parse_log_line).collect();
+    Ok((points, start + complete as u64))
+}
+
+fn failure_reason(log_path: &str, code: Option<i32>) -> String {
+    let text = std::fs::read_to_string(log_path).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty() && !l.contains("it/s]")).collect();
+    let tail = tail[tail.len().saturating_sub(12)..].join("\n");
+    format!("the trainer exited with {}:\n{tail}", code.map_or("a signal".to_owned(), |c| format!("code {c}")))
+}
+
+/// `llamafactory-cli` beside the environment's Python.
+pub fn llamafactory_cli(python: &Path) -> PathBuf {
+    python.with_file_name("llamafactory-cli")
+}
+
+fn process_alive(pid: i64) -> bool {
+    if kill(Pid::from_raw(pid as i32), None).is_err() {
+        return false;
+    }
+    // A finished child nobody has reaped yet (a zombie) still answers signals: it is not alive.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !matches!(stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()), Some('Z' | 'X')),
+        Err(_) => true,
+    }
+}
+
+/// Is `pid` alive and a trainer of this run (and not a recycled pid)?
+fn is_our_trainer(pid: i64, run: &Run) -> bool {
+    if !process_alive(pid) {
+        return false;
+    }
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmdline) => {
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            let dir = Path::new(&run.log_path).parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+            cmdline.contains("llamafactory") || cmdline.contains(&dir)
+        }
+        // No /proc (macOS): trust the pid.
+        Err(_) => true,
+    }
+}
+
+/// The first GPU's name, if nvidia-smi answers.
+pub fn detect_gpu_name() -> Option<String> {
+    let out = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=name", "--format=csv,noheader"])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_owned()).filter(|s| !s.is_empty())
+}
