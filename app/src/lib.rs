@@ -66,6 +66,8 @@ pub fn App() -> impl IntoView {
                         <A href="/conversations">"Conversations"</A>
                         <A href="/import">"Import"</A>
                         <A href="/datasets">"Datasets"</A>
+                        <A href="/train">"Train"</A>
+                        <A href="/runs">"Runs"</A>
                     </nav>
                 </header>
                 <main>
@@ -83,6 +85,13 @@ pub fn App() -> impl IntoView {
                         />
                         <Route path=StaticSegment("import") view=pages::import::ImportPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("datasets") view=pages::datasets::DatasetsPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("train") view=pages::train::TrainPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("runs") view=pages::runs::RunsPage ssr=SsrMode::Async />
+                        <Route
+                            path=(StaticSegment("runs"), ParamSegment("id"))
+                            view=pages::run::RunPage
+                            ssr=SsrMode::Async
+                        />
                         <Route
                             path=(StaticSegment("datasets"), StaticSegment("new"))
                             view=pages::dataset_new::NewDatasetPage

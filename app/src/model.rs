@@ -353,3 +353,114 @@ pub const IMPORT_KINDS: [(&str, &str); 6] = [
     ("alpaca", "Alpaca (.json / .jsonl)"),
     ("jsonl", "JSONL: system, user, assistant, satisfaction"),
 ];
+
+/// A training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub total_steps: Option<i64>,
+    pub final_loss: Option<f64>,
+    pub final_eval_loss: Option<f64>,
+    pub error: Option<String>,
+    pub output_dir: String,
+    pub yaml: String,
+}
+
+/// One point of a run's charts (as the server sends it in the event stream too).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub step: i64,
+    pub total_steps: Option<i64>,
+    pub epoch: Option<f64>,
+    pub loss: Option<f64>,
+    pub eval_loss: Option<f64>,
+    pub lr: Option<f64>,
+    pub percentage: Option<f64>,
+    pub elapsed_s: Option<f64>,
+    pub remaining_s: Option<f64>,
+    pub throughput: Option<f64>,
+}
+
+/// A run with its points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunView {
+    pub run: RunRow,
+    pub points: Vec<Point>,
+}
+
+/// The training form, as strings (checked on the server, errors name the field).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainParams {
+    pub name: Option<String>,
+    pub dataset_id: Option<String>,
+    /// `tiny` for the tiny demo model, else a local folder or Hugging Face id.
+    pub model: Option<String>,
+    pub lora_rank: Option<String>,
+    pub lora_alpha: Option<String>,
+    pub lora_dropout: Option<String>,
+    pub lora_target: Option<String>,
+    pub num_train_epochs: Option<String>,
+    pub max_steps: Option<String>,
+    pub learning_rate: Option<String>,
+    pub per_device_train_batch_size: Option<String>,
+    pub gradient_accumulation_steps: Option<String>,
+    pub cutoff_len: Option<String>,
+    /// One of the troubleshooting adjustments to apply.
+    pub adjust: Option<String>,
+}
+
+/// What the review step shows before launch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainPlan {
+    pub yaml: String,
+    pub examples: u64,
+    pub steps_per_epoch: u64,
+    pub total_steps: u64,
+}
+
+#[cfg(feature = "ssr")]
+mod run_convert {
+    use super::*;
+
+    impl From<garden_core::train::runs::MetricPoint> for Point {
+        fn from(p: garden_core::train::runs::MetricPoint) -> Self {
+            Point {
+                step: p.step,
+                total_steps: p.total_steps,
+                epoch: p.epoch,
+                loss: p.loss,
+                eval_loss: p.eval_loss,
+                lr: p.lr,
+                percentage: p.percentage,
+                elapsed_s: p.elapsed_s,
+                remaining_s: p.remaining_s,
+                throughput: p.throughput,
+            }
+        }
+    }
+
+    impl From<garden_core::train::Run> for RunRow {
+        fn from(r: garden_core::train::Run) -> Self {
+            RunRow {
+                id: r.id,
+                name: r.name,
+                status: r.status.as_str().to_owned(),
+                created_at: r.created_at,
+                started_at: r.started_at,
+                finished_at: r.finished_at,
+                total_steps: r.total_steps,
+                final_loss: r.final_loss,
+                final_eval_loss: r.final_eval_loss,
+                error: r.error,
+                output_dir: r.output_dir,
+                yaml: r.yaml,
+            }
+        }
+    }
+}

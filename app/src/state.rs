@@ -9,12 +9,22 @@ use crate::error::AppError;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub studio: garden_core::Studio,
+    pub supervisor: garden_core::train::Supervisor,
 }
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
     }
+}
+
+/// The training supervisor, from the context the host provided.
+pub fn supervisor() -> Result<garden_core::train::Supervisor, AppError> {
+    leptos::prelude::use_context::<AppState>()
+        .map(|s| s.supervisor)
+        .ok_or_else(|| AppError::Internal {
+            message: "the server did not provide its state to this request".to_owned(),
+        })
 }
 
 /// The studio, from the context the host provided.

@@ -1,6 +1,7 @@
 //! The garden-eden host: the axum router around the Leptos app, the request guard, and
 //! `serve(config, listener, shutdown)` so that tests can run the real server in-process on port 0.
 
+mod events;
 pub mod security;
 mod upload;
 
@@ -29,6 +30,8 @@ pub enum ServeError {
     NotLoopback { addr: SocketAddr },
     #[error("the web assets were not found in {0}: build them with `cargo leptos build` (./scripts/start does), or pass --site-root")]
     NoSite(PathBuf),
+    #[error("starting the training supervisor: {0}")]
+    Trainer(#[source] garden_core::Error),
     #[error("listening on {addr}: {source}")]
     Io {
         addr: String,
@@ -91,6 +94,7 @@ pub fn router(state: AppState, guard: HostGuard) -> Router {
             "/import/upload",
             axum::routing::post(upload::upload).layer(axum::extract::DefaultBodyLimit::max(upload::MAX_UPLOAD)),
         )
+        .route("/runs/{id}/events", axum::routing::get(events::run_events))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -117,9 +121,13 @@ pub async fn serve(
     if !addr.ip().is_loopback() && !addr.ip().is_unspecified() {
         guard.allow(&addr.ip().to_string());
     }
+    let supervisor = garden_core::train::Supervisor::start(config.studio.clone())
+        .await
+        .map_err(ServeError::Trainer)?;
     let state = AppState {
         leptos_options: leptos_options(&config.site_root, addr),
         studio: config.studio,
+        supervisor,
     };
     let app = router(state, guard);
     tracing::info!("garden-eden is listening on http://{addr}");

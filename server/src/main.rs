@@ -1,6 +1,7 @@
 //! `garden-eden`: the command line. Every command is a thin shell over the core.
 
 mod commands;
+mod train_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,6 +55,11 @@ enum Command {
     /// Exported datasets.
     #[command(subcommand)]
     Datasets(commands::DatasetsCommand),
+    /// Train a LoRA adapter with LLaMA-Factory on an exported dataset, and follow it.
+    Train(train_cmd::TrainArgs),
+    /// Training runs: list, show, cancel, resume, logs.
+    #[command(subcommand)]
+    Runs(train_cmd::RunsCommand),
     /// Fill the data dir with a large synthetic history (for benchmarks).
     #[command(hide = true)]
     BenchHistory {
@@ -187,6 +193,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Datasets(command) => {
             commands::datasets(Studio::open(settings)?, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Train(args) => {
+            train_cmd::train(Studio::open(settings)?, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Runs(command) => {
+            train_cmd::runs_command(Studio::open(settings)?, command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::BenchHistory { conversations, turns, seed } => {

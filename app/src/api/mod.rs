@@ -5,3 +5,4 @@ pub mod conversations;
 pub mod datasets;
 pub mod health;
 pub mod import;
+pub mod runs;

@@ -1,5 +1,7 @@
 //! Reusable pieces of UI.
 
+pub mod charts;
+
 use leptos::prelude::*;
 
 use crate::error::AppError;

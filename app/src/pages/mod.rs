@@ -7,3 +7,6 @@ pub mod datasets;
 pub mod home;
 pub mod import;
 pub mod not_found;
+pub mod run;
+pub mod runs;
+pub mod train;

@@ -49,9 +49,16 @@ pub struct NewRun {
 }
 
 #[derive(Clone)]
+/// Runs training jobs one at a time (see the module docs).
 pub struct Supervisor {
     studio: Studio,
     inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Supervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Supervisor").finish_non_exhaustive()
+    }
 }
 
 struct Inner {
@@ -75,6 +82,10 @@ impl Supervisor {
         let worker = supervisor.clone();
         tokio::spawn(async move { worker.work().await });
         Ok(supervisor)
+    }
+
+    pub fn studio(&self) -> &Studio {
+        &self.studio
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<RunEvent> {

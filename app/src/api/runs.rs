@@ -1,0 +1,126 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{RunRow, RunView, TrainParams, TrainPlan};
+
+/// Every run, newest first.
+#[server(endpoint = "runs/list")]
+pub async fn list_runs() -> Result<Vec<RunRow>, AppError> {
+    let runs = crate::state::studio()?.db().call(|c| garden_core::train::runs::list(c)).await?;
+    Ok(runs.into_iter().map(Into::into).collect())
+}
+
+/// One run with every point recorded so far.
+#[server(endpoint = "runs/get")]
+pub async fn get_run(id: String) -> Result<RunView, AppError> {
+    let (run, points) = crate::state::studio()?
+        .db()
+        .call(move |c| Ok((garden_core::train::runs::get(c, &id)?, garden_core::train::runs::metrics(c, &id)?)))
+        .await?;
+    Ok(RunView { run: run.into(), points: points.into_iter().map(Into::into).collect() })
+}
+
+/// The exact YAML and the step count the settings give, before launch.
+#[server(endpoint = "runs/plan")]
+pub async fn plan_run(params: TrainParams) -> Result<TrainPlan, AppError> {
+    let (config, dataset) = ssr::config(&params, false).await?;
+    Ok(ssr::plan(&config, &dataset))
+}
+
+/// Queues the run and goes to its live page.
+#[server(endpoint = "runs/start")]
+pub async fn start_run(params: TrainParams) -> Result<RunRow, AppError> {
+    let (config, dataset) = ssr::config(&params, true).await?;
+    let name = params.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| format!("{} on {}", dataset.name, short_model(&config.model_name_or_path)));
+    let run = crate::state::supervisor()?
+        .submit(garden_core::train::supervisor::NewRun { name, dataset_id: Some(dataset.id), config })
+        .await?;
+    leptos_axum::redirect(&format!("/runs/{}", run.id));
+    Ok(run.into())
+}
+
+/// Stops a run gracefully (the adapter is saved).
+#[server(endpoint = "runs/cancel")]
+pub async fn cancel_run(id: String) -> Result<RunRow, AppError> {
+    Ok(crate::state::supervisor()?.cancel(&id).await?.into())
+}
+
+/// Continues a cancelled, failed or interrupted run from its last checkpoint.
+#[server(endpoint = "runs/resume")]
+pub async fn resume_run(id: String) -> Result<RunRow, AppError> {
+    Ok(crate::state::supervisor()?.resume(&id).await?.into())
+}
+
+#[cfg(feature = "ssr")]
+fn short_model(m: &str) -> String {
+    std::path::Path::new(m).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| m.to_owned())
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use garden_core::export::Dataset;
+    use garden_core::train::{Adjustment, TrainConfig};
+
+    use crate::error::AppError;
+    use crate::model::{TrainParams, TrainPlan};
+
+    fn text(v: &Option<String>) -> Option<&str> {
+        v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    fn number<T: std::str::FromStr>(field: &str, v: &Option<String>) -> Result<Option<T>, AppError> {
+        text(v)
+            .map(|s| s.parse::<T>().map_err(|_| AppError::Invalid { field: field.into(), message: format!("'{s}' is not a number") }))
+            .transpose()
+    }
+
+    /// The form → a checked config for a dataset. `prepare` makes the tiny model if needed.
+    pub async fn config(p: &TrainParams, prepare: bool) -> Result<(TrainConfig, Dataset), AppError> {
+        let studio = crate::state::studio()?;
+        let dataset_id = text(&p.dataset_id).ok_or_else(|| AppError::Invalid { field: "dataset".into(), message: "choose a dataset".into() })?.to_owned();
+        let dataset = studio.db().call(move |c| garden_core::export::get(c, &dataset_id)).await?;
+        let model = text(&p.model).unwrap_or("tiny");
+        let mut config = if model == "tiny" {
+            let path = if prepare {
+                garden_core::train::ensure_tiny_model(studio.settings()).await?
+            } else {
+                studio.settings().data_dir.join("models").join("tiny-demo")
+            };
+            TrainConfig::tiny_demo(path.to_string_lossy())
+        } else {
+            TrainConfig { model_name_or_path: model.to_owned(), ..TrainConfig::default() }
+        };
+        config.dataset = dataset.name.clone();
+        config.dataset_dir = std::path::Path::new(&dataset.path).parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        config.eval_dataset = dataset.validation_path.as_ref().map(|_| format!("{}_val", dataset.name));
+        if let Some(v) = number("lora_rank", &p.lora_rank)? { config.lora_rank = v; }
+        if let Some(v) = number("lora_alpha", &p.lora_alpha)? { config.lora_alpha = v; }
+        if let Some(v) = number("lora_dropout", &p.lora_dropout)? { config.lora_dropout = v; }
+        if let Some(v) = text(&p.lora_target) { config.lora_target = v.to_owned(); }
+        if let Some(v) = number("num_train_epochs", &p.num_train_epochs)? { config.num_train_epochs = v; }
+        config.max_steps = number("max_steps", &p.max_steps)?.or(config.max_steps);
+        if let Some(v) = number("learning_rate", &p.learning_rate)? { config.learning_rate = v; }
+        if let Some(v) = number("per_device_train_batch_size", &p.per_device_train_batch_size)? { config.per_device_train_batch_size = v; }
+        if let Some(v) = number("gradient_accumulation_steps", &p.gradient_accumulation_steps)? { config.gradient_accumulation_steps = v; }
+        if let Some(v) = number("cutoff_len", &p.cutoff_len)? { config.cutoff_len = v; }
+        if let Some(adjust) = text(&p.adjust) {
+            let a = Adjustment::ALL
+                .into_iter()
+                .find(|a| serde_json::to_value(a).ok().and_then(|v| v.as_str().map(|s| s == adjust)).unwrap_or(false))
+                .ok_or_else(|| AppError::Invalid { field: "adjust".into(), message: format!("'{adjust}' is not a known adjustment") })?;
+            config.apply(a);
+        }
+        // The supervisor sets the real output folder; this one only lets the settings be checked.
+        config.output_dir = studio.settings().data_dir.join("runs").join("(new)").join("output");
+        config.validate()?;
+        Ok((config, dataset))
+    }
+
+    pub fn plan(config: &TrainConfig, dataset: &Dataset) -> TrainPlan {
+        let train = dataset.examples.saturating_sub(dataset.validation).max(1);
+        let per_step = u64::from(config.per_device_train_batch_size * config.gradient_accumulation_steps).max(1);
+        let steps_per_epoch = train.div_ceil(per_step);
+        let total = config.max_steps.unwrap_or((steps_per_epoch as f64 * config.num_train_epochs).ceil() as u64);
+        TrainPlan { yaml: config.to_yaml(garden_core::train::supervisor::detect_gpu_name().as_deref()), examples: train, steps_per_epoch, total_steps: total }
+    }
+}

@@ -1,0 +1,164 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::runs::{get_run, CancelRun, ResumeRun};
+#[cfg(feature = "hydrate")]
+use crate::components::charts::merge;
+use crate::components::charts::{loss_svg, lr_svg};
+use crate::components::ErrorBox;
+use crate::model::{Point, RunView};
+
+/// One run, live: loss and eval loss, learning rate, progress with ETA. The browser listens to
+/// `/runs/{id}/events` (a snapshot first, then each point as it is logged).
+#[component]
+pub fn RunPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let cancel = ServerAction::<CancelRun>::new();
+    let resume = ServerAction::<ResumeRun>::new();
+    let run = Resource::new(move || (id(), cancel.version().get(), resume.version().get()), |(id, _, _)| get_run(id));
+    view! {
+        <p><a href="/runs">"← Runs"</a></p>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match run.await {
+                    Ok(view) => view! { <LiveRun view cancel resume /> }.into_any(),
+                    Err(error) => view! { <Title text="Run" /><ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<ResumeRun>) -> impl IntoView {
+    let run = view.run;
+    let points = RwSignal::new(view.points);
+    let status = RwSignal::new(run.status.clone());
+    let error = RwSignal::new(run.error.clone());
+    let received = RwSignal::new(0u64);
+    listen(run.id.clone(), points, status, error, received);
+
+    let last = move || points.with(|p| p.last().cloned());
+    let progress = move || {
+        let p = last();
+        let pct = p.as_ref().and_then(|p| p.percentage).unwrap_or(0.0);
+        let step = p.as_ref().map(|p| p.step).unwrap_or(0);
+        let total = p.as_ref().and_then(|p| p.total_steps).or(run.total_steps).unwrap_or(0);
+        let eta = p.as_ref().and_then(|p| p.remaining_s).map(secs).unwrap_or_else(|| "–".into());
+        let elapsed = p.as_ref().and_then(|p| p.elapsed_s).map(secs).unwrap_or_else(|| "–".into());
+        let speed = p.as_ref().and_then(|p| p.throughput).map(|t| format!(" · {t:.0} tokens/s")).unwrap_or_default();
+        (pct, format!("step {step} of {total} · {pct:.1}% · elapsed {elapsed} · ETA {eta}{speed}"))
+    };
+    let id_cancel = run.id.clone();
+    let id_resume = run.id.clone();
+    view! {
+        <Title text=run.name.clone() />
+        <div class="page-head">
+            <h1>{run.name.clone()}</h1>
+            <span id="run-status" class=move || format!("status {}", status.get())>{move || status.get()}</span>
+        </div>
+        <section class="card">
+            <div class="progress"><div class="progress-bar" style=move || format!("width: {:.1}%", progress().0)></div></div>
+            <p class="summary" id="progress-text">{move || progress().1}</p>
+            {move || error.get().map(|e| view! { <pre class="error-box" id="run-error">{e}</pre> })}
+            <div class="inline-form">
+                {move || matches!(status.get().as_str(), "queued" | "running").then(|| {
+                    let id = id_cancel.clone();
+                    view! {
+                        <ActionForm action=cancel>
+                            <input type="hidden" name="id" value=id />
+                            <button type="submit" class="button secondary" id="cancel">"Stop (saves the adapter)"</button>
+                        </ActionForm>
+                    }
+                })}
+                {move || matches!(status.get().as_str(), "cancelled" | "failed" | "interrupted").then(|| {
+                    let id = id_resume.clone();
+                    view! {
+                        <ActionForm action=resume>
+                            <input type="hidden" name="id" value=id />
+                            <button type="submit" class="button" id="resume">"Resume from the last checkpoint"</button>
+                        </ActionForm>
+                    }
+                })}
+            </div>
+        </section>
+        <section class="card charts">
+            <div class="chart" id="loss-chart" data-points=move || points.with(|p| p.iter().filter(|p| p.loss.is_some()).count().to_string())
+                data-eval-points=move || points.with(|p| p.iter().filter(|p| p.eval_loss.is_some()).count().to_string())
+                inner_html=move || points.with(|p| loss_svg(p))></div>
+            <div class="chart" id="lr-chart" inner_html=move || points.with(|p| lr_svg(p))></div>
+            <p class="muted" id="live" data-received=move || received.get().to_string()>
+                "Points arrive as the trainer logs them."
+            </p>
+        </section>
+        <details class="card">
+            <summary>"The exact LLaMA-Factory configuration"</summary>
+            <pre class="sample">{run.yaml.clone()}</pre>
+            <p class="muted path">{format!("Output: {}", run.output_dir)}</p>
+        </details>
+    }
+}
+
+fn secs(s: f64) -> String {
+    let s = s.max(0.0) as u64;
+    if s >= 3600 { format!("{}h{:02}m", s / 3600, s % 3600 / 60) } else { format!("{}m{:02}s", s / 60, s % 60) }
+}
+
+/// Subscribes to the run's event stream (in the browser only).
+#[allow(unused_variables)]
+fn listen(id: String, points: RwSignal<Vec<Point>>, status: RwSignal<String>, error: RwSignal<Option<String>>, received: RwSignal<u64>) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use leptos::wasm_bindgen::closure::Closure;
+        use leptos::wasm_bindgen::JsCast;
+        use serde::Deserialize;
+
+        #[derive(Deserialize)]
+        struct Snapshot {
+            status: String,
+            points: Vec<Point>,
+            error: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Points {
+            points: Vec<Point>,
+        }
+        #[derive(Deserialize)]
+        struct Status {
+            status: String,
+        }
+        let Ok(source) = web_sys::EventSource::new(&format!("/runs/{id}/events")) else { return };
+        let data = |e: &web_sys::MessageEvent| e.data().as_string().unwrap_or_default();
+        let on_snapshot = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if let Ok(s) = serde_json::from_str::<Snapshot>(&data(&e)) {
+                points.update(|p| merge(p, s.points));
+                status.set(s.status);
+                error.set(s.error);
+                received.update(|n| *n += 1);
+            }
+        });
+        let on_points = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if let Ok(s) = serde_json::from_str::<Points>(&data(&e)) {
+                points.update(|p| merge(p, s.points));
+                received.update(|n| *n += 1);
+            }
+        });
+        let on_status = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if let Ok(s) = serde_json::from_str::<Status>(&data(&e)) {
+                status.set(s.status);
+                received.update(|n| *n += 1);
+            }
+        });
+        let _ = source.add_event_listener_with_callback("snapshot", on_snapshot.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback("points", on_points.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
+        // The listeners live as long as the page's event source; it is closed when the page goes.
+        on_snapshot.forget();
+        on_points.forget();
+        on_status.forget();
+        let source = send_wrapper::SendWrapper::new(source);
+        on_cleanup(move || source.close());
+    });
+}

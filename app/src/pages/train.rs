@@ -1,0 +1,185 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::datasets::list_datasets;
+use crate::api::runs::{plan_run, StartRun};
+use crate::components::ErrorBox;
+use crate::model::TrainParams;
+
+/// Well-known Ollama tags and the Hugging Face models they correspond to.
+const OLLAMA_TAGS: [(&str, &str); 5] = [
+    ("qwen2.5:7b", "Qwen/Qwen2.5-7B-Instruct"),
+    ("qwen2.5:14b", "Qwen/Qwen2.5-14B-Instruct"),
+    ("qwen2.5:32b", "Qwen/Qwen2.5-32B-Instruct"),
+    ("qwen2.5:3b", "Qwen/Qwen2.5-3B-Instruct"),
+    ("qwen2.5:1.5b", "Qwen/Qwen2.5-1.5B-Instruct"),
+];
+
+fn params_from_query() -> impl Fn() -> TrainParams + Copy {
+    let query = use_query_map();
+    move || {
+        let q = query.read();
+        let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
+        TrainParams {
+            name: get("name"),
+            dataset_id: get("dataset_id"),
+            model: get("model"),
+            lora_rank: get("lora_rank"),
+            lora_alpha: get("lora_alpha"),
+            lora_dropout: get("lora_dropout"),
+            lora_target: get("lora_target"),
+            num_train_epochs: get("num_train_epochs"),
+            max_steps: get("max_steps"),
+            learning_rate: get("learning_rate"),
+            per_device_train_batch_size: get("per_device_train_batch_size"),
+            gradient_accumulation_steps: get("gradient_accumulation_steps"),
+            cutoff_len: get("cutoff_len"),
+            adjust: get("adjust"),
+        }
+    }
+}
+
+fn pairs(p: &TrainParams) -> Vec<(&'static str, String)> {
+    [
+        ("name", &p.name),
+        ("dataset_id", &p.dataset_id),
+        ("model", &p.model),
+        ("lora_rank", &p.lora_rank),
+        ("lora_alpha", &p.lora_alpha),
+        ("lora_dropout", &p.lora_dropout),
+        ("lora_target", &p.lora_target),
+        ("num_train_epochs", &p.num_train_epochs),
+        ("max_steps", &p.max_steps),
+        ("learning_rate", &p.learning_rate),
+        ("per_device_train_batch_size", &p.per_device_train_batch_size),
+        ("gradient_accumulation_steps", &p.gradient_accumulation_steps),
+        ("cutoff_len", &p.cutoff_len),
+        ("adjust", &p.adjust),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+    .collect()
+}
+
+/// Training, step by step. Every choice lives in the address, so a reload keeps it.
+#[component]
+pub fn TrainPage() -> impl IntoView {
+    let params = params_from_query();
+    let datasets = Resource::new(|| (), |_| list_datasets());
+    let plan = Resource::new(params, |p| async move {
+        if p.dataset_id.is_none() { None } else { Some(plan_run(p).await) }
+    });
+    let start = ServerAction::<StartRun>::new();
+    let p = params();
+    let value = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.to_owned());
+    let tiny = p.model.as_deref().unwrap_or("tiny") == "tiny";
+    view! {
+        <Title text="Train" />
+        <h1>"Train an adapter"</h1>
+        <p class="lede">
+            "Seven steps from your data to a LoRA adapter. Check your set-up on the "
+            <a href="/">"Home page"</a>" (step 1): training needs LLaMA-Factory; a GPU for real models."
+        </p>
+        <Form method="get" action="/train">
+            <div class="card stack filter-form wizard">
+                <h2>"2 · Data"</h2>
+                <Transition fallback=|| view! { <p class="muted">"Loading datasets…"</p> }>
+                    {move || Suspend::new(async move {
+                        let chosen = params().dataset_id;
+                        match datasets.await {
+                            Ok(list) if list.is_empty() => view! {
+                                <p>"No dataset yet: " <a href="/datasets/new">"build one from your conversations"</a>"."</p>
+                            }.into_any(),
+                            Ok(list) => view! {
+                                <label>"Dataset"
+                                    <select name="dataset_id" required>
+                                        <option value="">"Choose a dataset"</option>
+                                        {list.into_iter().map(|d| {
+                                            let selected = chosen.as_deref() == Some(d.id.as_str());
+                                            let label = format!("{} · {} · {} examples", d.name, d.format, d.examples);
+                                            view! { <option value=d.id.clone() selected=selected>{label}</option> }
+                                        }).collect_view()}
+                                    </select>
+                                </label>
+                            }.into_any(),
+                            Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        }
+                    })}
+                </Transition>
+                <h2>"3 · Base model"</h2>
+                <label class="check-row"><input type="radio" name="model" value="tiny" checked=tiny />
+                    "Tiny demo model (CPU, seconds): made on this machine, no download"</label>
+                <label>"Or a local folder or Hugging Face id (from your hub cache)"
+                    <input type="text" name="model" list="ollama-models" placeholder="Qwen/Qwen2.5-14B-Instruct"
+                        value=if tiny { String::new() } else { p.model.clone().unwrap_or_default() } />
+                </label>
+                <datalist id="ollama-models">
+                    {OLLAMA_TAGS.into_iter().map(|(tag, hf)| view! { <option value=hf>{format!("Ollama {tag}")}</option> }).collect_view()}
+                </datalist>
+                <small>{OLLAMA_TAGS.iter().map(|(t, h)| format!("{t} ↔ {h}")).collect::<Vec<_>>().join(" · ")}</small>
+                <h2>"4 · LoRA"</h2>
+                <div class="row">
+                    <label>"Rank" <input type="number" name="lora_rank" min="1" value=value(&p.lora_rank, "") placeholder="8 (tiny) / 16" />
+                        <small>"How much the adapter can learn; 8–32 is usual."</small></label>
+                    <label>"Alpha" <input type="number" name="lora_alpha" min="1" value=value(&p.lora_alpha, "") placeholder="2 × rank" />
+                        <small>"Strength of the adapter; usually twice the rank."</small></label>
+                </div>
+                <div class="row">
+                    <label>"Dropout" <input type="number" name="lora_dropout" min="0" max="0.9" step="0.01" value=value(&p.lora_dropout, "") placeholder="0.05" />
+                        <small>"Raise it (0.1) if it overfits."</small></label>
+                    <label>"Target modules" <input type="text" name="lora_target" value=value(&p.lora_target, "") placeholder="all" />
+                        <small>"all, or e.g. q_proj,v_proj."</small></label>
+                </div>
+                <h2>"5 · Training"</h2>
+                <div class="row">
+                    <label>"Epochs" <input type="number" name="num_train_epochs" min="0.1" step="0.1" value=value(&p.num_train_epochs, "") placeholder="3" /></label>
+                    <label>"Max steps" <input type="number" name="max_steps" min="1" value=value(&p.max_steps, "") placeholder="from epochs" /></label>
+                </div>
+                <div class="row">
+                    <label>"Learning rate" <input type="text" name="learning_rate" value=value(&p.learning_rate, "") placeholder="2e-4" /></label>
+                    <label>"Cut-off (tokens)" <input type="number" name="cutoff_len" min="16" value=value(&p.cutoff_len, "") placeholder="2048" /></label>
+                </div>
+                <div class="row">
+                    <label>"Batch size" <input type="number" name="per_device_train_batch_size" min="1" value=value(&p.per_device_train_batch_size, "") placeholder="4" /></label>
+                    <label>"Gradient accumulation" <input type="number" name="gradient_accumulation_steps" min="1" value=value(&p.gradient_accumulation_steps, "") placeholder="4" /></label>
+                </div>
+                <label>"Troubleshooting"
+                    <select name="adjust">
+                        <option value="">"No adjustment"</option>
+                        {[("out_of_memory", "Out of memory: halve the batch, double accumulation"), ("too_generic", "Answers too generic: rank 32, 5 epochs"), ("overfitting", "Overfitting: dropout 0.1, 2 epochs")]
+                            .into_iter()
+                            .map(|(v, l)| { let sel = p.adjust.as_deref() == Some(v); view! { <option value=v selected=sel>{l}</option> } })
+                            .collect_view()}
+                    </select>
+                </label>
+                <button type="submit" class="button secondary" id="review">"6 · Review"</button>
+            </div>
+        </Form>
+        <Transition fallback=|| view! { <p class="muted">"Preparing the review…"</p> }>
+            {move || Suspend::new(async move {
+                let current = params();
+                match plan.await {
+                    None => view! { <p class="muted">"Choose a dataset, then review."</p> }.into_any(),
+                    Some(Err(error)) => view! { <ErrorBox error /> }.into_any(),
+                    Some(Ok(plan)) => {
+                        let hidden: Vec<(String, String)> = pairs(&current).into_iter().map(|(k, v)| (format!("params[{k}]"), v)).collect();
+                        view! {
+                            <section class="card" id="plan">
+                                <h2>"6 · Review"</h2>
+                                <p class="summary">{format!("{} training examples · {} steps per epoch · {} steps in all", plan.examples, plan.steps_per_epoch, plan.total_steps)}</p>
+                                <pre class="sample" id="yaml">{plan.yaml}</pre>
+                                <ActionForm action=start attr:class="inline-form">
+                                    {hidden.into_iter().map(|(k, v)| view! { <input type="hidden" name=k value=v /> }).collect_view()}
+                                    <button type="submit" class="button" id="start">"7 · Train"</button>
+                                </ActionForm>
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+        {move || start.value().get().and_then(Result::err).map(|error| view! { <ErrorBox error /> })}
+    }
+}

@@ -1,0 +1,69 @@
+//! Live training progress as Server-Sent Events: `GET /runs/{id}/events` sends a snapshot from the
+//! database first (so a reload or a reconnect loses nothing), then every new point and status
+//! change as the supervisor stores it.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use app::state::AppState;
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, Stream};
+use garden_core::train::runs;
+use garden_core::train::RunEvent;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+pub async fn run_events(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    // Subscribe before reading the snapshot: a point stored in between is sent twice (harmless,
+    // points are keyed by step) rather than lost.
+    let receiver = state.supervisor.subscribe();
+    let db = state.studio.db().clone();
+    let snapshot = match snapshot(&db, &id).await {
+        Ok(s) => s,
+        Err(e) => return (axum::http::StatusCode::NOT_FOUND, e.to_string()).into_response(),
+    };
+    Sse::new(events(db, id, snapshot, receiver))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+async fn snapshot(db: &garden_core::db::Db, id: &str) -> garden_core::Result<Event> {
+    let id = id.to_owned();
+    let (run, points) = db.call(move |c| Ok((runs::get(c, &id)?, runs::metrics(c, &id)?))).await?;
+    let data = json!({"status": run.status, "points": points, "total_steps": run.total_steps, "error": run.error});
+    Ok(Event::default().event("snapshot").data(data.to_string()))
+}
+
+fn events(
+    db: garden_core::db::Db,
+    id: String,
+    first: Event,
+    receiver: tokio::sync::broadcast::Receiver<RunEvent>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    stream::unfold((Some(first), receiver, db, id), |(pending, mut rx, db, id)| async move {
+        if let Some(event) = pending {
+            return Some((Ok(event), (None, rx, db, id)));
+        }
+        loop {
+            match rx.recv().await {
+                Ok(RunEvent::Points { run_id, points }) if run_id == id => {
+                    let event = Event::default().event("points").data(json!({ "points": points }).to_string());
+                    return Some((Ok(event), (None, rx, db, id)));
+                }
+                Ok(RunEvent::Status { run_id, status }) if run_id == id => {
+                    let event = Event::default().event("status").data(json!({ "status": status }).to_string());
+                    return Some((Ok(event), (None, rx, db, id)));
+                }
+                Ok(_) => continue,
+                // Too slow a reader: send the whole state again instead of a gap.
+                Err(RecvError::Lagged(_)) => {
+                    let event = snapshot(&db, &id).await.ok()?;
+                    return Some((Ok(event), (None, rx, db, id)));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    })
+}

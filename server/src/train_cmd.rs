@@ -1,0 +1,222 @@
+//! `garden-eden train` and `garden-eden runs …`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use garden_core::train::runs::{self, RunStatus};
+use garden_core::train::supervisor::{self, NewRun};
+use garden_core::train::{Supervisor, TrainConfig};
+use garden_core::Studio;
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The dataset to train on: its id or name (see `garden-eden datasets list`).
+    #[arg(long)]
+    pub dataset: String,
+    /// Base model: a local folder or a Hugging Face id from your hub cache.
+    #[arg(long, conflicts_with = "tiny")]
+    pub model: Option<String>,
+    /// Use the tiny demo model (CPU, seconds) at this folder (make it with python/make_tiny_model.py).
+    #[arg(long, value_name = "DIR")]
+    pub tiny: Option<PathBuf>,
+    /// A run name.
+    #[arg(long, default_value = "run")]
+    pub name: String,
+    /// Settings as JSON (the `config` of `runs show --json`); flags below override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub lora_rank: Option<u32>,
+    #[arg(long)]
+    pub lora_alpha: Option<u32>,
+    #[arg(long)]
+    pub epochs: Option<f64>,
+    #[arg(long)]
+    pub max_steps: Option<u64>,
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    #[arg(long)]
+    pub batch_size: Option<u32>,
+    /// Queue it and return instead of following it.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
+    let wanted = args.dataset.clone();
+    let dataset = studio
+        .db()
+        .call(move |c| garden_core::export::list(c))
+        .await?
+        .into_iter()
+        .find(|d| d.id == wanted || d.name == wanted)
+        .with_context(|| format!("no dataset '{}' (see `garden-eden datasets list`)", args.dataset))?;
+    let mut config = match (&args.config, &args.tiny) {
+        (Some(path), _) => serde_json::from_slice::<TrainConfig>(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+            .with_context(|| format!("{} is not a training config", path.display()))?,
+        (None, Some(tiny)) => TrainConfig::tiny_demo(tiny.to_string_lossy()),
+        (None, None) => TrainConfig::default(),
+    };
+    if let Some(model) = args.model {
+        config.model_name_or_path = model;
+    }
+    let dataset_dir = PathBuf::from(&dataset.path).parent().map(PathBuf::from).unwrap_or_default();
+    config.dataset = dataset.name.clone();
+    config.dataset_dir = dataset_dir;
+    config.eval_dataset = dataset.validation_path.as_ref().map(|_| format!("{}_val", dataset.name));
+    if let Some(v) = args.lora_rank {
+        config.lora_rank = v;
+    }
+    if let Some(v) = args.lora_alpha {
+        config.lora_alpha = v;
+    }
+    if let Some(v) = args.epochs {
+        config.num_train_epochs = v;
+    }
+    if args.max_steps.is_some() {
+        config.max_steps = args.max_steps;
+    }
+    if let Some(v) = args.learning_rate {
+        config.learning_rate = v;
+    }
+    if let Some(v) = args.batch_size {
+        config.per_device_train_batch_size = v;
+    }
+    let supervisor = Supervisor::start(studio.clone()).await?;
+    let run = supervisor.submit(NewRun { name: args.name, dataset_id: Some(dataset.id), config }).await?;
+    println!("Run {} queued (output in {})", run.id, run.output_dir);
+    if args.detach {
+        return Ok(());
+    }
+    let done = follow(&studio, &run.id).await?;
+    report(&done);
+    if done.status != RunStatus::Succeeded {
+        bail!("run {} {}", done.id, done.status.as_str());
+    }
+    Ok(())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RunsCommand {
+    /// Every run, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run: status, settings, final losses.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a run gracefully (its adapter is saved), by force after 30 s.
+    Cancel { id: String },
+    /// Continue a cancelled, failed or interrupted run from its last checkpoint, and follow it.
+    Resume { id: String },
+    /// Print the trainer's log; --follow shows progress until the run ends.
+    Logs {
+        id: String,
+        #[arg(long, short)]
+        follow: bool,
+    },
+}
+
+pub async fn runs_command(studio: Studio, command: RunsCommand) -> anyhow::Result<()> {
+    match command {
+        RunsCommand::List { json } => {
+            let list = studio.db().call(|c| runs::list(c)).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("No runs yet: `garden-eden train --dataset <name>` starts one.");
+            } else {
+                for r in list {
+                    println!(
+                        "{}  {:<10} {:<16} loss {:<8} eval {:<8} {}",
+                        r.id,
+                        r.status.as_str(),
+                        r.name,
+                        r.final_loss.map_or("-".into(), |l| format!("{l:.4}")),
+                        r.final_eval_loss.map_or("-".into(), |l| format!("{l:.4}")),
+                        garden_core::time::format_iso(r.created_at)
+                    );
+                }
+            }
+        }
+        RunsCommand::Show { id, json } => {
+            let run = studio.db().call(move |c| runs::get(c, &id)).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&run)?);
+            } else {
+                report(&run);
+                println!("\n{}", run.yaml);
+            }
+        }
+        RunsCommand::Cancel { id } => {
+            let run = supervisor::cancel(studio.db(), &id).await?;
+            println!("Run {} {}", run.id, if run.status == RunStatus::Cancelled { "cancelled" } else { "is stopping (saving its adapter)" });
+        }
+        RunsCommand::Resume { id } => {
+            let supervisor = Supervisor::start(studio.clone()).await?;
+            let run = supervisor.resume(&id).await?;
+            let done = follow(&studio, &run.id).await?;
+            report(&done);
+        }
+        RunsCommand::Logs { id, follow: keep } => {
+            let run = studio.db().call({ let id = id.clone(); move |c| runs::get(c, &id) }).await?;
+            let text = std::fs::read_to_string(&run.log_path).unwrap_or_default();
+            print!("{text}");
+            if keep && !run.status.is_finished() {
+                let done = follow(&studio, &run.id).await?;
+                report(&done);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Shows a progress bar until the run ends.
+async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
+    let tty = std::io::stderr().is_terminal();
+    loop {
+        let id2 = id.to_owned();
+        let (run, last) = studio
+            .db()
+            .call(move |c| Ok((runs::get(c, &id2)?, runs::metrics(c, &id2)?.pop())))
+            .await?;
+        if tty {
+            let pct = last.as_ref().and_then(|p| p.percentage).unwrap_or(0.0);
+            let filled = (pct / 100.0 * 30.0).round() as usize;
+            let loss = last.as_ref().and_then(|p| p.loss).map_or("-".into(), |l| format!("{l:.4}"));
+            let eta = last.as_ref().and_then(|p| p.remaining_s).map_or("-".into(), |s| format!("{s:.0}s"));
+            let mut err = std::io::stderr();
+            let _ = write!(err, "\r  {:<9} [{}{}] {pct:>5.1}%  loss {loss}  eta {eta}   ", run.status.as_str(), "#".repeat(filled.min(30)), "-".repeat(30 - filled.min(30)));
+            let _ = err.flush();
+        }
+        if run.status.is_finished() {
+            if tty {
+                eprintln!();
+            }
+            return Ok(run);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn report(run: &runs::Run) {
+    println!(
+        "Run {} ({}): {}; training loss {}, eval loss {}; output {}",
+        run.id,
+        run.name,
+        run.status.as_str(),
+        run.final_loss.map_or("-".into(), |l| format!("{l:.4}")),
+        run.final_eval_loss.map_or("-".into(), |l| format!("{l:.4}")),
+        run.output_dir
+    );
+    if let Some(error) = &run.error {
+        println!("{error}");
+    }
+}
