@@ -58,6 +58,8 @@ export default defineConfig({
       // Nothing listens there: the app must say Ollama is not running, and how to fix it.
       OLLAMA_HOST: 'http://127.0.0.1:9',
       GARDEN_EDEN_LOG: 'info',
+      // Tests never download: the tiny model is made locally.
+      HF_HUB_OFFLINE: '1',
     },
   },
 });

@@ -1,7 +1,9 @@
 //! Training: the typed configuration, runs and their metrics, and the supervisor that runs the
 //! real LLaMA-Factory as a subprocess.
 
+pub mod backends;
 pub mod config;
+pub mod estimate;
 pub mod runs;
 pub mod supervisor;
 

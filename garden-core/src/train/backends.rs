@@ -1,0 +1,1 @@
+//! Config files and commands for other trainers (Axolotl, Unsloth, MLX).
