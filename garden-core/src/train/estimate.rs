@@ -501,26 +501,25 @@ fn suggestions(shape: &ModelShape, config: &TrainConfig, gpu: u64, total: u64) -
             ));
         }
     }
-    // The largest smaller known model that fits with these settings, else the next smaller one.
-    let smaller: Vec<(&str, ModelShape)> = QWEN25
+    // The next smaller known model; and, when that one does not fit either, the largest one that
+    // does with these settings.
+    let smaller: Vec<(&str, u64)> = QWEN25
         .iter()
         .rev()
         .map(|&(name, hidden, layers, inter, heads, kv, vocab, tied)| {
             (name, qwen_shape(hidden, layers, inter, heads, kv, vocab, tied))
         })
-        .filter(|(_, s)| s.parameters * 100 < shape.parameters * 95)
+        .filter(|(_, s)| u128::from(s.parameters) * 100 < u128::from(shape.parameters) * 95)
+        .map(|(name, s)| (name, estimate(&s, config).total_bytes))
         .collect();
-    let pick = smaller
-        .iter()
-        .find(|(_, s)| classify(estimate(s, config).total_bytes, gpu) == Fit::Fits)
-        .or_else(|| smaller.first());
-    if let Some((name, s)) = pick {
-        let t = estimate(s, config).total_bytes;
-        out.push(format!(
-            "Use a smaller model: {name} needs {} ({}) with these settings.",
-            human_bytes(t),
-            fit_words(classify(t, gpu))
-        ));
+    let needs = |(name, t): (&str, u64)| format!("{name} needs {} ({})", human_bytes(t), fit_words(classify(t, gpu)));
+    if let Some(&next) = smaller.first() {
+        let fitting = smaller.iter().copied().find(|&(_, t)| classify(t, gpu) == Fit::Fits);
+        let text = match fitting {
+            Some(fits) if fits.0 != next.0 => format!("{}; {}", needs(next), needs(fits)),
+            _ => needs(next),
+        };
+        out.push(format!("Use a smaller model: {text} with these settings."));
     }
     if config.deepspeed != Some(ZeroStage::Zero3) {
         let e = estimate(shape, config);
@@ -733,7 +732,8 @@ mod tests {
         let v = verdict(&shape, &config, Some(4 * GIB));
         assert_eq!(v.fit, Fit::WillNotFit, "{}", v.message);
         assert_eq!(v.suggestions.len(), 1, "{:?}", v.suggestions);
-        assert!(v.suggestions[0].contains("Qwen/Qwen2.5-3B-Instruct"), "{:?}", v.suggestions);
+        assert!(v.suggestions[0].starts_with("Use a smaller model: Qwen/Qwen2.5-"), "{:?}", v.suggestions);
+        assert!(v.suggestions[0].contains("(fits)"), "the largest smaller model that fits: {:?}", v.suggestions);
         // The smallest known model has nothing smaller to suggest.
         let tiny_gpu = verdict(&ModelShape::known("Qwen/Qwen2.5-0.5B-Instruct").unwrap(), &config, Some(GIB));
         assert!(tiny_gpu.suggestions.iter().all(|s| !s.contains("smaller model")), "{:?}", tiny_gpu.suggestions);
