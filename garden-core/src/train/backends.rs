@@ -241,10 +241,7 @@ fn axolotl(config: &TrainConfig, data: &str, val: Option<&Path>, format: Format)
         }
         Format::Alpaca | Format::Sharegpt | Format::Openai => {}
     }
-    let val = match val {
-        Some(v) => Some(utf8(v, "dataset_file")?),
-        None => None,
-    };
+    let val = val.map(|v| utf8(v, "dataset_file")).transpose()?;
     let evaluate = evaluates(config, val.map(Path::new));
     let mut y = String::new();
     y.push_str("# Axolotl config written by garden-eden: axolotl train axolotl.yaml\n");
@@ -534,7 +531,7 @@ fn unsloth(config: &TrainConfig, data: &str, val: Option<&Path>, format: Format)
 
     let mut notes = vec![
         "Unsloth needs an NVIDIA GPU (CUDA); it does not run on this machine.".to_owned(),
-        format!("The adapter is saved to {} when training ends.", output),
+        format!("The adapter is saved to {output} when training ends."),
     ];
     if config.precision == Precision::Fp32 {
         notes.push("Precision fp32: Unsloth loads the model in 16-bit anyway; training math is fp32.".to_owned());
