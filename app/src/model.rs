@@ -422,6 +422,35 @@ pub struct TrainPlan {
     pub examples: u64,
     pub steps_per_epoch: u64,
     pub total_steps: u64,
+    /// GPU memory estimate, when the model's shape is known.
+    pub memory: Result<MemoryPlan, String>,
+    /// The same settings for the trainers garden-eden does not run.
+    pub other_backends: Vec<BackendPlan>,
+}
+
+/// The memory estimate, with the formula's parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryPlan {
+    /// fits / tight / will_not_fit / no_gpu
+    pub fit: String,
+    pub total: String,
+    pub gpu: Option<String>,
+    pub parts: Vec<(String, String)>,
+    pub formula: String,
+    pub message: String,
+    pub suggestions: Vec<String>,
+}
+
+/// Config files and the command for another trainer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendPlan {
+    pub label: String,
+    /// (file name, content)
+    pub files: Vec<(String, String)>,
+    pub command: String,
+    pub notes: Vec<String>,
+    /// Why it could not be generated for these settings.
+    pub error: Option<String>,
 }
 
 #[cfg(feature = "ssr")]

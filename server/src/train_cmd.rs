@@ -202,7 +202,7 @@ async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
             }
             return Ok(run);
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

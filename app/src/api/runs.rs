@@ -62,7 +62,7 @@ mod ssr {
     use garden_core::train::{Adjustment, TrainConfig};
 
     use crate::error::AppError;
-    use crate::model::{TrainParams, TrainPlan};
+    use crate::model::{BackendPlan, MemoryPlan, TrainParams, TrainPlan};
 
     fn text(v: &Option<String>) -> Option<&str> {
         v.as_deref().map(str::trim).filter(|s| !s.is_empty())
@@ -117,10 +117,42 @@ mod ssr {
     }
 
     pub fn plan(config: &TrainConfig, dataset: &Dataset) -> TrainPlan {
+        use garden_core::train::backends::{launch, Backend};
+        use garden_core::train::estimate::{human_bytes, verdict, ModelShape};
         let train = dataset.examples.saturating_sub(dataset.validation).max(1);
         let per_step = u64::from(config.per_device_train_batch_size * config.gradient_accumulation_steps).max(1);
         let steps_per_epoch = train.div_ceil(per_step);
         let total = config.max_steps.unwrap_or((steps_per_epoch as f64 * config.num_train_epochs).ceil() as u64);
-        TrainPlan { yaml: config.to_yaml(garden_core::train::supervisor::detect_gpu_name().as_deref()), examples: train, steps_per_epoch, total_steps: total }
+        let gpu = garden_core::train::supervisor::detect_gpu();
+        let memory = ModelShape::lookup(&config.model_name_or_path)
+            .map(|shape| {
+                let v = verdict(&shape, config, gpu.as_ref().map(|g| g.1));
+                MemoryPlan {
+                    fit: serde_json::to_value(v.fit).ok().and_then(|f| f.as_str().map(str::to_owned)).unwrap_or_default(),
+                    total: human_bytes(v.estimate.total_bytes),
+                    gpu: gpu.as_ref().map(|(name, bytes)| format!("{name}, {}", human_bytes(*bytes))),
+                    parts: v.estimate.parts.iter().map(|(k, b)| (k.clone(), human_bytes(*b))).collect(),
+                    formula: v.estimate.formula.clone(),
+                    message: v.message,
+                    suggestions: v.suggestions,
+                }
+            })
+            .map_err(|e| e.to_string());
+        let other_backends = Backend::ALL
+            .into_iter()
+            .filter(|b| !b.runs_here())
+            .map(|b| match launch(b, config, std::path::Path::new(&dataset.path), dataset.format.as_str()) {
+                Ok(l) => BackendPlan { label: b.label().to_owned(), files: l.files, command: l.command.join(" "), notes: l.notes, error: None },
+                Err(e) => BackendPlan { label: b.label().to_owned(), files: vec![], command: String::new(), notes: vec![], error: Some(e.to_string()) },
+            })
+            .collect();
+        TrainPlan {
+            yaml: config.to_yaml(gpu.as_ref().map(|g| g.0.as_str())),
+            examples: train,
+            steps_per_epoch,
+            total_steps: total,
+            memory,
+            other_backends,
+        }
     }
 }

@@ -170,6 +170,30 @@ pub fn TrainPage() -> impl IntoView {
                                 <h2>"6 · Review"</h2>
                                 <p class="summary">{format!("{} training examples · {} steps per epoch · {} steps in all", plan.examples, plan.steps_per_epoch, plan.total_steps)}</p>
                                 <pre class="sample" id="yaml">{plan.yaml}</pre>
+                                {match plan.memory {
+                                    Ok(m) => view! {
+                                        <div class=format!("memory {}", m.fit) id="memory" data-fit=m.fit.clone()>
+                                            <h3>{format!("GPU memory: about {}", m.total)}{m.gpu.map(|g| format!(" on {g}"))}</h3>
+                                            <p>{m.message}</p>
+                                            <ul class="steps">{m.parts.into_iter().map(|(k, v)| view! { <li><span class="num">{v}</span>" "{k}</li> }).collect_view()}</ul>
+                                            <p class="muted path">{m.formula}</p>
+                                            {(!m.suggestions.is_empty()).then(|| view! {
+                                                <ul class="suggestions">{m.suggestions.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ul>
+                                            })}
+                                        </div>
+                                    }.into_any(),
+                                    Err(e) => view! { <p class="muted" id="memory">{format!("No memory estimate: {e}")}</p> }.into_any(),
+                                }}
+                                <details class="backends">
+                                    <summary>"Other trainers (files and command; garden-eden does not run or chart these)"</summary>
+                                    {plan.other_backends.into_iter().map(|b| view! {
+                                        <h3>{b.label}</h3>
+                                        {b.error.map(|e| view! { <p class="muted">{e}</p> })}
+                                        {(!b.command.is_empty()).then(|| view! { <p><code>{b.command.clone()}</code></p> })}
+                                        {b.files.into_iter().map(|(name, content)| view! { <p class="muted">{name}</p><pre class="sample">{content}</pre> }).collect_view()}
+                                        <ul>{b.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                                    }).collect_view()}
+                                </details>
                                 <ActionForm action=start attr:class="inline-form">
                                     {hidden.into_iter().map(|(k, v)| view! { <input type="hidden" name=k value=v /> }).collect_view()}
                                     <button type="submit" class="button" id="start">"7 · Train"</button>

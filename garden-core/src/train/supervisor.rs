@@ -267,8 +267,7 @@ impl Supervisor {
             .env("LLAMABOARD_ENABLED", "1")
             // …which also makes it keep a running_log.txt there.
             .env("LLAMABOARD_WORKDIR", &run.output_dir)
-            .env("DISABLE_VERSION_CHECK", "1")
-            .env("PYTHONUNBUFFERED", "1");
+            .env("DISABLE_VERSION_CHECK", "1");
         for (k, v) in &self.inner.env {
             command.env(k, v);
         }
@@ -481,6 +480,21 @@ fn is_our_trainer(pid: i64, run: &Run) -> bool {
         // No /proc (macOS): trust the pid.
         Err(_) => true,
     }
+}
+
+/// The first GPU's name and memory in bytes, if nvidia-smi answers.
+pub fn detect_gpu() -> Option<(String, u64)> {
+    let out = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=name,memory.total", "--format=csv,noheader,nounits"])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (name, mib) = text.lines().next()?.rsplit_once(',')?;
+    Some((name.trim().to_owned(), mib.trim().parse::<u64>().ok()? * 1024 * 1024))
 }
 
 /// The first GPU's name, if nvidia-smi answers.
