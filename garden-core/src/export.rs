@@ -767,12 +767,9 @@ pub fn sanitize_name(name: &str) -> String {
 
 /// Writes `value` as pretty JSON to `path` atomically.
 fn write_json_atomically(path: &Path, value: &Value) -> Result<()> {
-    let mut file = TempFile::create(path)?;
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Task(e.to_string()))?;
-    file.put(&bytes)?;
-    file.put(b"\n")?;
-    file.finish()?;
-    file.rename()
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Task(e.to_string()))?;
+    bytes.push(b'\n');
+    crate::fsutil::write_atomically(path, &bytes)
 }
 
 /// Exports a dataset: streams the files, writes dataset_info.json (merged with any already in

@@ -52,19 +52,7 @@ pub(crate) mod ssr {
     use crate::error::AppError;
     use crate::model::{ExportParams, PreviewView};
 
-    fn invalid(field: &str, message: String) -> AppError {
-        AppError::Invalid { field: field.to_owned(), message }
-    }
-
-    fn text(v: &Option<String>) -> Option<&str> {
-        v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-    }
-
-    fn number<T: std::str::FromStr>(field: &str, v: &Option<String>) -> Result<Option<T>, AppError> {
-        text(v)
-            .map(|s| s.parse::<T>().map_err(|_| invalid(field, format!("'{s}' is not a number"))))
-            .transpose()
-    }
+    use crate::api::form::{number, text};
 
     fn date(field: &str, v: &Option<String>) -> Result<Option<i64>, AppError> {
         text(v).map(|s| garden_core::time::parse_date_arg(field, s).map_err(Into::into)).transpose()

@@ -3,6 +3,8 @@
 
 pub mod conversations;
 pub mod datasets;
+#[cfg(feature = "ssr")]
+pub(crate) mod form;
 pub mod health;
 pub mod import;
 pub mod runs;

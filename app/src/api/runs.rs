@@ -64,15 +64,7 @@ mod ssr {
     use crate::error::AppError;
     use crate::model::{BackendPlan, MemoryPlan, TrainParams, TrainPlan};
 
-    fn text(v: &Option<String>) -> Option<&str> {
-        v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-    }
-
-    fn number<T: std::str::FromStr>(field: &str, v: &Option<String>) -> Result<Option<T>, AppError> {
-        text(v)
-            .map(|s| s.parse::<T>().map_err(|_| AppError::Invalid { field: field.into(), message: format!("'{s}' is not a number") }))
-            .transpose()
-    }
+    use crate::api::form::{number, text};
 
     /// The form → a checked config for a dataset. `prepare` makes the tiny model if needed.
     pub async fn config(p: &TrainParams, prepare: bool) -> Result<(TrainConfig, Dataset), AppError> {
