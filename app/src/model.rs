@@ -399,7 +399,9 @@ pub struct RunView {
 pub struct TrainParams {
     pub name: Option<String>,
     pub dataset_id: Option<String>,
-    /// `tiny` for the tiny demo model, else a local folder or Hugging Face id.
+    /// `tiny` (default): the tiny demo model; `path`: `model` below.
+    pub model_kind: Option<String>,
+    /// A local folder or Hugging Face id.
     pub model: Option<String>,
     pub lora_rank: Option<String>,
     pub lora_alpha: Option<String>,

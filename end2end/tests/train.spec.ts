@@ -16,14 +16,32 @@ test('train the tiny model from the sample history and watch the charts', async 
   await expect(page.locator(`section.dataset[data-name="${name}"]`)).toBeVisible();
   const datasetId = await page.locator(`section.dataset[data-name="${name}"]`).getAttribute('data-id');
 
+  // One screen a step, Back/Next, the state in the address (a reload keeps it).
   await page.goto('/train');
+  await expect(page.locator('li.check[data-key="llamafactory"]')).toBeVisible();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page).toHaveURL(/step=2/);
   await page.getByLabel('Dataset').selectOption(datasetId!);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page).toHaveURL(/step=3/);
+  await expect(page.getByLabel('Tiny demo model (CPU, seconds): made on this machine, no download')).toBeChecked();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.locator('input[name="lora_rank"]')).toBeVisible();
+  await page.getByRole('button', { name: 'Back' }).click();
+  await expect(page).toHaveURL(/step=3/);
+  await page.reload();
+  await expect(page).toHaveURL(new RegExp(`dataset_id=${datasetId}`));
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page).toHaveURL(/step=5/);
   await page.locator('input[name="max_steps"]').fill('60');
-  await page.getByRole('button', { name: '6 · Review' }).click();
-  await expect(page).toHaveURL(/dataset_id=/);
+  await page.getByRole('button', { name: 'Review' }).click();
+  await expect(page).toHaveURL(/step=6/);
   await expect(page.locator('#yaml')).toContainText('finetuning_type: lora');
   await expect(page.locator('#yaml')).toContainText('max_steps: 60');
   await expect(page.locator('#yaml')).toContainText(`eval_dataset: "${name}_val"`);
+  // No GPU here: the estimate says so instead of guessing a fit.
+  await expect(page.locator('#memory')).toHaveAttribute('data-fit', 'no_gpu');
 
   await page.getByRole('button', { name: '7 · Train' }).click();
   await expect(page).toHaveURL(/\/runs\/[0-9a-f-]{36}$/, { timeout: 120_000 });

@@ -71,8 +71,7 @@ mod ssr {
         let studio = crate::state::studio()?;
         let dataset_id = text(&p.dataset_id).ok_or_else(|| AppError::Invalid { field: "dataset".into(), message: "choose a dataset".into() })?.to_owned();
         let dataset = studio.db().call(move |c| garden_core::export::get(c, &dataset_id)).await?;
-        let model = text(&p.model).unwrap_or("tiny");
-        let mut config = if model == "tiny" {
+        let mut config = if text(&p.model_kind) != Some("path") {
             let path = if prepare {
                 garden_core::train::ensure_tiny_model(studio.settings()).await?
             } else {
@@ -80,6 +79,7 @@ mod ssr {
             };
             TrainConfig::tiny_demo(path.to_string_lossy())
         } else {
+            let model = text(&p.model).ok_or_else(|| AppError::Invalid { field: "model".into(), message: "give a local folder or a Hugging Face id".into() })?;
             TrainConfig { model_name_or_path: model.to_owned(), ..TrainConfig::default() }
         };
         config.dataset = dataset.name.clone();

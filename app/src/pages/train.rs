@@ -4,6 +4,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::datasets::list_datasets;
+use crate::api::health::get_health;
 use crate::api::runs::{plan_run, StartRun};
 use crate::components::ErrorBox;
 use crate::model::TrainParams;
@@ -17,6 +18,8 @@ const OLLAMA_TAGS: [(&str, &str); 5] = [
     ("qwen2.5:1.5b", "Qwen/Qwen2.5-1.5B-Instruct"),
 ];
 
+const STEPS: [&str; 7] = ["Environment", "Data", "Base model", "LoRA", "Training", "Review", "Train"];
+
 fn params_from_query() -> impl Fn() -> TrainParams + Copy {
     let query = use_query_map();
     move || {
@@ -26,6 +29,7 @@ fn params_from_query() -> impl Fn() -> TrainParams + Copy {
             name: get("name"),
             dataset_id: get("dataset_id"),
             model: get("model"),
+            model_kind: get("model_kind"),
             lora_rank: get("lora_rank"),
             lora_alpha: get("lora_alpha"),
             lora_dropout: get("lora_dropout"),
@@ -46,6 +50,7 @@ fn pairs(p: &TrainParams) -> Vec<(&'static str, String)> {
         ("name", &p.name),
         ("dataset_id", &p.dataset_id),
         ("model", &p.model),
+        ("model_kind", &p.model_kind),
         ("lora_rank", &p.lora_rank),
         ("lora_alpha", &p.lora_alpha),
         ("lora_dropout", &p.lora_dropout),
@@ -72,9 +77,12 @@ pub fn TrainPage() -> impl IntoView {
         if p.dataset_id.is_none() { None } else { Some(plan_run(p).await) }
     });
     let start = ServerAction::<StartRun>::new();
+    let query = use_query_map();
+    let step = move || query.read().get("step").and_then(|s| s.parse::<usize>().ok()).unwrap_or(1).clamp(1, 6);
+    let health = Resource::new(|| (), |_| get_health());
     let p = params();
     let value = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.to_owned());
-    let tiny = p.model.as_deref().unwrap_or("tiny") == "tiny";
+    let tiny = p.model_kind.as_deref() != Some("path");
     view! {
         <Title text="Train" />
         <h1>"Train an adapter"</h1>
@@ -82,8 +90,41 @@ pub fn TrainPage() -> impl IntoView {
             "Seven steps from your data to a LoRA adapter. Check your set-up on the "
             <a href="/">"Home page"</a>" (step 1): training needs LLaMA-Factory; a GPU for real models."
         </p>
+        <ol class="wizard-steps">
+            {STEPS.into_iter().enumerate().map(|(i, label)| {
+                let n = i + 1;
+                let class = move || match step().cmp(&n) { std::cmp::Ordering::Equal => "current", std::cmp::Ordering::Greater => "done", std::cmp::Ordering::Less => "" };
+                view! { <li class=class>{format!("{n} · {label}")}</li> }
+            }).collect_view()}
+        </ol>
         <Form method="get" action="/train">
             <div class="card stack filter-form wizard">
+                <section class="wizard-step" hidden=move || step() != 1>
+                    <h2>"1 · Environment"</h2>
+                    <Transition fallback=|| view! { <p class="muted">"Checking…"</p> }>
+                        {move || Suspend::new(async move {
+                            match health.await {
+                                Ok(h) => view! {
+                                    <ul class="checks">
+                                        {h.checks.into_iter().filter(|c| matches!(c.key.as_str(), "python" | "llamafactory" | "gpu" | "disk")).map(|c| {
+                                            let status = c.status.as_str();
+                                            view! {
+                                                <li class=format!("check {status}") data-key=c.key.clone()>
+                                                    <span class="badge">{status}</span>
+                                                    <span class="check-label">{c.label}</span>
+                                                    <span class="check-detail">{c.detail}</span>
+                                                    {c.fix.map(|fix| view! { <span class="check-fix">{fix}</span> })}
+                                                </li>
+                                            }
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any(),
+                                Err(error) => view! { <ErrorBox error /> }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                </section>
+                <section class="wizard-step" hidden=move || step() != 2>
                 <h2>"2 · Data"</h2>
                 <Transition fallback=|| view! { <p class="muted">"Loading datasets…"</p> }>
                     {move || Suspend::new(async move {
@@ -108,10 +149,14 @@ pub fn TrainPage() -> impl IntoView {
                         }
                     })}
                 </Transition>
+                </section>
+                <section class="wizard-step" hidden=move || step() != 3>
                 <h2>"3 · Base model"</h2>
-                <label class="check-row"><input type="radio" name="model" value="tiny" checked=tiny />
+                <label class="check-row"><input type="radio" name="model_kind" value="tiny" checked=tiny />
                     "Tiny demo model (CPU, seconds): made on this machine, no download"</label>
-                <label>"Or a local folder or Hugging Face id (from your hub cache)"
+                <label class="check-row"><input type="radio" name="model_kind" value="path" checked=!tiny />
+                    "A real model"</label>
+                <label>"Local folder or Hugging Face id (from your hub cache)"
                     <input type="text" name="model" list="ollama-models" placeholder="Qwen/Qwen2.5-14B-Instruct"
                         value=if tiny { String::new() } else { p.model.clone().unwrap_or_default() } />
                 </label>
@@ -119,6 +164,8 @@ pub fn TrainPage() -> impl IntoView {
                     {OLLAMA_TAGS.into_iter().map(|(tag, hf)| view! { <option value=hf>{format!("Ollama {tag}")}</option> }).collect_view()}
                 </datalist>
                 <small>{OLLAMA_TAGS.iter().map(|(t, h)| format!("{t} ↔ {h}")).collect::<Vec<_>>().join(" · ")}</small>
+                </section>
+                <section class="wizard-step" hidden=move || step() != 4>
                 <h2>"4 · LoRA"</h2>
                 <div class="row">
                     <label>"Rank" <input type="number" name="lora_rank" min="1" value=value(&p.lora_rank, "") placeholder="8 (tiny) / 16" />
@@ -132,6 +179,8 @@ pub fn TrainPage() -> impl IntoView {
                     <label>"Target modules" <input type="text" name="lora_target" value=value(&p.lora_target, "") placeholder="all" />
                         <small>"all, or e.g. q_proj,v_proj."</small></label>
                 </div>
+                </section>
+                <section class="wizard-step" hidden=move || step() != 5>
                 <h2>"5 · Training"</h2>
                 <div class="row">
                     <label>"Epochs" <input type="number" name="num_train_epochs" min="0.1" step="0.1" value=value(&p.num_train_epochs, "") placeholder="3" /></label>
@@ -154,14 +203,21 @@ pub fn TrainPage() -> impl IntoView {
                             .collect_view()}
                     </select>
                 </label>
-                <button type="submit" class="button secondary" id="review">"6 · Review"</button>
+                </section>
+                <div class="wizard-nav">
+                    {move || (step() > 1).then(|| view! { <button type="submit" name="step" value=(step() - 1).to_string() class="button secondary" id="back">"Back"</button> })}
+                    {move || (step() < 6).then(|| view! { <button type="submit" name="step" value=(step() + 1).to_string() class="button" id="next">{if step() == 5 { "Review" } else { "Next" }}</button> })}
+                </div>
             </div>
         </Form>
         <Transition fallback=|| view! { <p class="muted">"Preparing the review…"</p> }>
             {move || Suspend::new(async move {
                 let current = params();
+                if step() < 6 {
+                    return ().into_any();
+                }
                 match plan.await {
-                    None => view! { <p class="muted">"Choose a dataset, then review."</p> }.into_any(),
+                    None => view! { <p class="muted">"Choose a dataset (step 2), then review."</p> }.into_any(),
                     Some(Err(error)) => view! { <ErrorBox error /> }.into_any(),
                     Some(Ok(plan)) => {
                         let hidden: Vec<(String, String)> = pairs(&current).into_iter().map(|(k, v)| (format!("params[{k}]"), v)).collect();
