@@ -415,6 +415,8 @@ pub struct TrainParams {
     pub cutoff_len: Option<String>,
     /// One of the troubleshooting adjustments to apply.
     pub adjust: Option<String>,
+    /// `z2` / `z3`: DeepSpeed ZeRO for several GPUs.
+    pub deepspeed: Option<String>,
 }
 
 /// What the review step shows before launch.
@@ -424,6 +426,8 @@ pub struct TrainPlan {
     pub examples: u64,
     pub steps_per_epoch: u64,
     pub total_steps: u64,
+    /// From the latest finished run of the same model here, if any.
+    pub time_estimate: Option<String>,
     /// GPU memory estimate, when the model's shape is known.
     pub memory: Result<MemoryPlan, String>,
     /// The same settings for the trainers garden-eden does not run.

@@ -24,7 +24,20 @@ pub async fn get_run(id: String) -> Result<RunView, AppError> {
 #[server(endpoint = "runs/plan")]
 pub async fn plan_run(params: TrainParams) -> Result<TrainPlan, AppError> {
     let (config, dataset) = ssr::config(&params, false).await?;
-    Ok(ssr::plan(&config, &dataset))
+    let model = config.model_name_or_path.clone();
+    let per_step = crate::state::studio()?
+        .db()
+        .call(move |c| garden_core::train::runs::seconds_per_step(c, &model))
+        .await?;
+    let mut plan = ssr::plan(&config, &dataset);
+    plan.time_estimate = Some(match per_step {
+        Some(s) => {
+            let total = (s * plan.total_steps as f64).round() as u64;
+            format!("about {}m{:02}s (from your last run of this model here: {s:.2} s a step)", total / 60, total % 60)
+        }
+        None => "unknown until a first run of this model has finished here".to_owned(),
+    });
+    Ok(plan)
 }
 
 /// Queues the run and goes to its live page.
@@ -95,6 +108,12 @@ mod ssr {
         if let Some(v) = number("per_device_train_batch_size", &p.per_device_train_batch_size)? { config.per_device_train_batch_size = v; }
         if let Some(v) = number("gradient_accumulation_steps", &p.gradient_accumulation_steps)? { config.gradient_accumulation_steps = v; }
         if let Some(v) = number("cutoff_len", &p.cutoff_len)? { config.cutoff_len = v; }
+        config.deepspeed = match text(&p.deepspeed) {
+            None => None,
+            Some("z2") => Some(garden_core::train::config::ZeroStage::Zero2),
+            Some("z3") => Some(garden_core::train::config::ZeroStage::Zero3),
+            Some(other) => return Err(AppError::Invalid { field: "deepspeed".into(), message: format!("'{other}' is not z2 or z3") }),
+        };
         if let Some(adjust) = text(&p.adjust) {
             let a = Adjustment::ALL
                 .into_iter()
@@ -143,6 +162,7 @@ mod ssr {
             examples: train,
             steps_per_epoch,
             total_steps: total,
+            time_estimate: None,
             memory,
             other_backends,
         }

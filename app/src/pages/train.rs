@@ -41,6 +41,7 @@ fn params_from_query() -> impl Fn() -> TrainParams + Copy {
             gradient_accumulation_steps: get("gradient_accumulation_steps"),
             cutoff_len: get("cutoff_len"),
             adjust: get("adjust"),
+            deepspeed: get("deepspeed"),
         }
     }
 }
@@ -62,6 +63,7 @@ fn pairs(p: &TrainParams) -> Vec<(&'static str, String)> {
         ("gradient_accumulation_steps", &p.gradient_accumulation_steps),
         ("cutoff_len", &p.cutoff_len),
         ("adjust", &p.adjust),
+        ("deepspeed", &p.deepspeed),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
@@ -135,7 +137,7 @@ pub fn TrainPage() -> impl IntoView {
                             }.into_any(),
                             Ok(list) => view! {
                                 <label>"Dataset"
-                                    <select name="dataset_id" required>
+                                    <select name="dataset_id">
                                         <option value="">"Choose a dataset"</option>
                                         {list.into_iter().map(|d| {
                                             let selected = chosen.as_deref() == Some(d.id.as_str());
@@ -194,6 +196,15 @@ pub fn TrainPage() -> impl IntoView {
                     <label>"Batch size" <input type="number" name="per_device_train_batch_size" min="1" value=value(&p.per_device_train_batch_size, "") placeholder="4" /></label>
                     <label>"Gradient accumulation" <input type="number" name="gradient_accumulation_steps" min="1" value=value(&p.gradient_accumulation_steps, "") placeholder="4" /></label>
                 </div>
+                <label>"Several GPUs"
+                    <select name="deepspeed">
+                        {[("", "One GPU (or CPU)"), ("z2", "DeepSpeed ZeRO-2"), ("z3", "DeepSpeed ZeRO-3 (largest models)")]
+                            .into_iter()
+                            .map(|(v, l)| { let sel = p.deepspeed.as_deref().unwrap_or("") == v; view! { <option value=v selected=sel>{l}</option> } })
+                            .collect_view()}
+                    </select>
+                    <small>"LLaMA-Factory's own launcher runs it: start garden-eden with FORCE_TORCHRUN=1 NPROC_PER_NODE=<GPUs> (and NNODES, NODE_RANK, MASTER_ADDR for several machines); garden-eden passes them to the trainer."</small>
+                </label>
                 <label>"Troubleshooting"
                     <select name="adjust">
                         <option value="">"No adjustment"</option>
@@ -225,6 +236,7 @@ pub fn TrainPage() -> impl IntoView {
                             <section class="card" id="plan">
                                 <h2>"6 · Review"</h2>
                                 <p class="summary">{format!("{} training examples · {} steps per epoch · {} steps in all", plan.examples, plan.steps_per_epoch, plan.total_steps)}</p>
+                                <p class="summary" id="time-estimate">{format!("Time: {}", plan.time_estimate.clone().unwrap_or_default())}</p>
                                 <pre class="sample" id="yaml">{plan.yaml}</pre>
                                 {match plan.memory {
                                     Ok(m) => view! {

@@ -37,6 +37,52 @@ pub enum ZeroStage {
     Zero3,
 }
 
+impl ZeroStage {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ZeroStage::Zero2 => "ds_z2_config.json",
+            ZeroStage::Zero3 => "ds_z3_config.json",
+        }
+    }
+
+    /// The DeepSpeed configuration (LLaMA-Factory's usual one: every size `auto`, so the
+    /// trainer's own batch and precision settings apply).
+    pub fn config_json(self) -> &'static str {
+        match self {
+            ZeroStage::Zero2 => r#"{
+  "train_batch_size": "auto",
+  "train_micro_batch_size_per_gpu": "auto",
+  "gradient_accumulation_steps": "auto",
+  "gradient_clipping": "auto",
+  "zero_allow_untested_optimizer": true,
+  "fp16": {"enabled": "auto", "loss_scale": 0, "loss_scale_window": 1000, "initial_scale_power": 16, "hysteresis": 2, "min_loss_scale": 1},
+  "bf16": {"enabled": "auto"},
+  "zero_optimization": {
+    "stage": 2, "allgather_partitions": true, "allgather_bucket_size": 5e8, "overlap_comm": false,
+    "reduce_scatter": true, "reduce_bucket_size": 5e8, "contiguous_gradients": true, "round_robin_gradients": true
+  }
+}
+"#,
+            ZeroStage::Zero3 => r#"{
+  "train_batch_size": "auto",
+  "train_micro_batch_size_per_gpu": "auto",
+  "gradient_accumulation_steps": "auto",
+  "gradient_clipping": "auto",
+  "zero_allow_untested_optimizer": true,
+  "fp16": {"enabled": "auto", "loss_scale": 0, "loss_scale_window": 1000, "initial_scale_power": 16, "hysteresis": 2, "min_loss_scale": 1},
+  "bf16": {"enabled": "auto"},
+  "zero_optimization": {
+    "stage": 3, "overlap_comm": false, "contiguous_gradients": true, "sub_group_size": 1e9,
+    "reduce_bucket_size": "auto", "stage3_prefetch_bucket_size": "auto",
+    "stage3_param_persistence_threshold": "auto", "stage3_max_live_parameters": 1e9,
+    "stage3_max_reuse_distance": 1e9, "stage3_gather_16bit_weights_on_model_save": true
+  }
+}
+"#,
+        }
+    }
+}
+
 /// What LLaMA-Factory is told to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -301,11 +347,8 @@ impl TrainConfig {
         line("lora_dropout", num(self.lora_dropout));
         line("lora_target", quote(&self.lora_target));
         if let Some(z) = self.deepspeed {
-            let file = match z {
-                ZeroStage::Zero2 => "examples/deepspeed/ds_z2_config.json",
-                ZeroStage::Zero3 => "examples/deepspeed/ds_z3_config.json",
-            };
-            line("deepspeed", quote(file));
+            // Written beside run.yaml by the supervisor (the trainer runs in that folder).
+            line("deepspeed", quote(z.file_name()));
         }
         line("### dataset", String::new());
         line("dataset", quote(&self.dataset));
@@ -477,6 +520,16 @@ mod tests {
                 Err(Error::Invalid { field: f, .. }) => assert_eq!(f, field),
                 other => panic!("{field}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn deepspeed_configs_are_json_and_referenced() {
+        for z in [ZeroStage::Zero2, ZeroStage::Zero3] {
+            let v: serde_json::Value = serde_json::from_str(z.config_json()).unwrap();
+            assert!(v["zero_optimization"]["stage"].as_u64().is_some());
+            let c = TrainConfig { deepspeed: Some(z), ..ready() };
+            assert!(c.to_yaml(None).contains(&format!("deepspeed: \"{}\"", z.file_name())));
         }
     }
 

@@ -163,6 +163,19 @@ pub fn metrics(conn: &Connection, run_id: &str) -> Result<Vec<MetricPoint>> {
     Ok(points)
 }
 
+/// Seconds per step of the latest finished run of this base model on this machine, if any: the
+/// basis of the time estimate before launch.
+pub fn seconds_per_step(conn: &Connection, model: &str) -> Result<Option<f64>> {
+    let mut stmt = conn.prepare(
+        "SELECT (SELECT m.elapsed_s / m.step FROM run_metrics m
+                  WHERE m.run_id = r.id AND m.elapsed_s > 0 AND m.step > 0 ORDER BY m.step DESC LIMIT 1)
+           FROM runs r
+          WHERE r.status = 'succeeded' AND json_extract(r.config, '$.model_name_or_path') = ?1
+          ORDER BY r.finished_at DESC LIMIT 1",
+    )?;
+    Ok(stmt.query_row([model], |r| r.get::<_, Option<f64>>(0)).optional()?.flatten())
+}
+
 /// `"0:01:05"` / `"1 day, 2:03:04"` → seconds.
 fn hms(s: &str) -> Option<f64> {
     let (days, rest) = match s.split_once(", ") {

@@ -106,6 +106,9 @@ impl Supervisor {
         let yaml = config.to_yaml(detect_gpu_name().as_deref());
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
         crate::fsutil::write_atomically(&dir.join("run.yaml"), yaml.as_bytes())?;
+        if let Some(z) = config.deepspeed {
+            crate::fsutil::write_atomically(&dir.join(z.file_name()), z.config_json().as_bytes())?;
+        }
         let config_json = serde_json::to_string(&config).map_err(|e| Error::Task(e.to_string()))?;
         let log_path = dir.join("train.log");
         let id2 = id.clone();
