@@ -7,7 +7,7 @@ import * as path from 'node:path';
 const port = Number(process.env.GARDEN_EDEN_E2E_PORT ?? 3111);
 const root = path.resolve(__dirname, '..');
 const bin = process.env.GARDEN_EDEN_BIN ?? path.join(root, 'target/debug/garden-eden');
-const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, 'target/site');
+const siteRoot = path.resolve(root, process.env.LEPTOS_SITE_ROOT ?? 'target/site');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'garden-eden-e2e-'));
 export const baseURL = `http://127.0.0.1:${port}`;
 

@@ -13,9 +13,10 @@ use garden_core::Studio;
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// The dataset to train on: its id or name (see `garden-eden datasets list`).
+    /// The dataset to train on: its id or name (see `garden-eden datasets list`). Optional with a
+    /// --config YAML that names its own dataset and dataset_dir.
     #[arg(long)]
-    pub dataset: String,
+    pub dataset: Option<String>,
     /// Base model: a local folder or a Hugging Face id from your hub cache.
     #[arg(long, conflicts_with = "tiny")]
     pub model: Option<String>,
@@ -25,7 +26,8 @@ pub struct TrainArgs {
     /// A run name.
     #[arg(long, default_value = "run")]
     pub name: String,
-    /// Settings as JSON (the `config` of `runs show --json`); flags below override it.
+    /// Settings: a LLaMA-Factory training YAML (.yaml/.yml, as in its examples or the seed's
+    /// guide) or garden-eden's JSON (the `config` of `runs show --json`); flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[arg(long)]
@@ -46,27 +48,44 @@ pub struct TrainArgs {
 }
 
 pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
-    let wanted = args.dataset.clone();
-    let dataset = studio
-        .db()
-        .call(move |c| garden_core::export::list(c))
-        .await?
-        .into_iter()
-        .find(|d| d.id == wanted || d.name == wanted)
-        .with_context(|| format!("no dataset '{}' (see `garden-eden datasets list`)", args.dataset))?;
     let mut config = match (&args.config, &args.tiny) {
-        (Some(path), _) => serde_json::from_slice::<TrainConfig>(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
-            .with_context(|| format!("{} is not a training config", path.display()))?,
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+            if is_yaml {
+                garden_core::train::yaml::from_llamafactory_yaml(&text).with_context(|| path.display().to_string())?
+            } else {
+                serde_json::from_str::<TrainConfig>(&text).with_context(|| format!("{} is not a training config", path.display()))?
+            }
+        }
         (None, Some(tiny)) => TrainConfig::tiny_demo(tiny.to_string_lossy()),
         (None, None) => TrainConfig::default(),
     };
+    if let Some(tiny) = &args.tiny {
+        config.model_name_or_path = tiny.to_string_lossy().into_owned();
+    }
     if let Some(model) = args.model {
         config.model_name_or_path = model;
     }
-    let dataset_dir = PathBuf::from(&dataset.path).parent().map(PathBuf::from).unwrap_or_default();
-    config.dataset = dataset.name.clone();
-    config.dataset_dir = dataset_dir;
-    config.eval_dataset = dataset.validation_path.as_ref().map(|_| format!("{}_val", dataset.name));
+    let mut dataset_id = None;
+    match &args.dataset {
+        Some(wanted) => {
+            let wanted = wanted.clone();
+            let dataset = studio
+                .db()
+                .call(|c| garden_core::export::list(c))
+                .await?
+                .into_iter()
+                .find(|d| d.id == wanted || d.name == wanted)
+                .with_context(|| format!("no dataset '{wanted}' (see `garden-eden datasets list`)"))?;
+            config.dataset = dataset.name.clone();
+            config.dataset_dir = PathBuf::from(&dataset.path).parent().map(PathBuf::from).unwrap_or_default();
+            config.eval_dataset = dataset.validation_path.as_ref().map(|_| format!("{}_val", dataset.name));
+            dataset_id = Some(dataset.id);
+        }
+        None if config.dataset.is_empty() => bail!("give --dataset (see `garden-eden datasets list`), or a --config YAML that names a dataset"),
+        None => {}
+    }
     if let Some(v) = args.lora_rank {
         config.lora_rank = v;
     }
@@ -86,7 +105,7 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
         config.per_device_train_batch_size = v;
     }
     let supervisor = Supervisor::start(studio.clone()).await?;
-    let run = supervisor.submit(NewRun { name: args.name, dataset_id: Some(dataset.id), config }).await?;
+    let run = supervisor.submit(NewRun { name: args.name, dataset_id, config }).await?;
     println!("Run {} queued (output in {})", run.id, run.output_dir);
     if args.detach {
         return Ok(());

@@ -105,3 +105,20 @@ fn doctor_and_migrate_speak_plainly() {
     let report: serde_json::Value = serde_json::from_str(&ok(&garden_eden(&data, &["doctor", "--json"]))).unwrap();
     assert_eq!(report["checks"].as_array().unwrap().len(), 7);
 }
+
+#[test]
+fn train_reads_a_llamafactory_yaml_and_names_a_wrong_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let yaml = dir.path().join("run.yaml");
+    std::fs::write(&yaml, "model_name_or_path: Qwen/Qwen2.5-7B-Instruct\nlora_rnak: 8\n").unwrap();
+    let out = garden_eden(&data, &["train", "--config", yaml.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2") && err.contains("lora_rnak"), "{err}");
+
+    std::fs::write(&yaml, "model_name_or_path: Qwen/Qwen2.5-7B-Instruct\nstage: sft\n").unwrap();
+    let out = garden_eden(&data, &["train", "--config", yaml.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--dataset"), "no dataset named anywhere");
+}

@@ -383,6 +383,8 @@ impl TrainConfig {
             Precision::Fp32 | Precision::Auto => {}
         }
         line("seed", self.seed.to_string());
+        // Makes LLaMA-Factory log throughput (tokens/s) with each point.
+        line("include_num_input_tokens_seen", "true".into());
         line("### eval", String::new());
         match (&self.eval_dataset, self.val_size > 0.0) {
             (Some(eval), _) => line("eval_dataset", quote(eval)),

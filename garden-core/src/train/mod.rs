@@ -6,6 +6,7 @@ pub mod config;
 pub mod estimate;
 pub mod runs;
 pub mod supervisor;
+pub mod yaml;
 
 pub use config::{Adjustment, TrainConfig};
 pub use runs::{MetricPoint, Run, RunStatus};
