@@ -89,8 +89,8 @@ pub fn TrainPage() -> impl IntoView {
         <Title text="Train" />
         <h1>"Train an adapter"</h1>
         <p class="lede">
-            "Seven steps from your data to a LoRA adapter. Check your set-up on the "
-            <a href="/">"Home page"</a>" (step 1): training needs LLaMA-Factory; a GPU for real models."
+            "Seven steps from your data to a LoRA adapter. Each choice stays in the address, so a "
+            "reload or a shared link keeps it. Training needs LLaMA-Factory, and a GPU for real models."
         </p>
         <ol class="wizard-steps">
             {STEPS.into_iter().enumerate().map(|(i, label)| {
