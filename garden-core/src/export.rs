@@ -714,9 +714,7 @@ impl Drop for TempFile {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::hex;
 
 struct FileSink {
     format: Format,

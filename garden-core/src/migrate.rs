@@ -49,8 +49,7 @@ impl Migration {
     }
 
     fn checksum(&self) -> String {
-        let digest = Sha256::digest(self.sql.as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex(&Sha256::digest(self.sql.as_bytes()))
     }
 }
 

@@ -331,15 +331,7 @@ fn file_sha256(path: &Path) -> Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+use crate::hex;
 
 /// An input error at a place in a file.
 fn import_error(path: &Path, place: impl Into<String>, message: impl Into<String>) -> Error {
