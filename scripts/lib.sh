@@ -79,3 +79,34 @@ ensure_python_env() {
   "$VENV/bin/python" -m pip install --quiet "${PY_REQUIREMENTS[@]}"
   echo "${PY_REQUIREMENTS[*]}" > "$stamp"
 }
+
+# llama.cpp through llama-cpp-python (with its OpenAI-compatible server): PyPI carries only the source
+# distribution, so pip builds llama.cpp (~6.5 min on 2 cores). The wheel is built once and cached;
+# the source distribution is kept too, because its vendored llama.cpp holds the reference converters
+# (convert_lora_to_gguf.py, convert_hf_to_gguf.py) the conversion tests compare against.
+LLAMA_CPP_VERSION=0.3.36
+GE_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/garden-eden"
+
+ensure_llama_cpp() {
+  ensure_python_env
+  local src="$GE_CACHE/llama-cpp-python-$LLAMA_CPP_VERSION"
+  local stamp="$VENV/.garden-eden-llama-cpp"
+  export GARDEN_EDEN_LLAMA_CPP_SRC="$src/vendor/llama.cpp"
+  if [ ! -f "$src/vendor/llama.cpp/convert_lora_to_gguf.py" ]; then
+    say "fetching the llama-cpp-python $LLAMA_CPP_VERSION source distribution (PyPI)"
+    mkdir -p "$GE_CACHE/sdist"
+    "$VENV/bin/python" -m pip download --quiet --no-deps --no-binary llama-cpp-python \
+      -d "$GE_CACHE/sdist" "llama-cpp-python==$LLAMA_CPP_VERSION"
+    tar -xzf "$GE_CACHE/sdist/llama_cpp_python-$LLAMA_CPP_VERSION.tar.gz" -C "$GE_CACHE"
+    [ -d "$GE_CACHE/llama_cpp_python-$LLAMA_CPP_VERSION" ] && mv "$GE_CACHE/llama_cpp_python-$LLAMA_CPP_VERSION" "$src"
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$LLAMA_CPP_VERSION" ]; then return; fi
+  if ! ls "$GE_CACHE/wheels"/llama_cpp_python-"$LLAMA_CPP_VERSION"-*.whl >/dev/null 2>&1; then
+    say "building llama.cpp (llama-cpp-python $LLAMA_CPP_VERSION) once; ~7 min on 2 cores"
+    CMAKE_ARGS="-DLLAVA_BUILD=OFF" "$VENV/bin/python" -m pip wheel --quiet --no-deps \
+      --wheel-dir "$GE_CACHE/wheels" "$GE_CACHE/sdist/llama_cpp_python-$LLAMA_CPP_VERSION.tar.gz"
+  fi
+  "$VENV/bin/python" -m pip install --quiet --find-links "$GE_CACHE/wheels" \
+    "llama-cpp-python[server]==$LLAMA_CPP_VERSION"
+  echo "$LLAMA_CPP_VERSION" > "$stamp"
+}

@@ -54,6 +54,10 @@ impl From<garden_core::Error> for AppError {
                     message: e.to_string(),
                 }
             }
+            E::Service { service, url, message } => AppError::Unavailable {
+                service: format!("{service} at {url}"),
+                message,
+            },
             e @ E::Task(_) => AppError::Internal {
                 message: e.to_string(),
             },

@@ -41,6 +41,14 @@ pub enum Error {
     #[error("invalid {field}: {message}")]
     Invalid { field: String, message: String },
 
+    /// A server garden-eden talks to (Ollama, an OpenAI-compatible server) is down or said no.
+    #[error("{service} at {url}: {message}")]
+    Service {
+        service: &'static str,
+        url: String,
+        message: String,
+    },
+
     #[error("background task failed: {0}")]
     Task(String),
 }

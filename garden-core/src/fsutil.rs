@@ -21,3 +21,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     result
 }
+
+/// sha256 of a file, streamed; lower-case hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let mut hash = Sha256::new();
+    std::io::copy(&mut file, &mut hash).map_err(|e| Error::io("reading", path, e))?;
+    Ok(crate::hex(&hash.finalize()))
+}

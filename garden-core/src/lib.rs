@@ -2,6 +2,7 @@
 //!
 //! The web app's server functions and the CLI commands are thin shells over the functions here.
 
+pub mod adapters;
 pub mod bench;
 pub mod conversations;
 pub mod curate;

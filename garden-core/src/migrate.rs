@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "runs",
         sql: include_str!("../../migrations/0004_runs.sql"),
     },
+    Migration {
+        version: 5,
+        name: "adapters",
+        sql: include_str!("../../migrations/0005_adapters.sql"),
+    },
 ];
 
 impl Migration {

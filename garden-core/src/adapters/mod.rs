@@ -1,0 +1,564 @@
+//! The adapter registry: every trained (or brought) LoRA, versioned, with its lineage
+//! (conversations → dataset → run → adapter → deployments), its metrics, and exactly one active.
+//!
+//! Plus what turns an adapter into something an assistant runs: native GGUF conversion and
+//! merging (`convert`), the Ollama client and version-aware deployment (`ollama`, `deploy`), and
+//! the seed's Modelfile (`modelfile`).
+
+pub mod convert;
+pub mod deploy;
+pub mod gguf;
+pub mod modelfile;
+pub mod ollama;
+pub mod peft;
+pub mod safetensors;
+pub mod synthetic;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::train::{Run, RunStatus};
+
+pub use peft::{PeftAdapter, WeightsFormat};
+
+/// A registered adapter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Adapter {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub base_model: String,
+    pub base_path: Option<String>,
+    pub path: String,
+    pub format: String,
+    pub rank: i64,
+    pub alpha: f64,
+    pub target_modules: Vec<String>,
+    pub checksum: String,
+    pub run_id: Option<String>,
+    pub dataset_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub is_active: bool,
+    pub metrics: Metrics,
+    pub created_at: i64,
+    pub activated_at: Option<i64>,
+}
+
+/// The seed's performance metrics. Training values come from the run; satisfaction and
+/// conversation counts from use (or `update_metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub avg_satisfaction: Option<f64>,
+    pub total_conversations: Option<i64>,
+    pub training_loss: Option<f64>,
+    pub eval_loss: Option<f64>,
+    pub perplexity: Option<f64>,
+    pub updated_at: Option<i64>,
+}
+
+/// What registering needs; `version` and `base_model` are filled in when absent.
+#[derive(Debug, Clone, Default)]
+pub struct NewAdapter {
+    pub name: String,
+    pub version: Option<String>,
+    pub description: String,
+    pub base_model: Option<String>,
+    pub base_path: Option<PathBuf>,
+    pub path: PathBuf,
+    pub run_id: Option<String>,
+    pub dataset_id: Option<String>,
+}
+
+const COLUMNS: &str = "id, name, version, description, base_model, base_path, path, format, rank, alpha, \
+    target_modules, checksum, run_id, dataset_id, parent_id, is_active, avg_satisfaction, total_conversations, \
+    training_loss, eval_loss, perplexity, metrics_updated_at, created_at, activated_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Adapter> {
+    let targets: String = r.get(10)?;
+    Ok(Adapter {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        version: r.get(2)?,
+        description: r.get(3)?,
+        base_model: r.get(4)?,
+        base_path: r.get(5)?,
+        path: r.get(6)?,
+        format: r.get(7)?,
+        rank: r.get(8)?,
+        alpha: r.get(9)?,
+        target_modules: serde_json::from_str(&targets).unwrap_or_default(),
+        checksum: r.get(11)?,
+        run_id: r.get(12)?,
+        dataset_id: r.get(13)?,
+        parent_id: r.get(14)?,
+        is_active: r.get::<_, i64>(15)? == 1,
+        metrics: Metrics {
+            avg_satisfaction: r.get(16)?,
+            total_conversations: r.get(17)?,
+            training_loss: r.get(18)?,
+            eval_loss: r.get(19)?,
+            perplexity: r.get(20)?,
+            updated_at: r.get(21)?,
+        },
+        created_at: r.get(22)?,
+        activated_at: r.get(23)?,
+    })
+}
+
+/// A version is `MAJOR.MINOR.PATCH` (a leading `v` is accepted and dropped).
+pub fn parse_version(v: &str) -> Result<(u64, u64, u64)> {
+    let s = v.trim().trim_start_matches('v');
+    let parts: Vec<&str> = s.split('.').collect();
+    let nums: Option<Vec<u64>> = parts.iter().map(|p| p.parse().ok()).collect();
+    match nums.as_deref() {
+        Some([a, b, c]) => Ok((*a, *b, *c)),
+        _ => Err(Error::invalid("version", format!("'{v}' is not MAJOR.MINOR.PATCH (for example 1.0.0)"))),
+    }
+}
+
+fn normalize_version(v: &str) -> Result<String> {
+    let (a, b, c) = parse_version(v)?;
+    Ok(format!("{a}.{b}.{c}"))
+}
+
+/// The next version for `name`: 1.0.0 for a new name, else the highest with MINOR + 1.
+pub fn next_version(conn: &Connection, name: &str) -> Result<String> {
+    let mut stmt = conn.prepare("SELECT version FROM adapters WHERE name = ?1")?;
+    let versions: Vec<String> = stmt.query_map([name], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(versions
+        .iter()
+        .filter_map(|v| parse_version(v).ok())
+        .max()
+        .map_or_else(|| "1.0.0".to_string(), |(a, b, _)| format!("{a}.{}.0", b + 1)))
+}
+
+/// Checks the folder (config, weights, LoRA pairs) and registers it in one transaction.
+/// Nothing is written when any check fails.
+pub fn register(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
+    let name = new.name.trim().to_string();
+    if name.is_empty() || name.len() > 100 || name.chars().any(|c| c.is_control()) {
+        return Err(Error::invalid("name", "give a name of 1 to 100 printable characters"));
+    }
+    let path = std::fs::canonicalize(&new.path).map_err(|_| Error::Invalid {
+        field: "adapter path".into(),
+        message: format!("{} does not exist", new.path.display()),
+    })?;
+    let adapter = PeftAdapter::open(&path)?;
+    let base_model = match new.base_model.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(b) => b.to_string(),
+        None => adapter.config.base_model.clone().ok_or_else(|| {
+            Error::invalid("base model", "the adapter does not name its base model: give --base-model")
+        })?,
+    };
+    let checksum = crate::fsutil::sha256_file(&adapter.weights)?;
+    let targets = serde_json::to_string(&adapter.targets()).unwrap_or_else(|_| "[]".into());
+    let format = match adapter.format {
+        WeightsFormat::Safetensors => "safetensors",
+        WeightsFormat::Bin => "bin",
+    };
+    let base_path = new.base_path.as_ref().map(|p| p.display().to_string()).or_else(|| {
+        peft::resolve_base(None, &adapter.config).ok().map(|p| p.display().to_string())
+    });
+
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version = match &new.version {
+        Some(v) => normalize_version(v)?,
+        None => next_version(&tx, &name)?,
+    };
+    let taken: bool = tx
+        .query_row("SELECT 1 FROM adapters WHERE name = ?1 AND version = ?2", params![name, version], |_| Ok(true))
+        .optional()?
+        .unwrap_or(false);
+    if taken {
+        return Err(Error::invalid("version", format!("{name} {version} is already registered: give another version")));
+    }
+    if let Some(run_id) = &new.run_id {
+        let existing: Option<String> = tx.query_row("SELECT name || ' ' || version FROM adapters WHERE run_id = ?1", [run_id], |r| r.get(0)).optional()?;
+        if let Some(e) = existing {
+            return Err(Error::invalid("run", format!("run {run_id} is already registered as {e}")));
+        }
+    }
+    // The version before: the highest lower version of the same name.
+    let parent_id: Option<String> = {
+        let mut stmt = tx.prepare("SELECT id, version FROM adapters WHERE name = ?1")?;
+        let rows: Vec<(String, String)> = stmt.query_map([&name], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let mine = parse_version(&version)?;
+        rows.into_iter()
+            .filter_map(|(id, v)| parse_version(&v).ok().map(|v| (v, id)))
+            .filter(|(v, _)| *v < mine)
+            .max()
+            .map(|(_, id)| id)
+    };
+    let (training_loss, eval_loss) = match &new.run_id {
+        Some(run_id) => final_losses(&tx, run_id)?,
+        None => (None, None),
+    };
+    let perplexity = eval_loss.or(training_loss).map(f64::exp);
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = crate::now_ms();
+    tx.execute(
+        "INSERT INTO adapters (id, name, version, description, base_model, base_path, path, format, rank, alpha,
+            target_modules, checksum, run_id, dataset_id, parent_id, training_loss, eval_loss, perplexity,
+            metrics_updated_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        params![
+            id,
+            name,
+            version,
+            new.description.trim(),
+            base_model,
+            base_path,
+            path.display().to_string(),
+            format,
+            adapter.config.r as i64,
+            adapter.config.lora_alpha,
+            targets,
+            checksum,
+            new.run_id,
+            new.dataset_id,
+            parent_id,
+            training_loss,
+            eval_loss,
+            perplexity,
+            (training_loss.is_some() || eval_loss.is_some()).then_some(now),
+            now,
+        ],
+    )?;
+    let adapter = get(&tx, &id)?;
+    tx.commit()?;
+    Ok(adapter)
+}
+
+/// The last training loss and last eval loss a run recorded.
+fn final_losses(conn: &Connection, run_id: &str) -> Result<(Option<f64>, Option<f64>)> {
+    let loss = conn
+        .query_row("SELECT loss FROM run_metrics WHERE run_id = ?1 AND loss IS NOT NULL ORDER BY step DESC LIMIT 1", [run_id], |r| r.get(0))
+        .optional()?;
+    let eval = conn
+        .query_row("SELECT eval_loss FROM run_metrics WHERE run_id = ?1 AND eval_loss IS NOT NULL ORDER BY step DESC LIMIT 1", [run_id], |r| r.get(0))
+        .optional()?;
+    Ok((loss, eval))
+}
+
+/// Registers a succeeded run's adapter: named after the run, next version, base and dataset from
+/// the run. Returns the existing entry when the run is already registered.
+pub fn register_run(conn: &mut Connection, run: &Run) -> Result<Adapter> {
+    if let Some(a) = conn
+        .query_row(&format!("SELECT {COLUMNS} FROM adapters WHERE run_id = ?1"), [&run.id], from_row)
+        .optional()?
+    {
+        return Ok(a);
+    }
+    if run.status != RunStatus::Succeeded {
+        return Err(Error::invalid("run", format!("run {} has not succeeded (it is {})", run.name, run.status.as_str())));
+    }
+    let base = run.config.get("model_name_or_path").and_then(serde_json::Value::as_str).map(String::from);
+    let base_path = base.as_deref().map(PathBuf::from).filter(|p| p.join("config.json").is_file());
+    register(
+        conn,
+        NewAdapter {
+            name: run.name.clone(),
+            version: None,
+            description: format!("Trained by run {}", run.name),
+            base_model: base,
+            base_path,
+            path: PathBuf::from(&run.output_dir),
+            run_id: Some(run.id.clone()),
+            dataset_id: run.dataset_id.clone(),
+        },
+    )
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Adapter> {
+    conn.query_row(&format!("SELECT {COLUMNS} FROM adapters WHERE id = ?1"), [id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound { what: "adapter", id: id.into() })
+}
+
+/// Finds an adapter by id, by `name@version`/`name version`, or by version alone (`v1.1.0` or
+/// `1.1.0`, when only one name has it).
+pub fn find(conn: &Connection, key: &str) -> Result<Adapter> {
+    let key = key.trim();
+    if let Some(a) = conn.query_row(&format!("SELECT {COLUMNS} FROM adapters WHERE id = ?1"), [key], from_row).optional()? {
+        return Ok(a);
+    }
+    let (name, version) = match key.rsplit_once(['@', ' ']) {
+        Some((n, v)) if parse_version(v).is_ok() => (Some(n.trim()), v),
+        _ => (None, key),
+    };
+    let Ok(version) = normalize_version(version) else {
+        return Err(Error::NotFound { what: "adapter", id: key.into() });
+    };
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM adapters WHERE version = ?1 AND (?2 IS NULL OR name = ?2)"))?;
+    let found: Vec<Adapter> = stmt.query_map(params![version, name], from_row)?.collect::<rusqlite::Result<_>>()?;
+    match found.len() {
+        0 => Err(Error::NotFound { what: "adapter", id: key.into() }),
+        1 => Ok(found.into_iter().next().expect("one")),
+        _ => Err(Error::invalid(
+            "adapter",
+            format!(
+                "version {version} exists for {}: say which, e.g. '{}@{version}'",
+                found.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "),
+                found[0].name
+            ),
+        )),
+    }
+}
+
+/// Every adapter, newest first.
+pub fn list(conn: &Connection) -> Result<Vec<Adapter>> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM adapters ORDER BY created_at DESC, rowid DESC"))?;
+    let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub fn active(conn: &Connection) -> Result<Option<Adapter>> {
+    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM adapters WHERE is_active = 1"), [], from_row).optional()?)
+}
+
+/// Makes `id` the one active adapter, in one transaction (the previous one is deactivated in
+/// the same statement batch; the database's unique index guarantees at most one).
+pub fn activate(conn: &mut Connection, id: &str, reason: &str) -> Result<Adapter> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let target = get(&tx, id)?;
+    let previous = active(&tx)?;
+    if previous.as_ref().is_some_and(|p| p.id == target.id) {
+        return Ok(target);
+    }
+    tx.execute("UPDATE adapters SET is_active = 0 WHERE is_active = 1", [])?;
+    tx.execute("UPDATE adapters SET is_active = 1, activated_at = ?2 WHERE id = ?1", params![id, crate::now_ms()])?;
+    tx.execute(
+        "INSERT INTO adapter_activations (adapter_id, previous_id, reason, at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, previous.map(|p| p.id), reason, crate::now_ms()],
+    )?;
+    let a = get(&tx, id)?;
+    tx.commit()?;
+    Ok(a)
+}
+
+/// Rollback: activates the version that was active before the current one (or, with no history,
+/// the previous version of the same name).
+pub fn rollback(conn: &mut Connection) -> Result<Adapter> {
+    let current = active(conn)?.ok_or_else(|| Error::invalid("rollback", "no adapter is active, so there is nothing to roll back"))?;
+    let previous: Option<String> = conn
+        .query_row(
+            "SELECT previous_id FROM adapter_activations WHERE adapter_id = ?1 AND previous_id IS NOT NULL ORDER BY at DESC, rowid DESC LIMIT 1",
+            [&current.id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .or(current.parent_id.clone());
+    let previous = previous.ok_or_else(|| {
+        Error::invalid("rollback", format!("{} {} has no earlier version to go back to", current.name, current.version))
+    })?;
+    activate(conn, &previous, &format!("rollback from {} {}", current.name, current.version))
+}
+
+/// Removes an adapter from the registry (its files stay where they are). The active one cannot
+/// be removed: activate another first.
+pub fn delete(conn: &mut Connection, id: &str) -> Result<Adapter> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let a = get(&tx, id)?;
+    if a.is_active {
+        return Err(Error::invalid("adapter", format!("{} {} is active: activate another version first", a.name, a.version)));
+    }
+    tx.execute("DELETE FROM adapters WHERE id = ?1", [id])?;
+    tx.commit()?;
+    Ok(a)
+}
+
+/// Sets the seed's performance metrics; `None` leaves a value as it is.
+pub fn update_metrics(conn: &mut Connection, id: &str, m: &Metrics) -> Result<Adapter> {
+    if let Some(s) = m.avg_satisfaction {
+        if !(0.0..=1.0).contains(&s) {
+            return Err(Error::invalid("avg_satisfaction", format!("{s} is outside 0..1")));
+        }
+    }
+    if m.total_conversations.is_some_and(|n| n < 0) {
+        return Err(Error::invalid("total_conversations", "must not be negative"));
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    get(&tx, id)?;
+    tx.execute(
+        "UPDATE adapters SET avg_satisfaction = COALESCE(?2, avg_satisfaction),
+            total_conversations = COALESCE(?3, total_conversations), training_loss = COALESCE(?4, training_loss),
+            eval_loss = COALESCE(?5, eval_loss), perplexity = COALESCE(?6, perplexity), metrics_updated_at = ?7
+         WHERE id = ?1",
+        params![id, m.avg_satisfaction, m.total_conversations, m.training_loss, m.eval_loss, m.perplexity, crate::now_ms()],
+    )?;
+    let a = get(&tx, id)?;
+    tx.commit()?;
+    Ok(a)
+}
+
+/// The seed's comparison (`satisfaction_diff`, `conversation_count_diff`) plus loss differences;
+/// each is `b − a` and `None` when either side lacks the value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub a: Adapter,
+    pub b: Adapter,
+    pub satisfaction_diff: Option<f64>,
+    pub conversation_count_diff: Option<i64>,
+    pub training_loss_diff: Option<f64>,
+    pub eval_loss_diff: Option<f64>,
+    pub perplexity_diff: Option<f64>,
+}
+
+pub fn compare(conn: &Connection, a: &str, b: &str) -> Result<Comparison> {
+    let a = find(conn, a)?;
+    let b = find(conn, b)?;
+    let d = |x: Option<f64>, y: Option<f64>| Some(y? - x?);
+    Ok(Comparison {
+        satisfaction_diff: d(a.metrics.avg_satisfaction, b.metrics.avg_satisfaction),
+        conversation_count_diff: a.metrics.total_conversations.zip(b.metrics.total_conversations).map(|(x, y)| y - x),
+        training_loss_diff: d(a.metrics.training_loss, b.metrics.training_loss),
+        eval_loss_diff: d(a.metrics.eval_loss, b.metrics.eval_loss),
+        perplexity_diff: d(a.metrics.perplexity, b.metrics.perplexity),
+        a,
+        b,
+    })
+}
+
+/// Where an adapter came from and where it went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lineage {
+    pub adapter: Adapter,
+    pub run: Option<LineageRun>,
+    pub dataset: Option<LineageDataset>,
+    pub parent: Option<Adapter>,
+    pub deployments: Vec<Deployment>,
+    pub activations: Vec<Activation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineageRun {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineageDataset {
+    pub id: String,
+    pub name: String,
+    pub format: String,
+    pub examples: i64,
+    /// Conversations that went into it (after filtering and curation).
+    pub conversations: i64,
+    pub avg_satisfaction: Option<f64>,
+    pub filter: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activation {
+    pub adapter_id: String,
+    pub previous_id: Option<String>,
+    pub reason: String,
+    pub at: i64,
+}
+
+/// One deployment to Ollama.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub id: String,
+    pub adapter_id: String,
+    pub target: String,
+    pub model_name: String,
+    pub strategy: String,
+    pub ollama_version: Option<String>,
+    pub status: String,
+    pub progress: Vec<String>,
+    pub error: Option<String>,
+    pub hint: Option<String>,
+    pub test_prompt: Option<String>,
+    pub test_answer: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+const DEPLOY_COLUMNS: &str = "id, adapter_id, target, model_name, strategy, ollama_version, status, progress, error, hint, test_prompt, test_answer, created_at, finished_at";
+
+fn deployment_row(r: &Row<'_>) -> rusqlite::Result<Deployment> {
+    let progress: String = r.get(7)?;
+    Ok(Deployment {
+        id: r.get(0)?,
+        adapter_id: r.get(1)?,
+        target: r.get(2)?,
+        model_name: r.get(3)?,
+        strategy: r.get(4)?,
+        ollama_version: r.get(5)?,
+        status: r.get(6)?,
+        progress: serde_json::from_str(&progress).unwrap_or_default(),
+        error: r.get(8)?,
+        hint: r.get(9)?,
+        test_prompt: r.get(10)?,
+        test_answer: r.get(11)?,
+        created_at: r.get(12)?,
+        finished_at: r.get(13)?,
+    })
+}
+
+pub fn deployments(conn: &Connection, adapter_id: &str) -> Result<Vec<Deployment>> {
+    let mut stmt = conn.prepare(&format!("SELECT {DEPLOY_COLUMNS} FROM deployments WHERE adapter_id = ?1 ORDER BY created_at DESC, rowid DESC"))?;
+    let rows = stmt.query_map([adapter_id], deployment_row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub fn deployment(conn: &Connection, id: &str) -> Result<Deployment> {
+    conn.query_row(&format!("SELECT {DEPLOY_COLUMNS} FROM deployments WHERE id = ?1"), [id], deployment_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound { what: "deployment", id: id.into() })
+}
+
+pub fn lineage(conn: &Connection, id: &str) -> Result<Lineage> {
+    let adapter = find(conn, id)?;
+    let run = match &adapter.run_id {
+        Some(r) => conn
+            .query_row("SELECT id, name, status, finished_at FROM runs WHERE id = ?1", [r], |r| {
+                Ok(LineageRun { id: r.get(0)?, name: r.get(1)?, status: r.get(2)?, finished_at: r.get(3)? })
+            })
+            .optional()?,
+        None => None,
+    };
+    let dataset = match &adapter.dataset_id {
+        Some(d) => conn
+            .query_row("SELECT id, name, format, examples, counts, avg_satisfaction, filter FROM datasets WHERE id = ?1", [d], |r| {
+                let counts: String = r.get(4)?;
+                let counts: serde_json::Value = serde_json::from_str(&counts).unwrap_or_default();
+                let filter: String = r.get(6)?;
+                Ok(LineageDataset {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    format: r.get(2)?,
+                    examples: r.get(3)?,
+                    conversations: counts.get("passed_filter").and_then(serde_json::Value::as_i64).unwrap_or(0),
+                    avg_satisfaction: r.get(5)?,
+                    filter: serde_json::from_str(&filter).unwrap_or_default(),
+                })
+            })
+            .optional()?,
+        None => None,
+    };
+    let parent = match &adapter.parent_id {
+        Some(p) => conn.query_row(&format!("SELECT {COLUMNS} FROM adapters WHERE id = ?1"), [p], from_row).optional()?,
+        None => None,
+    };
+    let mut stmt = conn.prepare("SELECT adapter_id, previous_id, reason, at FROM adapter_activations WHERE adapter_id = ?1 OR previous_id = ?1 ORDER BY at DESC, rowid DESC")?;
+    let activations = stmt
+        .query_map([&adapter.id], |r| Ok(Activation { adapter_id: r.get(0)?, previous_id: r.get(1)?, reason: r.get(2)?, at: r.get(3)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Lineage { deployments: deployments(conn, &adapter.id)?, adapter, run, dataset, parent, activations })
+}
+
+/// The adapter folder of a registered adapter, opened and checked again (files can move).
+pub fn open_files(a: &Adapter) -> Result<PeftAdapter> {
+    PeftAdapter::open(Path::new(&a.path))
+}
+
+#[cfg(test)]
+mod tests;

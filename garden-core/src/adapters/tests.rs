@@ -1,0 +1,198 @@
+use std::path::Path;
+
+use super::safetensors::{Dtype, SafeTensors};
+use super::synthetic::{write_adapter, write_base, Dims};
+use super::*;
+use crate::migrate;
+
+const ALL: [&str; 7] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+fn db() -> Connection {
+    let mut c = Connection::open_in_memory().unwrap();
+    c.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    migrate::apply(&mut c, Path::new(":memory:")).unwrap();
+    c
+}
+
+fn adapter(dir: &Path, seed: u64) -> NewAdapter {
+    write_adapter(dir, "Qwen/Qwen2.5-0.5B", Dims::TINY, 4, 8.0, &["q_proj", "v_proj"], Dtype::F32, seed).unwrap();
+    NewAdapter { name: "eden".into(), path: dir.to_path_buf(), ..NewAdapter::default() }
+}
+
+#[test]
+fn registers_with_validation_and_versions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = db();
+    let a = register(&mut c, adapter(&tmp.path().join("a1"), 1)).unwrap();
+    assert_eq!((a.version.as_str(), a.rank, a.alpha), ("1.0.0", 4, 8.0));
+    assert_eq!(a.base_model, "Qwen/Qwen2.5-0.5B");
+    assert_eq!(a.target_modules, vec!["q_proj", "v_proj"]);
+    assert_eq!(a.checksum, crate::fsutil::sha256_file(&tmp.path().join("a1/adapter_model.safetensors")).unwrap());
+    assert!(!a.is_active);
+    let b = register(&mut c, adapter(&tmp.path().join("a2"), 2)).unwrap();
+    assert_eq!(b.version, "1.1.0");
+    assert_eq!(b.parent_id.as_deref(), Some(a.id.as_str()));
+    let err = register(&mut c, NewAdapter { version: Some("v1.1.0".into()), ..adapter(&tmp.path().join("a3"), 3) }).unwrap_err();
+    assert!(err.to_string().contains("already registered"), "{err}");
+    let err = register(&mut c, NewAdapter { version: Some("1.2".into()), ..adapter(&tmp.path().join("a3"), 3) }).unwrap_err();
+    assert!(err.to_string().contains("MAJOR.MINOR.PATCH"), "{err}");
+
+    // Wrong paths and files: a clear error, and nothing registered.
+    let count = |c: &Connection| c.query_row("SELECT count(*) FROM adapters", [], |r| r.get::<_, i64>(0)).unwrap();
+    let before = count(&c);
+    let missing = NewAdapter { name: "x".into(), path: tmp.path().join("nope"), ..NewAdapter::default() };
+    assert!(register(&mut c, missing).unwrap_err().to_string().contains("does not exist"));
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = register(&mut c, NewAdapter { name: "x".into(), path: empty.clone(), ..NewAdapter::default() }).unwrap_err();
+    assert!(err.to_string().contains("adapter_config.json is missing"), "{err}");
+    std::fs::write(empty.join("adapter_config.json"), "{\"r\": 8,").unwrap();
+    let err = register(&mut c, NewAdapter { name: "x".into(), path: empty.clone(), ..NewAdapter::default() }).unwrap_err();
+    assert!(err.to_string().contains("not valid JSON"), "{err}");
+    std::fs::write(empty.join("adapter_config.json"), r#"{"r": 8, "lora_alpha": 16, "peft_type": "LORA"}"#).unwrap();
+    let err = register(&mut c, NewAdapter { name: "x".into(), path: empty.clone(), ..NewAdapter::default() }).unwrap_err();
+    assert!(err.to_string().contains("no weights"), "{err}");
+    std::fs::write(empty.join("adapter_model.safetensors"), b"garbage!").unwrap();
+    let err = register(&mut c, NewAdapter { name: "x".into(), path: empty, ..NewAdapter::default() }).unwrap_err();
+    assert!(err.to_string().contains("not a valid safetensors"), "{err}");
+    let wrong_rank = tmp.path().join("wr");
+    write_adapter(&wrong_rank, "b", Dims::TINY, 4, 8.0, &["q_proj"], Dtype::F32, 1).unwrap();
+    std::fs::write(wrong_rank.join("adapter_config.json"), r#"{"r": 8, "lora_alpha": 16, "peft_type": "LORA", "base_model_name_or_path": "b"}"#).unwrap();
+    let err = register(&mut c, NewAdapter { name: "x".into(), path: wrong_rank, ..NewAdapter::default() }).unwrap_err();
+    assert!(err.to_string().contains("rank 4") && err.to_string().contains("says 8"), "{err}");
+    assert_eq!(count(&c), before);
+}
+
+#[test]
+fn exactly_one_active_with_rollback_and_delete_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = db();
+    let a = register(&mut c, adapter(&tmp.path().join("a1"), 1)).unwrap();
+    let b = register(&mut c, adapter(&tmp.path().join("a2"), 2)).unwrap();
+    assert!(rollback(&mut c).unwrap_err().to_string().contains("no adapter is active"));
+    activate(&mut c, &a.id, "first").unwrap();
+    activate(&mut c, &b.id, "better").unwrap();
+    let actives: i64 = c.query_row("SELECT count(*) FROM adapters WHERE is_active = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(actives, 1);
+    assert_eq!(active(&c).unwrap().unwrap().id, b.id);
+    // The database itself refuses a second active adapter.
+    let err = c.execute("UPDATE adapters SET is_active = 1 WHERE id = ?1", [&a.id]).unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    assert!(delete(&mut c, &b.id).unwrap_err().to_string().contains("is active"));
+    let back = rollback(&mut c).unwrap();
+    assert_eq!(back.id, a.id);
+    assert!(back.is_active);
+    let l = lineage(&c, &a.id).unwrap();
+    assert!(l.activations.iter().any(|x| x.reason.starts_with("rollback from eden 1.1.0")), "{:?}", l.activations);
+    delete(&mut c, &b.id).unwrap();
+    assert!(matches!(get(&c, &b.id), Err(Error::NotFound { .. })));
+    assert!(tmp.path().join("a2/adapter_model.safetensors").exists(), "files stay");
+}
+
+#[test]
+fn lineage_metrics_and_comparison() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = db();
+    c.execute_batch(
+        "INSERT INTO datasets (id, name, format, filter, counts, examples, validation, avg_satisfaction, path, dataset_info, sha256, created_at)
+           VALUES ('d1', 'happy', 'alpaca', '{\"min_satisfaction\":0.8}', '{\"conversations\":63,\"passed_filter\":20}', 40, 4, 0.9, '/x', '/y', 'abc', 1);
+         INSERT INTO runs (id, name, dataset_id, backend, config, yaml, status, output_dir, log_path, created_at, finished_at)
+           VALUES ('r1', 'eden', 'd1', 'llamafactory', '{}', '', 'succeeded', '/o', '/l', 1, 2);
+         INSERT INTO run_metrics (run_id, step, loss, recorded_at) VALUES ('r1', 1, 2.0, 1), ('r1', 2, 1.5, 1);
+         INSERT INTO run_metrics (run_id, step, eval_loss, recorded_at) VALUES ('r1', 3, 1.25, 1);",
+    )
+    .unwrap();
+    let a = register(&mut c, NewAdapter { run_id: Some("r1".into()), dataset_id: Some("d1".into()), ..adapter(&tmp.path().join("a1"), 1) }).unwrap();
+    assert_eq!(a.metrics.training_loss, Some(1.5));
+    assert_eq!(a.metrics.eval_loss, Some(1.25));
+    assert!((a.metrics.perplexity.unwrap() - 1.25f64.exp()).abs() < 1e-12);
+    let again = register(&mut c, NewAdapter { run_id: Some("r1".into()), ..adapter(&tmp.path().join("a1b"), 1) }).unwrap_err();
+    assert!(again.to_string().contains("already registered as eden 1.0.0"), "{again}");
+    let l = lineage(&c, "eden@1.0.0").unwrap();
+    assert_eq!(l.run.as_ref().unwrap().name, "eden");
+    let ds = l.dataset.unwrap();
+    assert_eq!((ds.name.as_str(), ds.examples, ds.conversations), ("happy", 40, 20));
+
+    let b = register(&mut c, adapter(&tmp.path().join("a2"), 2)).unwrap();
+    update_metrics(&mut c, &a.id, &Metrics { avg_satisfaction: Some(0.6), total_conversations: Some(100), ..Metrics::default() }).unwrap();
+    update_metrics(&mut c, &b.id, &Metrics { avg_satisfaction: Some(0.75), total_conversations: Some(120), training_loss: Some(1.0), ..Metrics::default() }).unwrap();
+    assert!(update_metrics(&mut c, &b.id, &Metrics { avg_satisfaction: Some(1.5), ..Metrics::default() }).is_err());
+    let cmp = compare(&c, "v1.0.0", "1.1.0").unwrap();
+    assert!((cmp.satisfaction_diff.unwrap() - 0.15).abs() < 1e-12);
+    assert_eq!(cmp.conversation_count_diff, Some(20));
+    assert_eq!(cmp.training_loss_diff, Some(-0.5));
+    assert_eq!(cmp.eval_loss_diff, None);
+    assert!(matches!(compare(&c, "9.9.9", "1.0.0"), Err(Error::NotFound { .. })));
+}
+
+fn read_all(dir: &Path) -> std::collections::BTreeMap<String, Vec<f32>> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "safetensors") {
+            let st = SafeTensors::open(&p).unwrap();
+            for t in &st.tensors {
+                out.insert(t.name.clone(), st.read_f32(t).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn merge_adds_scaled_b_times_a_to_each_target_across_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (base, ad, out) = (tmp.path().join("base"), tmp.path().join("ad"), tmp.path().join("merged"));
+    write_base(&base, Dims::TINY, Dtype::F32, 3, 7).unwrap();
+    write_adapter(&ad, "b", Dims::TINY, 4, 8.0, &ALL, Dtype::F32, 7).unwrap();
+    let files = PeftAdapter::open(&ad).unwrap();
+    let model = peft::BaseModel::open(&base).unwrap();
+    assert_eq!(model.shards.len(), 3);
+    let report = convert::merge(&files, &model, &out).unwrap();
+    assert_eq!(report.merged, 14);
+    assert!(out.join("config.json").exists() && out.join("model.safetensors.index.json").exists());
+    let (before, after) = (read_all(&base), read_all(&out));
+    assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>());
+    let st = files.weights_file().unwrap();
+    for pair in &files.pairs {
+        let a = st.read_f32(&pair.a).unwrap();
+        let b = st.read_f32(&pair.b).unwrap();
+        let (o, i) = pair.delta_shape();
+        let w0 = &before[&pair.base_weight()];
+        let w1 = &after[&pair.base_weight()];
+        for row in [0, o - 1] {
+            for col in [0, i / 2, i - 1] {
+                let delta: f32 = (0..pair.rank).map(|k| b[row * pair.rank + k] * a[k * i + col]).sum::<f32>() * 2.0;
+                assert!((w1[row * i + col] - w0[row * i + col] - delta).abs() < 1e-6);
+            }
+        }
+    }
+    assert_eq!(before["model.norm.weight"], after["model.norm.weight"]);
+    // An existing output is refused; a mismatched base is named and leaves nothing behind.
+    assert!(convert::merge(&files, &model, &out).unwrap_err().to_string().contains("already exists"));
+    let other = tmp.path().join("other");
+    write_base(&other, Dims { hidden: 32, ..Dims::TINY }, Dtype::F32, 1, 1).unwrap();
+    let err = convert::merge(&files, &peft::BaseModel::open(&other).unwrap(), &tmp.path().join("m2")).unwrap_err();
+    assert!(err.to_string().contains("trained on another base model"), "{err}");
+    assert!(!tmp.path().join("m2").exists());
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.')).count(), 0);
+}
+
+#[test]
+fn gguf_adapter_has_llama_cpp_names_and_metadata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (base, ad, out) = (tmp.path().join("base"), tmp.path().join("ad"), tmp.path().join("a.gguf"));
+    write_base(&base, Dims::TINY, Dtype::BF16, 1, 3).unwrap();
+    write_adapter(&ad, "b", Dims::TINY, 4, 8.0, &["q_proj", "down_proj"], Dtype::BF16, 3).unwrap();
+    let files = PeftAdapter::open(&ad).unwrap();
+    let r = convert::to_gguf(&files, &peft::BaseModel::open(&base).unwrap(), &out, gguf::GgmlType::F32).unwrap();
+    assert_eq!((r.tensors, r.architecture.as_str()), (8, "qwen2"));
+    let info = gguf::read_info(&out).unwrap();
+    assert_eq!(info.get("general.architecture").and_then(gguf::Value::as_str), Some("qwen2"));
+    assert_eq!(info.get("general.type").and_then(gguf::Value::as_str), Some("adapter"));
+    assert_eq!(info.get("adapter.type").and_then(gguf::Value::as_str), Some("lora"));
+    assert_eq!(info.get("adapter.lora.alpha").and_then(gguf::Value::as_f32), Some(8.0));
+    let t: Vec<_> = info.tensors.iter().map(|(n, s, ty, _)| (n.as_str(), s.clone(), *ty)).collect();
+    assert!(t.contains(&("blk.0.attn_q.weight.lora_a", vec![4, 16], 0)), "{t:?}");
+    assert!(t.contains(&("blk.1.ffn_down.weight.lora_b", vec![16, 4], 0)), "{t:?}");
+}
