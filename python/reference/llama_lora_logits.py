@@ -35,12 +35,14 @@ CHILD = "--llama-child"
 
 def llama_child(base_gguf, lora_gguf, ids_json, out_npz):
     """Runs in a child process: llama.cpp logits without and with the adapter."""
-    from llama_cpp import Llama
+    from llama_cpp import GGML_TYPE_F32, Llama
 
     ids = json.loads(ids_json)
     logits = {}
     for key, lora in (("base", None), ("lora", lora_gguf)):
-        llm = Llama(model_path=base_gguf, lora_path=lora, logits_all=True, n_ctx=64, verbose=False)
+        # f32 KV cache (the default is f16), so the comparison sees the adapter, not cache rounding.
+        llm = Llama(model_path=base_gguf, lora_path=lora, logits_all=True, n_ctx=64, verbose=False,
+                    type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32)
         llm.eval(ids)
         logits[key] = np.array(llm.scores[: len(ids)], dtype=np.float32)
         llm.close()

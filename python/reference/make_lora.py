@@ -53,7 +53,10 @@ def main():
         use_rslora=args.rslora,
         task_type="CAUSAL_LM",
     )
-    model = get_peft_model(model, config)
+    try:
+        model = get_peft_model(model, config)
+    except ValueError as e:
+        sys.exit(f"make_lora: {e}")
 
     gen = torch.Generator().manual_seed(args.seed)
     dtype = getattr(torch, DTYPES[args.dtype])

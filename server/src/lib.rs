@@ -2,6 +2,7 @@
 //! `serve(config, listener, shutdown)` so that tests can run the real server in-process on port 0.
 
 mod events;
+pub mod ollama_stand_in;
 pub mod security;
 mod upload;
 

@@ -1,5 +1,6 @@
 //! `garden-eden`: the command line. Every command is a thin shell over the core.
 
+mod adapters_cmd;
 mod commands;
 mod train_cmd;
 
@@ -60,6 +61,29 @@ enum Command {
     /// Training runs: list, show, cancel, resume, logs.
     #[command(subcommand)]
     Runs(train_cmd::RunsCommand),
+    /// Register a trained LoRA adapter (validated: config, weights, rank, targets).
+    RegisterAdapter(adapters_cmd::RegisterArgs),
+    /// Compare two adapters (by version, name@version or id): satisfaction, conversations, losses.
+    CompareAdapters(adapters_cmd::CompareArgs),
+    /// The adapter registry: list, show, activate, rollback, delete, metrics, convert, merge,
+    /// deploy, modelfile, check.
+    #[command(subcommand)]
+    Adapters(adapters_cmd::AdaptersCommand),
+    /// A stand-in for the Ollama server that follows its REST contract but runs no model (tests).
+    #[command(hide = true)]
+    OllamaStandIn {
+        #[arg(long, default_value = "127.0.0.1:11434")]
+        addr: SocketAddr,
+        /// The version it claims: 0.34.1 and later refuse adapters.
+        #[arg(long = "claim-version", default_value = "0.34.1")]
+        claim_version: String,
+        /// Where blobs go.
+        #[arg(long)]
+        blobs: PathBuf,
+        /// Models it has from the start (for `from`).
+        #[arg(long = "model")]
+        models: Vec<String>,
+    },
     /// Fill the data dir with a large synthetic history (for benchmarks).
     #[command(hide = true)]
     BenchHistory {
@@ -201,6 +225,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Runs(command) => {
             train_cmd::runs_command(Studio::open(settings)?, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RegisterAdapter(args) => {
+            adapters_cmd::register(Studio::open(settings)?, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CompareAdapters(args) => {
+            adapters_cmd::compare(Studio::open(settings)?, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Adapters(command) => {
+            adapters_cmd::command(Studio::open(settings)?, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::OllamaStandIn { addr, claim_version, blobs, models } => {
+            anyhow::ensure!(addr.ip().is_loopback(), "the Ollama stand-in listens on loopback only");
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+            eprintln!("Ollama stand-in (tests only; runs no model) claiming version {claim_version} at http://{addr}");
+            let config = garden_eden::ollama_stand_in::StandInConfig { version: claim_version, dir: blobs, models };
+            tokio::select! {
+                r = garden_eden::ollama_stand_in::serve(listener, config) => r?,
+                () = shutdown_signal() => {}
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::BenchHistory { conversations, turns, seed } => {

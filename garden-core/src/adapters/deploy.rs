@@ -190,7 +190,7 @@ pub fn hint_for(e: &Error, ollama_url: &str) -> String {
     } else if lower.contains("adapter_config.json") || lower.contains("no weights") || lower.contains("does not exist") {
         "The adapter's files are missing or damaged: check the folder registered for it, or register it again.".into()
     } else {
-        "See the steps above for where it stopped; the Troubleshoot checks on this page test each part on its own.".into()
+        "See the steps for where it stopped; the troubleshooting checks (Adapters page, or `garden-eden adapters check`) test each part on its own.".into()
     }
 }
 

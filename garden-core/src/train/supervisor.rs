@@ -397,6 +397,24 @@ impl Supervisor {
             })
             .await?;
         tracing::info!(run = %id, status = status.as_str(), "run finished");
+        if status == RunStatus::Succeeded {
+            // Every succeeded run's adapter goes into the registry. A failure here (files the
+            // trainer did not write, say) does not change the run: the Adapters page offers
+            // to register it by hand and says why it could not.
+            let id2 = id.to_owned();
+            let registered = self
+                .studio
+                .db()
+                .call(move |c| {
+                    let run = runs::get(c, &id2)?;
+                    crate::adapters::register_run(c, &run)
+                })
+                .await;
+            match registered {
+                Ok(a) => tracing::info!(run = %id, adapter = %a.id, version = %a.version, "adapter registered"),
+                Err(e) => tracing::warn!(run = %id, error = %e, "the run's adapter could not be registered"),
+            }
+        }
         self.emit(RunEvent::Status { run_id: id.to_owned(), status });
         Ok(())
     }
