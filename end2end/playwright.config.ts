@@ -10,6 +10,10 @@ const bin = process.env.GARDEN_EDEN_BIN ?? path.join(root, 'target/debug/garden-
 const siteRoot = path.resolve(root, process.env.LEPTOS_SITE_ROOT ?? 'target/site');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'garden-eden-e2e-'));
 export const baseURL = `http://127.0.0.1:${port}`;
+// The Ollama stand-in (tests only: no Ollama server can be installed here). It claims 0.34.1,
+// which refuses adapter layers, so deployments take the merged route.
+const ollamaPort = port + 1;
+const blobs = fs.mkdtempSync(path.join(os.tmpdir(), 'garden-eden-e2e-ollama-'));
 
 // Debian's Chromium; Playwright never downloads a browser here.
 const chromium = {
@@ -45,7 +49,14 @@ export default defineConfig({
     { name: 'no-js', use: { javaScriptEnabled: false } },
     { name: 'js', use: { javaScriptEnabled: true } },
   ],
-  webServer: {
+  webServer: [{
+    command: `"${bin}" ollama-stand-in --addr 127.0.0.1:${ollamaPort} --claim-version 0.34.1 --blobs "${blobs}"`,
+    url: `http://127.0.0.1:${ollamaPort}/api/version`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  }, {
     command: `"${bin}" serve --addr 127.0.0.1:${port}`,
     url: `${baseURL}/`,
     timeout: 120_000,
@@ -55,11 +66,10 @@ export default defineConfig({
     env: {
       GARDEN_EDEN_DATA_DIR: dataDir,
       LEPTOS_SITE_ROOT: siteRoot,
-      // Nothing listens there: the app must say Ollama is not running, and how to fix it.
-      OLLAMA_HOST: 'http://127.0.0.1:9',
+      OLLAMA_HOST: `http://127.0.0.1:${ollamaPort}`,
       GARDEN_EDEN_LOG: 'info',
       // Tests never download: the tiny model is made locally.
       HF_HUB_OFFLINE: '1',
     },
-  },
+  }],
 });

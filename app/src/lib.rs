@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
                         <A href="/datasets">"Datasets"</A>
                         <A href="/train">"Train"</A>
                         <A href="/runs">"Runs"</A>
+                        <A href="/adapters">"Adapters"</A>
                     </nav>
                 </header>
                 <main>
@@ -90,6 +91,12 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=(StaticSegment("runs"), ParamSegment("id"))
                             view=pages::run::RunPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route path=StaticSegment("adapters") view=pages::adapters::AdaptersPage ssr=SsrMode::Async />
+                        <Route
+                            path=(StaticSegment("adapters"), ParamSegment("id"))
+                            view=pages::adapter::AdapterPage
                             ssr=SsrMode::Async
                         />
                         <Route

@@ -12,7 +12,7 @@ use crate::Studio;
 /// The LLaMA-Factory release garden-eden is tested with.
 pub const LLAMAFACTORY_VERSION: &str = "0.9.5";
 /// First Ollama release that refuses to create models with an ADAPTER layer.
-pub const OLLAMA_NO_ADAPTER_SINCE: (u64, u64, u64) = (0, 34, 1);
+pub use crate::adapters::ollama::ADAPTERS_REFUSED_FROM as OLLAMA_NO_ADAPTER_SINCE;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -365,16 +365,7 @@ async fn check_ollama(base_url: &str) -> Check {
     }
 }
 
-/// `0.34.1`, `v0.5.7`, `0.6.0-rc1` → (major, minor, patch).
-pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
-    let v = v.trim().trim_start_matches('v');
-    let core = v.split(['-', '+']).next()?;
-    let mut parts = core.split('.').map(|p| p.parse::<u64>());
-    let major = parts.next()?.ok()?;
-    let minor = parts.next().unwrap_or(Ok(0)).ok()?;
-    let patch = parts.next().unwrap_or(Ok(0)).ok()?;
-    Some((major, minor, patch))
-}
+pub use crate::adapters::ollama::parse_version;
 
 async fn check_gpu() -> Check {
     const CPU_NOTE: &str = "training runs on the CPU: fine for the tiny demo model, far too slow for \

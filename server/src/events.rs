@@ -67,3 +67,29 @@ fn events(
         }
     })
 }
+
+/// `GET /adapters/{id}/Modelfile`: the seed's Modelfile for an adapter, as a download.
+pub async fn modelfile(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let studio = state.studio.clone();
+    let found = studio.db().call(move |c| garden_core::adapters::find(c, &id)).await;
+    let adapter = match found {
+        Ok(a) => a,
+        Err(e) => return (axum::http::StatusCode::NOT_FOUND, e.to_string()).into_response(),
+    };
+    let path = garden_core::adapters::deploy::work_dir(&studio, &adapter.id).join("Modelfile");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(_) => match garden_core::adapters::deploy::write_modelfiles(&studio, &adapter, garden_core::adapters::modelfile::DEFAULT_SYSTEM) {
+            Ok(t) => t,
+            Err(e) => return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        },
+    };
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"Modelfile\"".to_string()),
+        ],
+        text,
+    )
+        .into_response()
+}

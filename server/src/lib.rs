@@ -96,6 +96,7 @@ pub fn router(state: AppState, guard: HostGuard) -> Router {
             axum::routing::post(upload::upload).layer(axum::extract::DefaultBodyLimit::max(upload::MAX_UPLOAD)),
         )
         .route("/runs/{id}/events", axum::routing::get(events::run_events))
+        .route("/adapters/{id}/Modelfile", axum::routing::get(events::modelfile))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -125,6 +126,15 @@ pub async fn serve(
     let supervisor = garden_core::train::Supervisor::start(config.studio.clone())
         .await
         .map_err(ServeError::Trainer)?;
+    let stale = config
+        .studio
+        .db()
+        .call(|c| garden_core::adapters::deploy::reconcile(c))
+        .await
+        .map_err(ServeError::Trainer)?;
+    if stale > 0 {
+        tracing::warn!(stale, "deployments interrupted by the last shutdown were marked failed");
+    }
     let state = AppState {
         leptos_options: leptos_options(&config.site_root, addr),
         studio: config.studio,

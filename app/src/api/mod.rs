@@ -1,6 +1,7 @@
 //! Server functions, grouped by domain. Each is a few lines: get the studio, call the core, map
 //! the error.
 
+pub mod adapters;
 pub mod conversations;
 pub mod datasets;
 #[cfg(feature = "ssr")]

@@ -1,5 +1,7 @@
 //! One page a file.
 
+pub mod adapter;
+pub mod adapters;
 pub mod conversation;
 pub mod conversations;
 pub mod dataset_new;

@@ -108,11 +108,6 @@ pub fn to_gguf(adapter: &PeftAdapter, base: &BaseModel, out: &Path, ty: GgmlType
         ("adapter.type", Value::Str("lora".into())),
         ("adapter.lora.alpha", Value::F32(alpha as f32)),
         ("general.quantization_version", Value::U32(2)),
-        ("general.file_type", Value::U32(match ty {
-            GgmlType::F32 => 0,
-            GgmlType::F16 => 1,
-            GgmlType::BF16 => 32,
-        })),
     ];
     let mut w = GgufWriter::create(out, &metadata, tensors)?;
     for (pair, name, fold) in &plan {

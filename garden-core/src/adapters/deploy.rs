@@ -358,7 +358,20 @@ fn model_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io("reading", dir, e))?.filter_map(|e| e.ok()) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let keep = name.ends_with(".safetensors") || name.ends_with(".json") || name.ends_with(".jinja") || name == "tokenizer.model" || name == "merges.txt";
+        const KNOWN: [&str; 11] = [
+            "config.json",
+            "generation_config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+            "added_tokens.json",
+            "vocab.json",
+            "merges.txt",
+            "tokenizer.model",
+            "model.safetensors.index.json",
+            "chat_template.jinja",
+        ];
+        let keep = name.ends_with(".safetensors") || KNOWN.contains(&name.as_str());
         if keep && !name.starts_with('.') && entry.path().is_file() {
             out.push((name, entry.path()));
         }
@@ -464,4 +477,26 @@ pub async fn troubleshoot(studio: &Studio, a: &Adapter) -> Vec<Check> {
         ));
     }
     checks
+}
+
+/// Records the deployment and runs it in the background (the web app follows it through the
+/// `deployments` row).
+pub async fn spawn(studio: &Studio, adapter: &str, opts: DeployOptions) -> Result<Deployment> {
+    let d = start(studio, adapter, &opts).await?;
+    let (studio, id) = (studio.clone(), d.id.clone());
+    tokio::spawn(async move {
+        if let Err(e) = run(&studio, &id, &opts).await {
+            tracing::error!(deployment = %id, error = %e, "recording the deployment failed");
+        }
+    });
+    Ok(d)
+}
+
+/// Deployments left `running` by a server that stopped mid-way are marked failed (at start-up).
+pub fn reconcile(conn: &rusqlite::Connection) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE deployments SET status = 'failed', error = 'garden-eden stopped while this deployment was running',
+            hint = 'Deploy again: uploads Ollama already has are skipped.', finished_at = ?1 WHERE status = 'running'",
+        [crate::now_ms()],
+    )?)
 }

@@ -340,10 +340,11 @@ pub fn activate(conn: &mut Connection, id: &str, reason: &str) -> Result<Adapter
     Ok(a)
 }
 
-/// Rollback: activates the version that was active before the current one (or, with no history,
-/// the previous version of the same name).
-pub fn rollback(conn: &mut Connection) -> Result<Adapter> {
-    let current = active(conn)?.ok_or_else(|| Error::invalid("rollback", "no adapter is active, so there is nothing to roll back"))?;
+/// Where rollback would go: the version that was active before the current one (or, with no
+/// history, the previous version of the same name). `None` when nothing is active or there is
+/// nothing earlier.
+pub fn rollback_target(conn: &Connection) -> Result<Option<Adapter>> {
+    let Some(current) = active(conn)? else { return Ok(None) };
     let previous: Option<String> = conn
         .query_row(
             "SELECT previous_id FROM adapter_activations WHERE adapter_id = ?1 AND previous_id IS NOT NULL ORDER BY at DESC, rowid DESC LIMIT 1",
@@ -352,10 +353,29 @@ pub fn rollback(conn: &mut Connection) -> Result<Adapter> {
         )
         .optional()?
         .or(current.parent_id.clone());
-    let previous = previous.ok_or_else(|| {
+    match previous {
+        Some(p) => Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM adapters WHERE id = ?1"), [p], from_row).optional()?),
+        None => Ok(None),
+    }
+}
+
+/// Rollback: activates [`rollback_target`].
+pub fn rollback(conn: &mut Connection) -> Result<Adapter> {
+    let current = active(conn)?.ok_or_else(|| Error::invalid("rollback", "no adapter is active, so there is nothing to roll back"))?;
+    let previous = rollback_target(conn)?.ok_or_else(|| {
         Error::invalid("rollback", format!("{} {} has no earlier version to go back to", current.name, current.version))
     })?;
-    activate(conn, &previous, &format!("rollback from {} {}", current.name, current.version))
+    activate(conn, &previous.id, &format!("rollback from {} {}", current.name, current.version))
+}
+
+/// Succeeded runs whose adapter is not in the registry: (run id, run name), newest first.
+pub fn unregistered_runs(conn: &Connection) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT r.id, r.name FROM runs r WHERE r.status = 'succeeded'
+         AND NOT EXISTS (SELECT 1 FROM adapters a WHERE a.run_id = r.id) ORDER BY r.created_at DESC",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }
 
 /// Removes an adapter from the registry (its files stay where they are). The active one cannot
