@@ -99,7 +99,8 @@ fn doctor_and_migrate_speak_plainly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let out = ok(&garden_eden(&data, &["migrate"]));
-    assert!(out.contains("schema version 4"), "{out}");
+    let latest = garden_core::migrate::latest_version();
+    assert!(out.contains(&format!("schema version {latest} (up to date)")), "{out}");
     let out = ok(&garden_eden(&data, &["doctor"]));
     assert!(out.contains("Ollama") && out.contains("fix:"), "{out}");
     let report: serde_json::Value = serde_json::from_str(&ok(&garden_eden(&data, &["doctor", "--json"]))).unwrap();
