@@ -14,6 +14,11 @@ export const baseURL = `http://127.0.0.1:${port}`;
 // which refuses adapter layers, so deployments take the merged route.
 const ollamaPort = port + 1;
 const blobs = fs.mkdtempSync(path.join(os.tmpdir(), 'garden-eden-e2e-ollama-'));
+// llama.cpp's OpenAI-compatible server (llama-cpp-python) with the tiny model and the tiny model
+// plus an adapter, prepared by scripts/e2e-models (run by scripts/test).
+export const llamaPort = port + 2;
+export const models = process.env.GARDEN_EDEN_E2E_MODELS ?? path.join(root, 'target/e2e-models');
+const python = process.env.GARDEN_EDEN_PYTHON ?? path.join(os.homedir(), '.local/share/garden-eden/venv/bin/python');
 
 // Debian's Chromium; Playwright never downloads a browser here.
 const chromium = {
@@ -50,6 +55,13 @@ export default defineConfig({
     { name: 'js', use: { javaScriptEnabled: true } },
   ],
   webServer: [{
+    command: `"${python}" -m llama_cpp.server --config_file "${models}/server.json"`,
+    url: `http://127.0.0.1:${llamaPort}/v1/models`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  }, {
     command: `"${bin}" ollama-stand-in --addr 127.0.0.1:${ollamaPort} --claim-version 0.34.1 --blobs "${blobs}"`,
     url: `http://127.0.0.1:${ollamaPort}/api/version`,
     timeout: 60_000,

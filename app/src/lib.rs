@@ -69,6 +69,9 @@ pub fn App() -> impl IntoView {
                         <A href="/train">"Train"</A>
                         <A href="/runs">"Runs"</A>
                         <A href="/adapters">"Adapters"</A>
+                        <A href="/chat">"Chat"</A>
+                        <A href="/compare">"Compare"</A>
+                        <A href="/experiments">"Experiments"</A>
                     </nav>
                 </header>
                 <main>
@@ -94,6 +97,9 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::Async
                         />
                         <Route path=StaticSegment("adapters") view=pages::adapters::AdaptersPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("chat") view=pages::chat::ChatPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("compare") view=pages::compare::ComparePage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("experiments") view=pages::experiments::ExperimentsPage ssr=SsrMode::Async />
                         <Route
                             path=(StaticSegment("adapters"), ParamSegment("id"))
                             view=pages::adapter::AdapterPage

@@ -10,6 +10,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub studio: garden_core::Studio,
     pub supervisor: garden_core::train::Supervisor,
+    pub hub: garden_core::chat::Hub,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -34,4 +35,11 @@ pub fn studio() -> Result<garden_core::Studio, AppError> {
         .ok_or_else(|| AppError::Internal {
             message: "the server did not provide its state to this request".to_owned(),
         })
+}
+
+/// The answers being generated (chat, side-by-side).
+pub fn hub() -> Result<garden_core::chat::Hub, AppError> {
+    leptos::prelude::use_context::<AppState>().map(|s| s.hub).ok_or_else(|| AppError::Internal {
+        message: "the server did not provide its state to this request".to_owned(),
+    })
 }

@@ -770,6 +770,32 @@ fn write_json_atomically(path: &Path, value: &Value) -> Result<()> {
     crate::fsutil::write_atomically(path, &bytes)
 }
 
+/// Records a dataset (its files already written).
+pub fn insert(conn: &Connection, dataset: &Dataset) -> Result<()> {
+    conn.execute(
+        "INSERT INTO datasets (id, name, format, filter, counts, examples, validation, avg_satisfaction,
+                               path, validation_path, dataset_info, sha256, parent_ids, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            dataset.id,
+            dataset.name,
+            dataset.format.as_str(),
+            serde_json::to_string(&json!({"filter": dataset.filter, "curation": dataset.curation})).unwrap_or_default(),
+            serde_json::to_string(&dataset.counts).unwrap_or_default(),
+            dataset.examples as i64,
+            dataset.validation as i64,
+            dataset.avg_satisfaction,
+            dataset.path,
+            dataset.validation_path,
+            dataset.dataset_info,
+            dataset.sha256,
+            serde_json::to_string(&dataset.parent_ids).unwrap_or_else(|_| "[]".into()),
+            dataset.created_at
+        ],
+    )?;
+    Ok(())
+}
+
 /// Exports a dataset: streams the files, writes dataset_info.json (merged with any already in
 /// that folder) and a `<name>.meta.json` sidecar, and records it in the database.
 pub fn export(
@@ -872,27 +898,7 @@ pub fn export(
 
     // One transaction: the row is committed only once every file is in place.
     let tx = conn.transaction()?;
-    tx.execute(
-        "INSERT INTO datasets (id, name, format, filter, counts, examples, validation, avg_satisfaction,
-                               path, validation_path, dataset_info, sha256, parent_ids, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        params![
-            dataset.id,
-            dataset.name,
-            dataset.format.as_str(),
-            serde_json::to_string(&json!({"filter": dataset.filter, "curation": dataset.curation})).unwrap_or_default(),
-            serde_json::to_string(&dataset.counts).unwrap_or_default(),
-            dataset.examples as i64,
-            dataset.validation as i64,
-            dataset.avg_satisfaction,
-            dataset.path,
-            dataset.validation_path,
-            dataset.dataset_info,
-            dataset.sha256,
-            "[]",
-            dataset.created_at
-        ],
-    )?;
+    insert(&tx, &dataset)?;
     sink.train.rename()?;
     if let (Some(v), Some(_)) = (sink.validation.as_mut(), &val_sha) {
         v.rename()?;

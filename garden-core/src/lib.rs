@@ -4,16 +4,21 @@
 
 pub mod adapters;
 pub mod bench;
+pub mod chat;
 pub mod conversations;
 pub mod curate;
 pub mod db;
 pub mod doctor;
 pub mod error;
+pub mod experiments;
 pub mod export;
 pub mod fsutil;
 pub mod import;
+pub mod infer;
+pub mod learn;
 pub mod migrate;
 pub mod settings;
+pub mod stats;
 pub mod time;
 pub mod train;
 

@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "adapters",
         sql: include_str!("../../migrations/0005_adapters.sql"),
     },
+    Migration {
+        version: 6,
+        name: "experiments",
+        sql: include_str!("../../migrations/0006_experiments.sql"),
+    },
 ];
 
 impl Migration {

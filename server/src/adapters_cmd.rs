@@ -192,9 +192,16 @@ pub async fn register(studio: Studio, args: RegisterArgs) -> anyhow::Result<()> 
 
 pub async fn compare(studio: Studio, args: CompareArgs) -> anyhow::Result<()> {
     let (a, b) = (args.a.clone(), args.b.clone());
-    let cmp = studio.db().call(move |c| adapters::compare(c, &a, &b)).await?;
+    let (cmp, evidence) = studio
+        .db()
+        .call(move |c| {
+            let cmp = adapters::compare(c, &a, &b)?;
+            let ev = garden_core::experiments::compare_adapters(c, &cmp.a, &cmp.b)?;
+            Ok((cmp, ev))
+        })
+        .await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&cmp)?);
+        println!("{}", serde_json::json!({"comparison": cmp, "evidence": evidence}));
         return Ok(());
     }
     let f = |v: Option<f64>| v.map_or("n/a (a side has no value)".to_string(), |v| format!("{v:+.4}"));
@@ -207,6 +214,19 @@ pub async fn compare(studio: Studio, args: CompareArgs) -> anyhow::Result<()> {
     println!("  training_loss_diff      {}", f(cmp.training_loss_diff));
     println!("  eval_loss_diff          {}", f(cmp.eval_loss_diff));
     println!("  perplexity_diff         {}", f(cmp.perplexity_diff));
+    println!("Evidence from chat (every conversation a model serving each adapter answered):");
+    for a in [&evidence.a, &evidence.b] {
+        println!(
+            "  {:<24} conversations {:>4}, rated {:>4}, satisfaction {}, thumbs-up {}/{}",
+            a.endpoint,
+            a.conversations,
+            a.rated,
+            a.mean_satisfaction.map_or("-".into(), |m| format!("{m:.2}{}", a.satisfaction_interval.map(|i| format!(" [{:.2}, {:.2}]", i.low, i.high)).unwrap_or_default())),
+            a.thumbs_up,
+            a.thumbs_total
+        );
+    }
+    crate::ab_cmd::print_judgement(&evidence.judgement);
     Ok(())
 }
 

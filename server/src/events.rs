@@ -9,7 +9,7 @@ use app::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{self, Stream};
+use futures_util::stream::{self, Stream, StreamExt};
 use garden_core::train::runs;
 use garden_core::train::RunEvent;
 use serde_json::json;
@@ -91,5 +91,39 @@ pub async fn modelfile(State(state): State<AppState>, Path(id): Path<String>) ->
         ],
         text,
     )
+        .into_response()
+}
+
+/// `GET /turns/{id}/events`: an answer as it is generated. `snapshot` first (the text so far),
+/// then `delta` events, and `done` or `error` at the end.
+pub async fn turn_events(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    use garden_core::chat::TurnEvent;
+    let Some((snapshot, receiver)) = state.hub.subscribe(&id) else {
+        return (axum::http::StatusCode::NOT_FOUND, "no such answer (it finished a while ago: reload the page)").into_response();
+    };
+    let first = Event::default().event("snapshot").data(serde_json::to_string(&snapshot).unwrap_or_default());
+    let finished = snapshot.done;
+    let rest = stream::unfold((receiver, finished), |(mut rx, finished)| async move {
+        if finished {
+            return None;
+        }
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    let (name, end) = match &ev {
+                        TurnEvent::Delta { .. } => ("delta", false),
+                        TurnEvent::Done { .. } => ("done", true),
+                        TurnEvent::Error { .. } => ("error", true),
+                    };
+                    let event = Event::default().event(name).data(serde_json::to_string(&ev).unwrap_or_default());
+                    return Some((Ok::<Event, Infallible>(event), (rx, end)));
+                }
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream::once(async move { Ok::<Event, Infallible>(first) }).chain(rest))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
 }

@@ -97,6 +97,7 @@ pub fn router(state: AppState, guard: HostGuard) -> Router {
         )
         .route("/runs/{id}/events", axum::routing::get(events::run_events))
         .route("/adapters/{id}/Modelfile", axum::routing::get(events::modelfile))
+        .route("/turns/{id}/events", axum::routing::get(events::turn_events))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -139,6 +140,7 @@ pub async fn serve(
         leptos_options: leptos_options(&config.site_root, addr),
         studio: config.studio,
         supervisor,
+        hub: garden_core::chat::Hub::new(),
     };
     let app = router(state, guard);
     tracing::info!("garden-eden is listening on http://{addr}");

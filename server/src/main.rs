@@ -1,5 +1,6 @@
 //! `garden-eden`: the command line. Every command is a thin shell over the core.
 
+mod ab_cmd;
 mod adapters_cmd;
 mod commands;
 mod train_cmd;
@@ -69,6 +70,14 @@ enum Command {
     /// deploy, modelfile, check.
     #[command(subcommand)]
     Adapters(adapters_cmd::AdaptersCommand),
+    /// Chat with a model from the terminal (stored like the web chat; --thumbs/--satisfaction rate it).
+    Chat(ab_cmd::ChatArgs),
+    /// A/B experiments: start, status, report, stop [--promote].
+    #[command(subcommand)]
+    Ab(ab_cmd::AbCommand),
+    /// The models garden-eden chats with: list, add, remove.
+    #[command(subcommand)]
+    Models(ab_cmd::ModelsCommand),
     /// A stand-in for the Ollama server that follows its REST contract but runs no model (tests).
     #[command(hide = true)]
     OllamaStandIn {
@@ -237,6 +246,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Adapters(command) => {
             adapters_cmd::command(Studio::open(settings)?, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Chat(args) => {
+            ab_cmd::chat(Studio::open(settings)?, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ab(command) => {
+            ab_cmd::ab(Studio::open(settings)?, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Models(command) => {
+            ab_cmd::models(Studio::open(settings)?, command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::OllamaStandIn { addr, claim_version, blobs, models } => {

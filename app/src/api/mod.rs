@@ -2,6 +2,7 @@
 //! the error.
 
 pub mod adapters;
+pub mod chat;
 pub mod conversations;
 pub mod datasets;
 #[cfg(feature = "ssr")]

@@ -51,3 +51,18 @@ pub fn merge(points: &mut Vec<Point>, new: Vec<Point>) {
         }
     }
 }
+
+/// An experiment's arms over time: the running mean satisfaction after each rated conversation.
+pub fn arms_svg(a: &[f64], b: &[f64]) -> String {
+    let n = a.len().max(b.len());
+    let x: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+    let series = |v: &[f64]| (0..n).map(|i| v.get(i).map(|x| *x as f32)).collect();
+    let mut c = LineChart::new(
+        vec![Series::new_nullable("arm A".into(), series(a)), Series::new_nullable("arm B".into(), series(b))],
+        x,
+    );
+    c.title.text = "Mean satisfaction after each rated conversation".to_owned();
+    c.width = 720.0;
+    c.height = 280.0;
+    c.svg().unwrap_or_else(|e| format!("<p>chart unavailable: {e}</p>"))
+}

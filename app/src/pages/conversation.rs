@@ -43,7 +43,7 @@ pub fn ConversationPage() -> impl IntoView {
 }
 
 #[component]
-fn ConversationBody(
+pub fn ConversationBody(
     c: ConversationView,
     thumbs: ServerAction<SetMessageThumbs>,
     satisfaction: ServerAction<SetConversationSatisfaction>,

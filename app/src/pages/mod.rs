@@ -2,10 +2,13 @@
 
 pub mod adapter;
 pub mod adapters;
+pub mod chat;
+pub mod compare;
 pub mod conversation;
 pub mod conversations;
 pub mod dataset_new;
 pub mod datasets;
+pub mod experiments;
 pub mod home;
 pub mod import;
 pub mod not_found;

@@ -89,6 +89,8 @@ impl ZeroStage {
 pub struct TrainConfig {
     /// Local path or Hugging Face id (from the local hub cache: nothing is downloaded in tests).
     pub model_name_or_path: String,
+    /// Continue training this LoRA adapter (continual learning: version N+1 starts from N).
+    pub adapter_name_or_path: Option<PathBuf>,
     /// Chat template (`qwen` for Qwen 2.5).
     pub template: String,
     /// Dataset name in `dataset_dir/dataset_info.json`.
@@ -132,6 +134,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             model_name_or_path: "Qwen/Qwen2.5-14B-Instruct".into(),
+            adapter_name_or_path: None,
             template: "qwen".into(),
             dataset: String::new(),
             dataset_dir: PathBuf::new(),
@@ -334,6 +337,9 @@ impl TrainConfig {
         };
         line("### model", String::new());
         line("model_name_or_path", quote(&self.model_name_or_path));
+        if let Some(a) = &self.adapter_name_or_path {
+            line("adapter_name_or_path", quote(&a.to_string_lossy()));
+        }
         line("trust_remote_code", "true".into());
         if let Some(bits) = self.quantization_bit {
             line("quantization_bit", bits.to_string());

@@ -1,0 +1,118 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::chat::{list_experiments, PromoteWinner, StartExperiment, StopExperiment};
+use crate::components::ErrorBox;
+use crate::format;
+use crate::model::{ArmView, Ci, ExperimentView};
+
+fn ci(c: Option<Ci>, pct: bool) -> String {
+    c.map(|c| if pct { format!("{:.0}–{:.0}%", c.low * 100.0, c.high * 100.0) } else { format!("{:.2}–{:.2}", c.low, c.high) })
+        .unwrap_or_else(|| "–".into())
+}
+
+/// A/B experiments: two models, a traffic split, sticky assignment of each chat conversation, and
+/// a report that says which is better only when the evidence does.
+#[component]
+pub fn ExperimentsPage() -> impl IntoView {
+    let start = ServerAction::<StartExperiment>::new();
+    let stop = ServerAction::<StopExperiment>::new();
+    let promote = ServerAction::<PromoteWinner>::new();
+    let data = Resource::new(move || (start.version().get(), stop.version().get(), promote.version().get()), |_| list_experiments());
+    let errors = move || {
+        [start.value().get().and_then(Result::err), stop.value().get().and_then(Result::err), promote.value().get().and_then(Result::err)]
+            .into_iter()
+            .flatten()
+            .next()
+    };
+    view! {
+        <Title text="Experiments" />
+        <div class="page-head"><h1>"A/B experiments"</h1></div>
+        <p class="lede">"While an experiment runs, each new chat conversation goes to arm A or B by a stable hash of the conversation and stays there. "
+            "Rate answers (thumbs) and conversations (satisfaction) as usual; the report below turns them into a verdict."</p>
+        {move || errors().map(|error| view! { <ErrorBox error /> })}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(v) => view! {
+                        <details class="card" id="new-experiment" open=v.experiments.iter().all(|e| e.status != "running")>
+                            <summary>"Start an experiment"</summary>
+                            <ActionForm action=start attr:class="stack">
+                                <label>"Name" <input name="name" required placeholder="v1.1 vs v1.0" /></label>
+                                <div class="row">
+                                    <label>"Arm A (usually the active adapter)" <select name="arm_a" id="arm-a">
+                                        {v.endpoints.iter().map(|e| view! { <option value=e.id.clone()>{e.name.clone()}</option> }).collect_view()}</select></label>
+                                    <label>"Arm B (the challenger)" <select name="arm_b" id="arm-b">
+                                        {v.endpoints.iter().rev().map(|e| view! { <option value=e.id.clone()>{e.name.clone()}</option> }).collect_view()}</select></label>
+                                    <label>"Share of conversations to B" <input name="split_b" type="number" min="0.05" max="0.95" step="0.05" value="0.5" /></label>
+                                </div>
+                                <div><button type="submit" class="button" id="start-experiment">"Start"</button></div>
+                            </ActionForm>
+                        </details>
+                        {v.experiments.into_iter().map(|e| view! { <ExperimentCard e stop promote /> }).collect_view()}
+                    }.into_any(),
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ExperimentCard(e: ExperimentView, stop: ServerAction<StopExperiment>, promote: ServerAction<PromoteWinner>) -> impl IntoView {
+    let arm_row = |a: &ArmView| {
+        view! {
+            <tr data-arm=a.arm.clone()>
+                <td><strong>{a.arm.to_uppercase()}</strong>" "{a.endpoint.clone()}</td>
+                <td class="num">{a.conversations}</td>
+                <td class="num">{a.rated}</td>
+                <td class="num">{format::satisfaction(a.mean_satisfaction)}</td>
+                <td class="num">{ci(a.satisfaction_ci, false)}</td>
+                <td class="num">{format!("{}/{}", a.thumbs_up, a.thumbs_total)}</td>
+                <td class="num">{a.thumbs_rate.map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "–".into())}</td>
+                <td class="num">{ci(a.thumbs_ci, true)}</td>
+            </tr>
+        }
+    };
+    let (id_stop, id_promote) = (e.id.clone(), e.id.clone());
+    let can_promote = e.better.is_some() && e.winner.is_none();
+    let no_winner_yet = e.better.is_none() && e.winner.is_none();
+    let better = e.better.clone().unwrap_or_default().to_uppercase();
+    let (va, vb, vt, vbb, elo_a, elo_b, pa) = e.votes;
+    view! {
+        <section class="card experiment" data-status=e.status.clone() data-name=e.name.clone() data-better=e.better.clone().unwrap_or_default()>
+            <div class="card-head">
+                <h2>{e.name.clone()}</h2>
+                <span class=format!("status {}", if e.status == "running" { "running" } else { "succeeded" })>
+                    {match &e.winner { Some(w) => format!("winner: {}", w.to_uppercase()), None => e.status.clone() }}</span>
+            </div>
+            <p class="verdict" id="verdict"><strong>{e.verdict.clone()}</strong></p>
+            <table class="table">
+                <thead><tr><th>"Arm"</th><th class="num">"Conversations"</th><th class="num">"Rated"</th><th class="num">"Satisfaction"</th>
+                    <th class="num">"95% CI"</th><th class="num">"Thumbs up"</th><th class="num">"Rate"</th><th class="num">"95% CI"</th></tr></thead>
+                <tbody>{arm_row(&e.a)}{arm_row(&e.b)}</tbody>
+            </table>
+            <ul class="stats" id="stats">
+                {e.thumbs_test.map(|(d, c, z, p)| view! { <li>{format!("Thumbs-up rate, B − A: {:+.1} points (95% CI {:+.1} to {:+.1}); two-proportion z = {z:.2}, p = {p:.4}", d * 100.0, c.low * 100.0, c.high * 100.0)}</li> })}
+                {e.satisfaction_test.map(|(d, c, t, df, p)| view! { <li>{format!("Satisfaction, B − A: {d:+.3} (95% CI {:+.3} to {:+.3}); Welch's t = {t:.2}, df = {df:.1}, p = {p:.4}", c.low, c.high)}</li> })}
+                <li>{format!("Probability B is better: {:.0}% by thumbs (Beta posterior){}", e.prob_b_better_thumbs * 100.0,
+                    e.prob_b_better_satisfaction.map(|p| format!(", {:.0}% by satisfaction (normal approximation)", p * 100.0)).unwrap_or_default())}</li>
+                {e.needed_per_arm.map(|n| view! { <li>{format!("To detect the difference seen so far (α 0.05, power 0.8): {n} conversations per arm")}</li> })}
+                <li>{format!("Side-by-side votes: A {va}, B {vb}, ties {vt}, both bad {vbb}; Elo A {elo_a:.0} / B {elo_b:.0}; Bradley–Terry P(A preferred) {:.0}%", pa * 100.0)}</li>
+                <li class="muted">{format!("{:.0}% of conversations go to B · started {}", e.split_b * 100.0, format::datetime_utc(e.created_at))}</li>
+            </ul>
+            <div class="chart" inner_html=e.chart_svg.clone()></div>
+            <div class="inline-form">
+                {(e.status == "running").then(|| view! {
+                    <ActionForm action=stop><input type="hidden" name="id" value=id_stop />
+                        <button type="submit" class="button secondary" id="stop-experiment">"Stop"</button></ActionForm>
+                })}
+                {can_promote.then(|| view! {
+                    <ActionForm action=promote><input type="hidden" name="id" value=id_promote />
+                        <button type="submit" class="button" id="promote">{format!("Promote {better} (activate its adapter)")}</button></ActionForm>
+                })}
+                {no_winner_yet.then(|| view! { <span class="muted">"Promotion unlocks when the evidence names a better arm."</span> })}
+            </div>
+        </section>
+    }
+}

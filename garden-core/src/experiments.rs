@@ -1,0 +1,422 @@
+//! A/B experiments between two models (usually two adapter versions): sticky assignment of each
+//! chat conversation to an arm by a stable hash, the evidence per arm, the statistics, a verdict,
+//! and promotion of the winner only when the evidence says so.
+//!
+//! The subject is the chat conversation: garden-eden has one person at its keyboard, so the unit
+//! that can be randomised is the conversation (the "session"), and a conversation stays with the
+//! arm it started in.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::infer::{self, Endpoint};
+use crate::stats::{self, Interval, ProportionTest, VoteSummary, WelchTest};
+
+/// Significance level of the verdict.
+pub const ALPHA: f64 = 0.05;
+/// Power used for "how many more conversations".
+pub const POWER: f64 = 0.8;
+
+/// A number in [0, 1) from sha256(`salt`:`subject`): the same subject always lands the same way.
+pub fn unit_hash(salt: &str, subject: &str) -> f64 {
+    let digest = Sha256::digest(format!("{salt}:{subject}").as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Experiment {
+    pub id: String,
+    pub name: String,
+    pub arm_a: Endpoint,
+    pub arm_b: Endpoint,
+    pub split_b: f64,
+    pub status: String,
+    pub winner: Option<String>,
+    pub verdict: Option<String>,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+fn load(conn: &Connection, where_sql: &str, arg: &str) -> Result<Option<Experiment>> {
+    let row = conn
+        .query_row(
+            &format!("SELECT id, name, arm_a, arm_b, split_b, status, winner, verdict, created_at, ended_at FROM experiments WHERE {where_sql}"),
+            [arg],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, f64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, i64>(8)?,
+                    r.get::<_, Option<i64>>(9)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|r| {
+        Ok(Experiment {
+            id: r.0,
+            name: r.1,
+            arm_a: infer::endpoint(conn, &r.2)?,
+            arm_b: infer::endpoint(conn, &r.3)?,
+            split_b: r.4,
+            status: r.5,
+            winner: r.6,
+            verdict: r.7,
+            created_at: r.8,
+            ended_at: r.9,
+        })
+    })
+    .transpose()
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Experiment> {
+    load(conn, "id = ?1 OR name = ?1", id)?.ok_or_else(|| Error::NotFound { what: "experiment", id: id.into() })
+}
+
+pub fn running(conn: &Connection) -> Result<Option<Experiment>> {
+    load(conn, "status = ?1", "running")
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<Experiment>> {
+    let mut stmt = conn.prepare("SELECT id FROM experiments ORDER BY created_at DESC, rowid DESC")?;
+    let ids: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    ids.iter().map(|id| get(conn, id)).collect()
+}
+
+/// Starts an experiment between two models (endpoint ids or names). One runs at a time.
+pub fn start(conn: &mut Connection, name: &str, arm_a: &str, arm_b: &str, split_b: f64) -> Result<Experiment> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid("name", "give the experiment a name"));
+    }
+    if !(split_b > 0.0 && split_b < 1.0) {
+        return Err(Error::invalid("split", format!("{split_b} must be between 0 and 1 (0.5 sends half the conversations to each arm)")));
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let a = infer::endpoint(&tx, arm_a)?;
+    let b = infer::endpoint(&tx, arm_b)?;
+    if a.id == b.id {
+        return Err(Error::invalid("arms", "the two arms must be different models"));
+    }
+    if let Some(r) = running(&tx)? {
+        return Err(Error::invalid("experiment", format!("'{}' is running: stop it first (one experiment routes the chat at a time)", r.name)));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.execute(
+        "INSERT INTO experiments (id, name, arm_a, arm_b, split_b, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6)",
+        params![id, name, a.id, b.id, split_b, crate::now_ms()],
+    )?;
+    let e = get(&tx, &id)?;
+    tx.commit()?;
+    Ok(e)
+}
+
+/// The running experiment's arm for `subject` (assigned on first sight, then sticky), or `None`
+/// when no experiment runs.
+pub fn assign(conn: &Connection, subject: &str) -> Result<Option<(String, String)>> {
+    let Some(e) = running(conn)? else { return Ok(None) };
+    if let Some(arm) = conn
+        .query_row("SELECT arm FROM assignments WHERE experiment_id = ?1 AND subject = ?2", params![e.id, subject], |r| r.get::<_, String>(0))
+        .optional()?
+    {
+        return Ok(Some((e.id, arm)));
+    }
+    let arm = if unit_hash(&e.id, subject) < e.split_b { "b" } else { "a" };
+    conn.execute(
+        "INSERT INTO assignments (experiment_id, subject, arm, assigned_at) VALUES (?1, ?2, ?3, ?4)",
+        params![e.id, subject, arm, crate::now_ms()],
+    )?;
+    Ok(Some((e.id, arm.to_string())))
+}
+
+pub fn arm_endpoint(conn: &Connection, experiment: &str, arm: &str) -> Result<Endpoint> {
+    let e = get(conn, experiment)?;
+    Ok(if arm == "b" { e.arm_b } else { e.arm_a })
+}
+
+/// The evidence for one arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmReport {
+    pub arm: String,
+    pub endpoint: String,
+    pub adapter_id: Option<String>,
+    pub conversations: u64,
+    /// Conversations with a satisfaction (explicit, or from thumbs: the documented rule).
+    pub rated: u64,
+    pub mean_satisfaction: Option<f64>,
+    pub satisfaction_interval: Option<Interval>,
+    pub thumbs_up: u64,
+    pub thumbs_total: u64,
+    pub thumbs_up_rate: Option<f64>,
+    pub thumbs_interval: Option<Interval>,
+    /// Running mean satisfaction after each rated conversation (the chart).
+    pub running_mean: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub experiment: Experiment,
+    pub a: ArmReport,
+    pub b: ArmReport,
+    pub thumbs_test: Option<ProportionTest>,
+    pub satisfaction_test: Option<WelchTest>,
+    /// P(B's thumbs-up rate > A's), Beta(1,1) priors.
+    pub prob_b_better_thumbs: f64,
+    /// P(B's mean satisfaction > A's), normal approximation.
+    pub prob_b_better_satisfaction: Option<f64>,
+    /// Conversations per arm needed to detect the observed difference (α 0.05, power 0.8).
+    pub needed_per_arm: Option<u64>,
+    pub votes: VoteSummary,
+    /// `Some("a"|"b")` when the evidence names a better arm.
+    pub better: Option<String>,
+    pub verdict: String,
+}
+
+/// The evidence from the conversations `filter` selects (an SQL condition on `c`, with `?1`,
+/// `?2` bound to `args`).
+fn evidence(conn: &Connection, filter: &str, args: [&str; 2], arm: &str, endpoint: &str, adapter_id: Option<String>) -> Result<(ArmReport, Vec<f64>)> {
+    let conversations: u64 = conn.query_row(&format!("SELECT COUNT(*) FROM conversations c WHERE {filter}"), args, |r| r.get::<_, i64>(0))? as u64;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {} FROM conversations c WHERE {filter} ORDER BY c.created_at, c.rowid",
+        crate::conversations::SCORE_SQL
+    ))?;
+    let scores: Vec<f64> = stmt.query_map(args, |r| r.get::<_, Option<f64>>(0))?.filter_map(|r| r.ok().flatten()).collect();
+    let (up, total): (i64, i64) = conn.query_row(
+        &format!(
+            "SELECT COALESCE(SUM(f.thumbs = 1), 0), COUNT(*) FROM feedback f JOIN conversations c ON c.id = f.conversation_id
+              WHERE {filter} AND f.thumbs IS NOT NULL"
+        ),
+        args,
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut running_mean = Vec::with_capacity(scores.len());
+    let mut sum = 0.0;
+    for (i, s) in scores.iter().enumerate() {
+        sum += s;
+        running_mean.push(sum / (i + 1) as f64);
+    }
+    let (up, total) = (up as u64, total as u64);
+    let report = ArmReport {
+        arm: arm.into(),
+        endpoint: endpoint.into(),
+        adapter_id,
+        conversations,
+        rated: scores.len() as u64,
+        mean_satisfaction: (!scores.is_empty()).then(|| sum / scores.len() as f64),
+        satisfaction_interval: stats::mean_interval(&scores, 0.95),
+        thumbs_up: up,
+        thumbs_total: total,
+        thumbs_up_rate: (total > 0).then(|| up as f64 / total as f64),
+        thumbs_interval: stats::wilson_interval(up, total, 0.95),
+        running_mean,
+    };
+    Ok((report, scores))
+}
+
+fn arm_evidence(conn: &Connection, e: &Experiment, arm: &str) -> Result<(ArmReport, Vec<f64>)> {
+    let endpoint = if arm == "a" { &e.arm_a } else { &e.arm_b };
+    evidence(conn, "c.experiment_id = ?1 AND c.arm = ?2", [&e.id, arm], arm, &endpoint.name, endpoint.adapter_id.clone())
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+fn p_str(p: f64) -> String {
+    if p < 0.001 { "p < 0.001".into() } else { format!("p = {p:.3}") }
+}
+
+/// The statistics and the verdict for two sides; `names` says how to call them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Judgement {
+    pub thumbs_test: Option<ProportionTest>,
+    pub satisfaction_test: Option<WelchTest>,
+    pub prob_b_better_thumbs: f64,
+    pub prob_b_better_satisfaction: Option<f64>,
+    pub needed_per_arm: Option<u64>,
+    pub better: Option<String>,
+    pub verdict: String,
+}
+
+pub fn judge(a: &ArmReport, sa: &[f64], b: &ArmReport, sb: &[f64], names: (&str, &str)) -> Judgement {
+    let thumbs_test = stats::two_proportion_z_test(a.thumbs_up, a.thumbs_total, b.thumbs_up, b.thumbs_total);
+    let satisfaction_test = stats::welch_t_test(sa, sb);
+    let name = |arm: &str| if arm == "a" { names.0.to_string() } else { names.1.to_string() };
+    // Thumbs first (every rated answer is evidence), then conversation satisfaction.
+    let mut better = None;
+    let mut verdict = None;
+    if let Some(t) = thumbs_test.as_ref().filter(|t| t.p_value < ALPHA) {
+        let w = if t.diff > 0.0 { "b" } else { "a" };
+        let (mine, other) = if w == "a" { (t.p_a, t.p_b) } else { (t.p_b, t.p_a) };
+        verdict = Some(format!("{} is better ({}, thumbs-up {} vs {})", name(w), p_str(t.p_value), pct(mine), pct(other)));
+        better = Some(w.to_string());
+    } else if let Some(t) = satisfaction_test.as_ref().filter(|t| t.p_value < ALPHA) {
+        let w = if t.diff > 0.0 { "b" } else { "a" };
+        let (mine, other) = if w == "a" { (t.mean_a, t.mean_b) } else { (t.mean_b, t.mean_a) };
+        verdict = Some(format!("{} is better ({}, satisfaction {mine:.2} vs {other:.2})", name(w), p_str(t.p_value)));
+        better = Some(w.to_string());
+    }
+    let needed_per_arm = match (&thumbs_test, &satisfaction_test) {
+        (Some(t), _) if t.p_a != t.p_b => stats::sample_size_proportions(t.p_a, t.p_b, ALPHA, POWER),
+        (_, Some(t)) if t.diff != 0.0 => stats::sample_size_means(pooled_sd(sa, sb), t.diff, ALPHA, POWER),
+        _ => None,
+    };
+    let verdict = verdict.unwrap_or_else(|| {
+        let have = a.conversations.min(b.conversations);
+        if a.thumbs_total + b.thumbs_total == 0 && a.rated + b.rated == 0 {
+            "No evidence yet: chat, and rate the answers (thumbs) or the conversations".to_string()
+        } else if a.conversations == 0 || b.conversations == 0 {
+            format!("No detectable difference yet: {} has no conversations", if a.conversations == 0 { names.0 } else { names.1 })
+        } else {
+            match needed_per_arm {
+                Some(n) => format!(
+                    "No detectable difference yet, ~{} more conversations needed ({n} per arm to detect the difference seen so far)",
+                    n.saturating_sub(have) * 2
+                ),
+                None => "No detectable difference: the two look the same so far".to_string(),
+            }
+        }
+    });
+    Judgement {
+        prob_b_better_thumbs: stats::prob_b_beats_a_beta(a.thumbs_up, a.thumbs_total, b.thumbs_up, b.thumbs_total),
+        prob_b_better_satisfaction: stats::prob_b_beats_a_normal(sa, sb),
+        thumbs_test,
+        satisfaction_test,
+        needed_per_arm,
+        better,
+        verdict,
+    }
+}
+
+/// Everything the evidence says, with the verdict line.
+pub fn report(conn: &Connection, id: &str) -> Result<Report> {
+    let e = get(conn, id)?;
+    let (a, sa) = arm_evidence(conn, &e, "a")?;
+    let (b, sb) = arm_evidence(conn, &e, "b")?;
+    let votes = stats::summarize_votes(&crate::chat::votes_between(conn, &e.arm_a.id, &e.arm_b.id)?);
+    let j = judge(&a, &sa, &b, &sb, (&format!("A ({})", e.arm_a.name), &format!("B ({})", e.arm_b.name)));
+    Ok(Report {
+        experiment: e,
+        a,
+        b,
+        thumbs_test: j.thumbs_test,
+        satisfaction_test: j.satisfaction_test,
+        prob_b_better_thumbs: j.prob_b_better_thumbs,
+        prob_b_better_satisfaction: j.prob_b_better_satisfaction,
+        needed_per_arm: j.needed_per_arm,
+        votes,
+        better: j.better,
+        verdict: j.verdict,
+    })
+}
+
+/// Two adapters compared on all the chat evidence collected for each (every conversation a model
+/// serving that adapter answered, in or out of experiments).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdapterEvidence {
+    pub a: ArmReport,
+    pub b: ArmReport,
+    pub judgement: Judgement,
+}
+
+pub fn compare_adapters(conn: &Connection, a: &crate::adapters::Adapter, b: &crate::adapters::Adapter) -> Result<AdapterEvidence> {
+    let filter = "c.endpoint_id IN (SELECT id FROM endpoints WHERE adapter_id = ?1) AND ?2 = ?2";
+    let (ea, sa) = evidence(conn, filter, [&a.id, "a"], "a", &format!("{} {}", a.name, a.version), Some(a.id.clone()))?;
+    let (eb, sb) = evidence(conn, filter, [&b.id, "b"], "b", &format!("{} {}", b.name, b.version), Some(b.id.clone()))?;
+    let judgement = judge(&ea, &sa, &eb, &sb, (&ea.endpoint.clone(), &eb.endpoint.clone()));
+    Ok(AdapterEvidence { a: ea, b: eb, judgement })
+}
+
+fn pooled_sd(a: &[f64], b: &[f64]) -> f64 {
+    let all: Vec<f64> = a.iter().chain(b).copied().collect();
+    let n = all.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let mean = all.iter().sum::<f64>() / n;
+    (all.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+}
+
+/// Stops the experiment (the chat goes back to the active adapter), keeping its verdict.
+pub fn stop(conn: &mut Connection, id: &str) -> Result<Experiment> {
+    let r = report(conn, id)?;
+    if r.experiment.status != "running" {
+        return Ok(r.experiment);
+    }
+    conn.execute(
+        "UPDATE experiments SET status = 'stopped', ended_at = ?2, verdict = ?3 WHERE id = ?1",
+        params![r.experiment.id, crate::now_ms(), r.verdict],
+    )?;
+    get(conn, id)
+}
+
+/// Declares the winner: only the arm the evidence names (unless `force`), whose adapter is then
+/// activated and gets the arm's metrics (avg_satisfaction, total_conversations) in the registry.
+/// The experiment is stopped. All in one transaction.
+pub fn promote(conn: &mut Connection, id: &str, arm: Option<&str>, force: bool) -> Result<(Experiment, Option<crate::adapters::Adapter>)> {
+    let r = report(conn, id)?;
+    let arm = match (arm, &r.better) {
+        (Some(x), _) if force => x.to_string(),
+        (Some(x), Some(b)) if x == b => x.to_string(),
+        (None, Some(b)) => b.clone(),
+        (Some(x), _) => {
+            return Err(Error::invalid("winner", format!("the evidence does not say arm {} is better: {}", x.to_uppercase(), r.verdict)));
+        }
+        (None, None) => return Err(Error::invalid("winner", format!("no winner yet: {}", r.verdict))),
+    };
+    if arm != "a" && arm != "b" {
+        return Err(Error::invalid("winner", "the winner is a or b"));
+    }
+    let side = if arm == "a" { &r.a } else { &r.b };
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute(
+        "UPDATE experiments SET status = 'stopped', winner = ?2, ended_at = COALESCE(ended_at, ?3), verdict = ?4 WHERE id = ?1",
+        params![r.experiment.id, arm, crate::now_ms(), r.verdict],
+    )?;
+    let adapter = match &side.adapter_id {
+        Some(aid) => {
+            tx.execute(
+                "UPDATE adapters SET avg_satisfaction = ?2, total_conversations = ?3, metrics_updated_at = ?4 WHERE id = ?1",
+                params![aid, side.mean_satisfaction, side.conversations as i64, crate::now_ms()],
+            )?;
+            let current = crate::adapters::active(&tx)?;
+            if current.as_ref().map(|c| &c.id) != Some(aid) {
+                tx.execute("UPDATE adapters SET is_active = 0 WHERE is_active = 1", [])?;
+                tx.execute("UPDATE adapters SET is_active = 1, activated_at = ?2 WHERE id = ?1", params![aid, crate::now_ms()])?;
+                tx.execute(
+                    "INSERT INTO adapter_activations (adapter_id, previous_id, reason, at) VALUES (?1, ?2, ?3, ?4)",
+                    params![aid, current.map(|c| c.id), format!("won experiment {}: {}", r.experiment.name, r.verdict), crate::now_ms()],
+                )?;
+            }
+            Some(crate::adapters::get(&tx, aid)?)
+        }
+        None => None,
+    };
+    let e = get(&tx, id)?;
+    tx.commit()?;
+    Ok((e, adapter))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_is_stable_and_splits_evenly() {
+        assert_eq!(unit_hash("e", "s"), unit_hash("e", "s"));
+        let b = (0..10_000).filter(|i| unit_hash("exp", &i.to_string()) < 0.5).count();
+        assert!((4_800..5_200).contains(&b), "{b}");
+        let b = (0..10_000).filter(|i| unit_hash("exp", &i.to_string()) < 0.2).count();
+        assert!((1_850..2_150).contains(&b), "{b}");
+    }
+}
