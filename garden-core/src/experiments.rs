@@ -283,6 +283,9 @@ pub fn judge(a: &ArmReport, sa: &[f64], b: &ArmReport, sb: &[f64], names: (&str,
                     "No detectable difference yet, ~{} more conversations needed ({n} per arm to detect the difference seen so far)",
                     n.saturating_sub(have) * 2
                 ),
+                None if a.mean_satisfaction.is_some() && b.mean_satisfaction.is_some() && a.mean_satisfaction != b.mean_satisfaction => {
+                    "No test possible yet: every rating within each side is the same; rate more conversations".to_string()
+                }
                 None => "No detectable difference: the two look the same so far".to_string(),
             }
         }

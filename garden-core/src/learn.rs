@@ -184,7 +184,7 @@ pub fn merge_datasets(conn: &mut Connection, data_dir: &Path, older: &str, newer
         passed_filter: a.counts.passed_filter + b.counts.passed_filter,
         examples: (train.len() + val.len()) as u64 + duplicates,
         exact_duplicates: duplicates,
-        written: train.len() as u64,
+        written: (train.len() + val.len()) as u64,
         train: train.len() as u64,
         validation: val.len() as u64,
         ..Counts::default()
@@ -196,7 +196,7 @@ pub fn merge_datasets(conn: &mut Connection, data_dir: &Path, older: &str, newer
         filter: b.filter.clone(),
         curation: b.curation.clone(),
         counts,
-        examples: train.len() as u64,
+        examples: (train.len() + val.len()) as u64,
         validation: val.len() as u64,
         avg_satisfaction: avg,
         path: train_path.to_string_lossy().into_owned(),
