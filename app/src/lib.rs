@@ -72,6 +72,7 @@ pub fn App() -> impl IntoView {
                         <A href="/chat">"Chat"</A>
                         <A href="/compare">"Compare"</A>
                         <A href="/experiments">"Experiments"</A>
+                        <A href="/learn">"Keep learning"</A>
                     </nav>
                 </header>
                 <main>
@@ -100,6 +101,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("chat") view=pages::chat::ChatPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("compare") view=pages::compare::ComparePage ssr=SsrMode::Async />
                         <Route path=StaticSegment("experiments") view=pages::experiments::ExperimentsPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("learn") view=pages::learn::LearnPage ssr=SsrMode::Async />
                         <Route
                             path=(StaticSegment("adapters"), ParamSegment("id"))
                             view=pages::adapter::AdapterPage

@@ -805,3 +805,18 @@ mod chat_convert {
         }
     }
 }
+
+/// The continual-learning flow's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LearnView {
+    pub active: Option<String>,
+    pub active_deployed: bool,
+    pub previous_dataset: Option<String>,
+    pub since: Option<i64>,
+    pub new_conversations: u64,
+    pub next_version: Option<String>,
+    /// The cycle's run: (id, name, status), and whether its adapter is registered and deployed.
+    pub run: Option<(String, String, String)>,
+    pub new_adapter: Option<(String, String, bool)>,
+    pub experiment: Option<String>,
+}

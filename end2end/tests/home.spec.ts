@@ -17,7 +17,7 @@ test('home page shows the set-up checks, rendered on the server', async ({ page 
   await expect(page.getByRole('heading', { name: 'What to do next' })).toBeVisible();
   // Only built steps are in the navigation.
   const nav = page.getByRole('navigation', { name: 'Main' });
-  await expect(nav.getByRole('link')).toHaveText(['Home', 'Conversations', 'Import', 'Datasets', 'Train', 'Runs', 'Adapters', 'Chat', 'Compare', 'Experiments']);
+  await expect(nav.getByRole('link')).toHaveText(['Home', 'Conversations', 'Import', 'Datasets', 'Train', 'Runs', 'Adapters', 'Chat', 'Compare', 'Experiments', 'Keep learning']);
 });
 
 test('"Check again" reruns the checks', async ({ page, javaScriptEnabled }) => {

@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{ChatView, CompareView, ComparisonRow, EndpointRow, ExperimentView, ExperimentsView};
+use crate::model::{ChatView, CompareView, ComparisonRow, EndpointRow, ExperimentsView};
+#[cfg(feature = "ssr")]
+use crate::model::ExperimentView;
 
 /// The chat page's data: models, the open conversation and its answer in flight.
 #[server(endpoint = "chat/view")]
@@ -234,4 +236,57 @@ pub async fn stop_experiment(id: String) -> Result<(), AppError> {
 pub async fn promote_winner(id: String) -> Result<(), AppError> {
     crate::state::studio()?.db().call(move |c| garden_core::experiments::promote(c, &id, None, false)).await?;
     Ok(())
+}
+
+/// Where the continual-learning loop stands.
+#[server(endpoint = "learn/plan")]
+pub async fn learn_plan() -> Result<crate::model::LearnView, AppError> {
+    use garden_core::{adapters, experiments, infer, learn};
+    crate::state::studio()?
+        .db()
+        .call(|c| {
+            let p = learn::plan(c)?;
+            let run = learn::latest_cycle_run(c)?;
+            let new_adapter = match &run {
+                Some(r) if r.status == garden_core::train::RunStatus::Succeeded => adapters::list(c)?
+                    .into_iter()
+                    .find(|a| a.run_id.as_deref() == Some(r.id.as_str()))
+                    .map(|a| (a.id.clone(), format!("{} {}", a.name, a.version), infer::endpoint_for_adapter(c, &a.id).is_ok())),
+                _ => None,
+            };
+            Ok(crate::model::LearnView {
+                active_deployed: p.active.as_ref().is_some_and(|a| infer::endpoint_for_adapter(c, &a.id).is_ok()),
+                active: p.active.map(|a| format!("{} {}", a.name, a.version)),
+                previous_dataset: p.previous_dataset.map(|d| d.name),
+                since: p.since,
+                new_conversations: p.new_conversations,
+                next_version: p.next_version,
+                run: run.map(|r| (r.id, r.name, r.status.as_str().to_string())),
+                new_adapter,
+                experiment: experiments::running(c)?.map(|e| e.name),
+            })
+        })
+        .await
+        .map_err(Into::into)
+}
+
+/// Steps 1–3: export what is new, merge it with the previous dataset, train version N+1.
+#[server(endpoint = "learn/start")]
+pub async fn start_learning(from_current: Option<String>, max_steps: Option<String>) -> Result<String, AppError> {
+    let opts = garden_core::learn::CycleOptions {
+        since: None,
+        from_current_adapter: from_current.as_deref().is_some_and(|v| v == "on" || v == "true"),
+        max_steps: crate::api::form::number::<u64>("max steps", &max_steps)?,
+    };
+    let cycle = garden_core::learn::start(&crate::state::studio()?, &crate::state::supervisor()?, &opts).await?;
+    leptos_axum::redirect(&format!("/runs/{}", cycle.run.id));
+    Ok(cycle.run.id)
+}
+
+/// Step 5: the A/B experiment between the active adapter and version N+1.
+#[server(endpoint = "learn/experiment")]
+pub async fn start_learning_experiment(run_id: String) -> Result<String, AppError> {
+    let e = garden_core::learn::start_experiment(&crate::state::studio()?, &run_id, 0.5).await?;
+    leptos_axum::redirect("/experiments");
+    Ok(e.id)
 }

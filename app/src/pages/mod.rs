@@ -11,6 +11,7 @@ pub mod datasets;
 pub mod experiments;
 pub mod home;
 pub mod import;
+pub mod learn;
 pub mod not_found;
 pub mod run;
 pub mod runs;

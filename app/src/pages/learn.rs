@@ -1,0 +1,86 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::chat::{learn_plan, StartLearning, StartLearningExperiment};
+use crate::components::ErrorBox;
+use crate::format;
+use crate::model::LearnView;
+
+/// The seed's five steps of continual learning as one guided flow.
+#[component]
+pub fn LearnPage() -> impl IntoView {
+    let start = ServerAction::<StartLearning>::new();
+    let experiment = ServerAction::<StartLearningExperiment>::new();
+    let data = Resource::new(move || (start.version().get(), experiment.version().get()), |_| learn_plan());
+    let errors = move || start.value().get().and_then(Result::err).or_else(|| experiment.value().get().and_then(Result::err));
+    view! {
+        <Title text="Keep learning" />
+        <div class="page-head"><h1>"Keep learning"</h1></div>
+        <p class="lede">"As new conversations arrive: export what is new, merge it with the last dataset without duplicates, "
+            "train the next version (starting from the current adapter), register it, and let an A/B experiment decide. "
+            "The new version is promoted only when the experiment says it is better; rollback stays one click away."</p>
+        {move || errors().map(|error| view! { <ErrorBox error /> })}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(v) => view! { <Steps v start experiment /> }.into_any(),
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Steps(v: LearnView, start: ServerAction<StartLearning>, experiment: ServerAction<StartLearningExperiment>) -> impl IntoView {
+    let Some(active) = v.active.clone() else {
+        return view! {
+            <div class="empty" id="empty-state"><h2>"No active adapter yet"</h2>
+                <p>"Train a first version and activate it on the Adapters page; this flow builds the next versions from it."</p>
+                <p><a class="button" href="/train">"Train an adapter"</a></p></div>
+        }
+        .into_any();
+    };
+    let since = v.since.map(format::datetime_utc).unwrap_or_else(|| "the beginning".into());
+    let next = v.next_version.clone().unwrap_or_default();
+    view! {
+        <ol class="learn-steps" id="learn-steps">
+            <li class="card">
+                <h2>"1–2 · New data, merged"</h2>
+                <p>{format!("Active: {active}. Previous dataset: {}. Conversations since {since}: {}.",
+                    v.previous_dataset.clone().unwrap_or_else(|| "none".into()), v.new_conversations)}</p>
+            </li>
+            <li class="card">
+                <h2>{format!("3–4 · Train and register version {next}")}</h2>
+                <ActionForm action=start attr:class="inline-form" attr:id="learn-start">
+                    <label class="check-row"><input type="checkbox" name="from_current" checked=true />" Start from the current adapter"</label>
+                    <label>"Max steps (blank: as last time)" <input type="number" name="max_steps" min="1" /></label>
+                    <button type="submit" class="button" id="learn-go">{format!("Export, merge and train {next}")}</button>
+                </ActionForm>
+                {v.run.clone().map(|(id, name, status)| view! {
+                    <p id="learn-run">"Latest: " <a href=format!("/runs/{id}")>{name}</a> {format!(" ({status})")}</p>
+                })}
+            </li>
+            <li class="card">
+                <h2>"5 · A/B against the active version, then promote on evidence"</h2>
+                {match (&v.new_adapter, &v.run, &v.experiment) {
+                    (_, _, Some(e)) => view! { <p>{format!("Experiment \u{201c}{e}\u{201d} is running: ")}<a href="/experiments">"see its report"</a></p> }.into_any(),
+                    (Some((id, name, deployed)), Some((run_id, _, _)), None) => {
+                        let ready = *deployed && v.active_deployed;
+                        let run_id = run_id.clone();
+                        view! {
+                            <p>{format!("{name} is registered.")}
+                                {(!ready).then(|| view! { " Deploy it (and the active version) first: " <a href=format!("/adapters/{id}")>"deploy"</a> })}</p>
+                            <ActionForm action=experiment>
+                                <input type="hidden" name="run_id" value=run_id />
+                                <button type="submit" class="button" disabled=!ready id="learn-experiment">"Start the A/B experiment"</button>
+                            </ActionForm>
+                        }.into_any()
+                    }
+                    _ => view! { <p class="muted">"After the new version has trained."</p> }.into_any(),
+                }}
+            </li>
+        </ol>
+    }
+    .into_any()
+}
