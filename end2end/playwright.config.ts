@@ -48,6 +48,8 @@ export default defineConfig({
     browserName: 'chromium',
     launchOptions: chromium,
     trace: 'off',
+    // A missing element fails the step within a minute instead of the whole test's budget.
+    actionTimeout: 60_000,
   },
   // Every spec runs twice: server-rendered only, and hydrated.
   projects: [

@@ -69,3 +69,4 @@ mod tests {
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
 }
+

@@ -94,6 +94,13 @@ test('chat with feedback, blind side by side, an experiment, promote the winner'
   await expect(page.locator('#comparison')).toContainText(base);
   await expect(page.locator('#tally')).toContainText(eden);
 
+  // A typed prompt set, gone through one by one.
+  await page.getByText('Or type a set of prompts, one per line').click();
+  await page.locator('#typed-set textarea').fill('First question\nSecond question');
+  await page.getByRole('button', { name: 'Go through them' }).click();
+  await expect(page.locator('#prompt-position')).toHaveText('Prompt 1 of 2');
+  await expect(page.locator('#compare-prompt')).toHaveValue('First question');
+
   // An experiment: A = base, B = the adapter. New conversations are split between them.
   await page.goto('/experiments');
   const form = page.locator('#new-experiment');

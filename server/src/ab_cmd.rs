@@ -80,9 +80,13 @@ pub enum ModelsCommand {
 
 async fn one_turn(studio: &Studio, hub: &Hub, req: SendRequest) -> anyhow::Result<chat::Sent> {
     let sent = chat::send(studio, hub, req).await?;
-    let (_, mut rx) = hub.subscribe(&sent.turn_id).ok_or_else(|| anyhow::anyhow!("the answer vanished"))?;
+    let (snapshot, mut rx) = hub.subscribe(&sent.turn_id).ok_or_else(|| anyhow::anyhow!("the answer vanished"))?;
     let mut out = std::io::stdout();
-    loop {
+    print!("{}", snapshot.text);
+    if let Some(e) = snapshot.error {
+        anyhow::bail!("{e}");
+    }
+    while !snapshot.done {
         match rx.recv().await {
             Ok(TurnEvent::Delta { text }) => {
                 print!("{text}");
@@ -280,6 +284,75 @@ pub async fn models(studio: Studio, cmd: ModelsCommand) -> anyhow::Result<()> {
         ModelsCommand::Remove { model } => {
             studio.db().call(move |c| infer::remove_endpoint(c, &model)).await?;
             println!("Removed");
+        }
+    }
+    Ok(())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LearnCommand {
+    /// Where the loop stands: the active adapter, new conversations, the next version.
+    Plan,
+    /// Export what is new, merge it with the previous dataset, train the next version (follows it).
+    Start {
+        /// Train from the base model instead of the current adapter.
+        #[arg(long)]
+        from_base: bool,
+        #[arg(long)]
+        max_steps: Option<u64>,
+        /// Take conversations from this date (YYYY-MM-DD) instead of the previous dataset's.
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Start the A/B experiment between the active adapter and the newly trained one.
+    Experiment {
+        /// The cycle's run (default: the latest run of the active adapter's name).
+        #[arg(long)]
+        run: Option<String>,
+        #[arg(long, default_value_t = 0.5)]
+        split: f64,
+    },
+}
+
+pub async fn learn(studio: Studio, cmd: LearnCommand) -> anyhow::Result<()> {
+    use garden_core::learn;
+    match cmd {
+        LearnCommand::Plan => {
+            let p = studio.db().call(|c| learn::plan(c)).await?;
+            match &p.active {
+                Some(a) => println!("Active: {} {}", a.name, a.version),
+                None => println!("No active adapter: train one and activate it first"),
+            }
+            println!("Previous dataset: {}", p.previous_dataset.as_ref().map_or("none".into(), |d| format!("{} ({} examples)", d.name, d.examples)));
+            println!("Conversations since then: {}", p.new_conversations);
+            if let Some(v) = &p.next_version {
+                println!("Next version: {v}");
+            }
+        }
+        LearnCommand::Start { from_base, max_steps, since } => {
+            let since = since.map(|s| garden_core::time::parse_date_arg("since", &s)).transpose()?;
+            let supervisor = garden_core::train::Supervisor::start(studio.clone()).await?;
+            let cycle = learn::start(&studio, &supervisor, &learn::CycleOptions { since, from_current_adapter: !from_base, max_steps }).await?;
+            println!(
+                "New data: {} ({} examples); merged: {} ({} examples, {} duplicates dropped); training run {}",
+                cycle.new_data.name, cycle.new_data.examples, cycle.dataset.name, cycle.dataset.examples, cycle.dataset.counts.exact_duplicates, cycle.run.id
+            );
+            let done = crate::train_cmd::follow(&studio, &cycle.run.id).await?;
+            crate::train_cmd::report(&done);
+            println!("Next: deploy the new version (garden-eden adapters deploy …), then `garden-eden learn experiment`.");
+        }
+        LearnCommand::Experiment { run, split } => {
+            let run_id = match run {
+                Some(r) => r,
+                None => studio
+                    .db()
+                    .call(|c| learn::latest_cycle_run(c))
+                    .await?
+                    .map(|r| r.id)
+                    .ok_or_else(|| anyhow::anyhow!("no new version trained since the active one: `garden-eden learn start` first"))?,
+            };
+            let e = learn::start_experiment(&studio, &run_id, split).await?;
+            println!("Started {}: A = {}, B = {}. Promote with `garden-eden ab stop --promote` once the report names a winner.", e.name, e.arm_a.name, e.arm_b.name);
         }
     }
     Ok(())

@@ -75,6 +75,9 @@ enum Command {
     /// A/B experiments: start, status, report, stop [--promote].
     #[command(subcommand)]
     Ab(ab_cmd::AbCommand),
+    /// Continual learning: plan, start (export, merge, train N+1), experiment (A/B vs the active one).
+    #[command(subcommand)]
+    Learn(ab_cmd::LearnCommand),
     /// The models garden-eden chats with: list, add, remove.
     #[command(subcommand)]
     Models(ab_cmd::ModelsCommand),
@@ -254,6 +257,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ab(command) => {
             ab_cmd::ab(Studio::open(settings)?, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Learn(command) => {
+            ab_cmd::learn(Studio::open(settings)?, command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Models(command) => {

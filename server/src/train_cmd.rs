@@ -198,7 +198,7 @@ pub async fn runs_command(studio: Studio, command: RunsCommand) -> anyhow::Resul
 }
 
 /// Shows a progress bar until the run ends.
-async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
+pub async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
     let tty = std::io::stderr().is_terminal();
     loop {
         let id2 = id.to_owned();
@@ -225,7 +225,7 @@ async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
     }
 }
 
-fn report(run: &runs::Run) {
+pub fn report(run: &runs::Run) {
     println!(
         "Run {} ({}): {}; training loss {}, eval loss {}; output {}",
         run.id,

@@ -123,3 +123,22 @@ fn train_reads_a_llamafactory_yaml_and_names_a_wrong_line() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--dataset"), "no dataset named anywhere");
 }
+
+#[test]
+fn learn_ab_and_models_explain_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = ok(&garden_eden(&data, &["learn", "plan"]));
+    assert!(out.contains("No active adapter"), "{out}");
+    let bad = garden_eden(&data, &["learn", "experiment"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("learn start"), "{}", String::from_utf8_lossy(&bad.stderr));
+    let bad = garden_eden(&data, &["ab", "report"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no experiments yet"));
+    ok(&garden_eden(&data, &["models", "add", "local", "--url", "http://127.0.0.1:9", "--model", "m"]));
+    let bad = garden_eden(&data, &["models", "add", "bad", "--url", "ftp://x", "--model", "m"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not an http(s) URL"));
+    let bad = garden_eden(&data, &["chat", "-m", "hi", "--model", "local"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nothing answers there"), "{}", String::from_utf8_lossy(&bad.stderr));
+}

@@ -150,7 +150,15 @@ fn hub_turns(hub: &garden_core::chat::Hub, comparison: &str) -> Option<(String, 
 
 /// Starts a comparison: both answers stream side by side.
 #[server(endpoint = "compare/start")]
-pub async fn start_comparison(prompt: String, model_a: String, model_b: String, blind: Option<String>, dataset: Option<String>, index: Option<String>) -> Result<String, AppError> {
+pub async fn start_comparison(
+    prompt: String,
+    model_a: String,
+    model_b: String,
+    blind: Option<String>,
+    dataset: Option<String>,
+    typed: Option<String>,
+    index: Option<String>,
+) -> Result<String, AppError> {
     use crate::api::form::text;
     let blind = blind.as_deref().is_some_and(|b| b == "on" || b == "true");
     let c = garden_core::chat::compare(
@@ -163,9 +171,14 @@ pub async fn start_comparison(prompt: String, model_a: String, model_b: String, 
         text(&dataset).map(String::from).or(Some("typed".into())),
     )
     .await?;
-    let mut url = format!("/compare?c={}&a={model_a}&b={model_b}&blind={blind}", c.id);
-    if let (Some(d), Some(i)) = (text(&dataset), text(&index)) {
-        url.push_str(&format!("&dataset={d}&i={i}"));
+    let enc = crate::format::url_encode;
+    let mut url = format!("/compare?c={}&a={}&b={}&blind={blind}", enc(&c.id), enc(&model_a), enc(&model_b));
+    if let Some(i) = text(&index) {
+        if let Some(d) = text(&dataset) {
+            url.push_str(&format!("&dataset={}&i={}", enc(d), enc(i)));
+        } else if let Some(t) = text(&typed) {
+            url.push_str(&format!("&typed={}&i={}", enc(t), enc(i)));
+        }
     }
     leptos_axum::redirect(&url);
     Ok(c.id)

@@ -35,9 +35,17 @@ fn listen(id: String, already_done: bool, text: RwSignal<String>, error: RwSigna
         }
         let Ok(source) = web_sys::EventSource::new(&format!("/turns/{id}/events")) else { return };
         let data = |e: &web_sys::MessageEvent| e.data().as_string().unwrap_or_default();
+        let closer = send_wrapper::SendWrapper::new(source.clone());
         let on_snapshot = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&data(&e)) {
                 text.set(v.get("text").and_then(|t| t.as_str()).unwrap_or_default().to_string());
+                // Finished between the page render and this connection: nothing more will come.
+                if v.get("done").and_then(|d| d.as_bool()) == Some(true) {
+                    error.set(v.get("error").and_then(|t| t.as_str()).map(String::from));
+                    done.set(true);
+                    closer.close();
+                    on_done.run(());
+                }
             }
         });
         let on_delta = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {

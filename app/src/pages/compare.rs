@@ -31,9 +31,10 @@ pub fn ComparePage() -> impl IntoView {
                 let (a, b) = (get("a").unwrap_or_default(), get("b").unwrap_or_default());
                 let blind = get("blind").is_none_or(|x| x == "true");
                 let dataset = get("dataset").unwrap_or_default();
+                let typed = get("typed").unwrap_or_default();
                 let index: usize = get("i").and_then(|i| i.parse().ok()).unwrap_or(0);
                 match data.await {
-                    Ok(v) => view! { <CompareBody v start vote refresh a b blind dataset index /> }.into_any(),
+                    Ok(v) => view! { <CompareBody v start vote refresh a b blind dataset typed index /> }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }
             })}
@@ -51,9 +52,18 @@ fn CompareBody(
     b: String,
     blind: bool,
     dataset: String,
+    typed: String,
     index: usize,
 ) -> impl IntoView {
-    let prompt = v.prompts.get(index).cloned().unwrap_or_default();
+    use crate::format::url_encode as enc;
+    // A prompt set: a dataset's held-out prompts, or prompts typed one per line.
+    let prompts: Vec<String> = if dataset.is_empty() {
+        typed.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
+    } else {
+        v.prompts.clone()
+    };
+    let prompt = prompts.get(index).cloned().unwrap_or_default();
+    let in_set = !prompts.is_empty();
     let endpoints = v.endpoints.clone();
     let options = move |selected: &str| {
         endpoints
@@ -61,7 +71,8 @@ fn CompareBody(
             .map(|e| view! { <option value=e.id.clone() selected=e.id == selected>{e.name.clone()}</option> })
             .collect_view()
     };
-    let next = (!dataset.is_empty() && index + 1 < v.prompts.len()).then(|| format!("/compare?a={a}&b={b}&blind={blind}&dataset={dataset}&i={}", index + 1));
+    let source = if dataset.is_empty() { format!("typed={}", enc(&typed)) } else { format!("dataset={}", enc(&dataset)) };
+    let next = (in_set && index + 1 < prompts.len()).then(|| format!("/compare?a={}&b={}&blind={blind}&{source}&i={}", enc(&a), enc(&b), index + 1));
     view! {
         <section class="card">
             <form method="get" action="/compare" class="inline-form" id="prompt-set">
@@ -75,15 +86,25 @@ fn CompareBody(
                 </label>
                 <button type="submit" class="button secondary">"Use these prompts"</button>
             </form>
+            <details>
+                <summary>"Or type a set of prompts, one per line"</summary>
+                <form method="get" action="/compare" class="stack" id="typed-set">
+                    <input type="hidden" name="a" value=a.clone() /><input type="hidden" name="b" value=b.clone() />
+                    <input type="hidden" name="blind" value=blind.to_string() />
+                    <textarea name="typed" rows="4">{typed.clone()}</textarea>
+                    <div><button type="submit" class="button secondary">"Go through them"</button></div>
+                </form>
+            </details>
             <ActionForm action=start attr:class="stack" attr:id="compare-form">
                 <div class="row">
                     <label>"Model A" <select name="model_a" id="model-a">{options(&a)}</select></label>
                     <label>"Model B" <select name="model_b" id="model-b">{options(&b)}</select></label>
                 </div>
                 <label class="check-row"><input type="checkbox" name="blind" checked=blind id="blind" />" Blind (shuffle the sides, hide the names until the vote)"</label>
-                {(!dataset.is_empty()).then(|| view! {
-                    <p class="muted" id="prompt-position">{format!("Prompt {} of {}", index + 1, v.prompts.len())}</p>
+                {in_set.then(|| view! {
+                    <p class="muted" id="prompt-position">{format!("Prompt {} of {}", index + 1, prompts.len())}</p>
                     <input type="hidden" name="dataset" value=dataset.clone() />
+                    <input type="hidden" name="typed" value=typed.clone() />
                     <input type="hidden" name="index" value=index.to_string() />
                 })}
                 <label>"Prompt" <textarea name="prompt" rows="3" required id="compare-prompt">{prompt}</textarea></label>
