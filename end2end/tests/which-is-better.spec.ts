@@ -117,6 +117,8 @@ test('chat with feedback, blind side by side, an experiment, promote the winner'
   for (let i = 0; i < 40 && (seen.a < 5 || seen.b < 5); i++) {
     const arm = await chatOnce(page, `Question ${i}: how do I water ferns?`);
     expect(['a', 'b']).toContain(arm);
+    // Blind while the experiment runs: the answer does not say which model wrote it.
+    await expect(page.locator('li.message.assistant .tag')).toHaveCount(0);
     seen[arm] += 1;
     await page.locator('li.message.assistant').getByRole('button', { name: arm === 'b' ? 'Thumbs up' : 'Thumbs down' }).click();
     await expect(page.locator('li.message.assistant')).toHaveAttribute('data-thumbs', arm === 'b' ? 'up' : 'down');

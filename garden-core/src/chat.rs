@@ -496,11 +496,13 @@ pub fn recent(conn: &Connection, limit: u32) -> Result<Vec<(String, String, Opti
     Ok(rows)
 }
 
-/// Which model answers a chat conversation (its name) and its experiment arm, if any.
+/// Which model answers a chat conversation (its name) and, while its experiment runs, its arm
+/// (the page hides the model then, so the person's ratings stay blind).
 pub fn conversation_model(conn: &Connection, id: &str) -> Result<(Option<String>, Option<String>)> {
     Ok(conn
         .query_row(
-            "SELECT e.name, c.arm FROM conversations c LEFT JOIN endpoints e ON e.id = c.endpoint_id WHERE c.id = ?1",
+            "SELECT e.name, CASE WHEN x.status = 'running' THEN c.arm END FROM conversations c
+               LEFT JOIN endpoints e ON e.id = c.endpoint_id LEFT JOIN experiments x ON x.id = c.experiment_id WHERE c.id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

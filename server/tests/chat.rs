@@ -109,6 +109,8 @@ async fn experiments_route_conversations_stickily_and_judge_the_evidence() {
         hub.wait(&again.turn_id).await.unwrap();
         *arms.entry(arm.clone()).or_insert(0) += 1;
         let conv = sent.conversation_id.clone();
+        let c2 = conv.clone();
+        assert_eq!(studio.db().with_conn(move |c| chat::conversation_model(c, &c2)).unwrap().1.as_deref(), Some(arm.as_str()));
         studio
             .db()
             .with_conn(move |c| {
@@ -138,4 +140,8 @@ async fn experiments_route_conversations_stickily_and_judge_the_evidence() {
     // Stopped: new conversations go back to the default model.
     let sent = chat::send(&studio, &hub, SendRequest { text: "after".into(), ..Default::default() }).await.unwrap();
     assert!(sent.arm.is_none());
+    // …and the experiment's conversations are no longer blind.
+    let first = studio.db().with_conn(|c| Ok(c.query_row("SELECT id FROM conversations WHERE experiment_id IS NOT NULL LIMIT 1", [], |r| r.get::<_, String>(0))?)).unwrap();
+    let (model, arm) = studio.db().with_conn(move |c| chat::conversation_model(c, &first)).unwrap();
+    assert!(model.is_some() && arm.is_none());
 }

@@ -91,7 +91,13 @@ fn ChatBody(
                         </p>
                     }.into_any(),
                 }}
-                {v.conversation.clone().map(|c| view! { <ConversationBody c thumbs satisfaction /> })}
+                {v.conversation.clone().map(|mut c| {
+                    // Blind while its experiment runs: which model answered is not shown.
+                    if v.arm.is_some() {
+                        c.messages.iter_mut().for_each(|m| m.model = None);
+                    }
+                    view! { <ConversationBody c thumbs satisfaction /> }
+                })}
                 {v.pending.clone().map(|turn| view! {
                     <div class="message assistant pending" id="pending"><LiveAnswer turn on_done /></div>
                 })}
