@@ -84,10 +84,8 @@ test('chat with feedback, blind side by side, an experiment, promote the winner'
   await expect(sides).toHaveCount(2);
   await expect(page.locator('#comparison .side-label').first()).toHaveText('Left');
   await expect(page.locator('#comparison')).not.toContainText(eden);
-  await expect.poll(async () => {
-    if ((await page.locator('#vote-buttons button[data-vote="left"]').isDisabled())) await page.reload();
-    return page.locator('#vote-buttons button[data-vote="left"]').isEnabled();
-  }, { timeout: 60_000, intervals: [1000] }).toBe(true);
+  // The votes open once both answers are in (the page follows them, or refreshes itself without JS).
+  await expect(page.locator('#vote-buttons button[data-vote="left"]')).toBeEnabled({ timeout: 60_000 });
   await page.locator('#vote-buttons button[data-vote="left"]').click();
   await expect(page.locator('#vote-result')).toContainText('You preferred model');
   await expect(page.locator('#comparison')).toContainText(eden);
