@@ -1,6 +1,9 @@
 //! The garden-eden host: the axum router around the Leptos app, the request guard, and
 //! `serve(config, listener, shutdown)` so that tests can run the real server in-process on port 0.
 
+// The pages' view types are deep; release builds (no `erase_components`) need the room.
+#![recursion_limit = "256"]
+
 mod events;
 pub mod ollama_stand_in;
 pub mod security;

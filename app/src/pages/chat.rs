@@ -69,7 +69,7 @@ fn ChatBody(
     let adapters = v.adapters.clone();
     let recent = v.recent.clone();
     let count = v.endpoints.len();
-    view! {
+    let layout = view! {
         <div class="chat-layout">
             <aside class="card chat-side">
                 <h2>"Recent"</h2>
@@ -96,11 +96,11 @@ fn ChatBody(
                     if v.arm.is_some() {
                         c.messages.iter_mut().for_each(|m| m.model = None);
                     }
-                    view! { <ConversationBody c thumbs satisfaction /> }
+                    view! { <ConversationBody c thumbs satisfaction /> }.into_any()
                 })}
                 {v.pending.clone().map(|turn| view! {
                     <div class="message assistant pending" id="pending"><LiveAnswer turn on_done /></div>
-                })}
+                }.into_any())}
                 <ActionForm action=send attr:class="stack chat-form" attr:id="chat-form">
                     <input type="hidden" name="conversation_id" value=conversation_id.clone().unwrap_or_default() />
                     {conversation_id.is_none().then(|| view! {
@@ -116,6 +116,9 @@ fn ChatBody(
                 </ActionForm>
             </section>
         </div>
+    }
+    .into_any();
+    let models = view! {
         <details class="card" id="models">
             <summary>{format!("Models to talk to ({count})")}</summary>
             <table class="table">
@@ -152,4 +155,6 @@ fn ChatBody(
             </ActionForm>
         </details>
     }
+    .into_any();
+    view! { {layout} {models} }
 }
