@@ -392,15 +392,7 @@ pub fn promote(conn: &mut Connection, id: &str, arm: Option<&str>, force: bool) 
                 "UPDATE adapters SET avg_satisfaction = ?2, total_conversations = ?3, metrics_updated_at = ?4 WHERE id = ?1",
                 params![aid, side.mean_satisfaction, side.conversations as i64, crate::now_ms()],
             )?;
-            let current = crate::adapters::active(&tx)?;
-            if current.as_ref().map(|c| &c.id) != Some(aid) {
-                tx.execute("UPDATE adapters SET is_active = 0 WHERE is_active = 1", [])?;
-                tx.execute("UPDATE adapters SET is_active = 1, activated_at = ?2 WHERE id = ?1", params![aid, crate::now_ms()])?;
-                tx.execute(
-                    "INSERT INTO adapter_activations (adapter_id, previous_id, reason, at) VALUES (?1, ?2, ?3, ?4)",
-                    params![aid, current.map(|c| c.id), format!("won experiment {}: {}", r.experiment.name, r.verdict), crate::now_ms()],
-                )?;
-            }
+            crate::adapters::activate_in(&tx, aid, &format!("won experiment {}: {}", r.experiment.name, r.verdict))?;
             Some(crate::adapters::get(&tx, aid)?)
         }
         None => None,

@@ -76,13 +76,9 @@ pub async fn modelfile(State(state): State<AppState>, Path(id): Path<String>) ->
         Ok(a) => a,
         Err(e) => return (axum::http::StatusCode::NOT_FOUND, e.to_string()).into_response(),
     };
-    let path = garden_core::adapters::deploy::work_dir(&studio, &adapter.id).join("Modelfile");
-    let text = match std::fs::read_to_string(&path) {
+    let text = match garden_core::adapters::deploy::modelfile_text(&studio, &adapter) {
         Ok(t) => t,
-        Err(_) => match garden_core::adapters::deploy::write_modelfiles(&studio, &adapter, garden_core::adapters::modelfile::DEFAULT_SYSTEM) {
-            Ok(t) => t,
-            Err(e) => return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-        },
+        Err(e) => return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
     (
         [

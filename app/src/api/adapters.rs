@@ -28,11 +28,7 @@ pub async fn get_adapter(id: String) -> Result<AdapterView, AppError> {
     let studio = crate::state::studio()?;
     let l = studio.db().call(move |c| adapters::lineage(c, &id)).await?;
     let a = l.adapter.clone();
-    let mf_path = deploy::work_dir(&studio, &a.id).join("Modelfile");
-    let modelfile_text = match std::fs::read_to_string(&mf_path) {
-        Ok(t) => t,
-        Err(_) => deploy::write_modelfiles(&studio, &a, modelfile::DEFAULT_SYSTEM)?,
-    };
+    let modelfile_text = deploy::modelfile_text(&studio, &a)?;
     let names: std::collections::HashMap<String, String> = {
         let ids: Vec<String> = l.activations.iter().flat_map(|x| [Some(x.adapter_id.clone()), x.previous_id.clone()]).flatten().collect();
         studio

@@ -128,6 +128,14 @@ pub fn write_modelfiles(studio: &Studio, a: &Adapter, system: &str) -> Result<St
     Ok(text)
 }
 
+/// The adapter's Modelfile as written (the seed's defaults are written first if there is none).
+pub fn modelfile_text(studio: &Studio, a: &Adapter) -> Result<String> {
+    match std::fs::read_to_string(work_dir(studio, &a.id).join("Modelfile")) {
+        Ok(t) => Ok(t),
+        Err(_) => write_modelfiles(studio, a, modelfile::DEFAULT_SYSTEM),
+    }
+}
+
 /// Checks the options and records a `running` deployment (one transaction). `run` does the work.
 pub async fn start(studio: &Studio, adapter_id: &str, opts: &DeployOptions) -> Result<Deployment> {
     let id = adapter_id.to_string();

@@ -324,8 +324,16 @@ pub fn active(conn: &Connection) -> Result<Option<Adapter>> {
 /// the same statement batch; the database's unique index guarantees at most one).
 pub fn activate(conn: &mut Connection, id: &str, reason: &str) -> Result<Adapter> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let target = get(&tx, id)?;
-    let previous = active(&tx)?;
+    let a = activate_in(&tx, id, reason)?;
+    tx.commit()?;
+    Ok(a)
+}
+
+/// `activate` inside the caller's transaction (promoting an experiment's winner does it together
+/// with the experiment's own changes).
+pub fn activate_in(tx: &Connection, id: &str, reason: &str) -> Result<Adapter> {
+    let target = get(tx, id)?;
+    let previous = active(tx)?;
     if previous.as_ref().is_some_and(|p| p.id == target.id) {
         return Ok(target);
     }
@@ -335,9 +343,7 @@ pub fn activate(conn: &mut Connection, id: &str, reason: &str) -> Result<Adapter
         "INSERT INTO adapter_activations (adapter_id, previous_id, reason, at) VALUES (?1, ?2, ?3, ?4)",
         params![id, previous.map(|p| p.id), reason, crate::now_ms()],
     )?;
-    let a = get(&tx, id)?;
-    tx.commit()?;
-    Ok(a)
+    get(tx, id)
 }
 
 /// Where rollback would go: the version that was active before the current one (or, with no
