@@ -168,18 +168,10 @@ pub struct Report {
     pub experiment: Experiment,
     pub a: ArmReport,
     pub b: ArmReport,
-    pub thumbs_test: Option<ProportionTest>,
-    pub satisfaction_test: Option<WelchTest>,
-    /// P(B's thumbs-up rate > A's), Beta(1,1) priors.
-    pub prob_b_better_thumbs: f64,
-    /// P(B's mean satisfaction > A's), normal approximation.
-    pub prob_b_better_satisfaction: Option<f64>,
-    /// Conversations per arm needed to detect the observed difference (α 0.05, power 0.8).
-    pub needed_per_arm: Option<u64>,
     pub votes: VoteSummary,
-    /// `Some("a"|"b")` when the evidence names a better arm.
-    pub better: Option<String>,
-    pub verdict: String,
+    /// The tests and the verdict (flattened: the JSON keeps one level).
+    #[serde(flatten)]
+    pub judgement: Judgement,
 }
 
 /// The evidence from the conversations `filter` selects (an SQL condition on `c`, with `?1`,
@@ -307,20 +299,8 @@ pub fn report(conn: &Connection, id: &str) -> Result<Report> {
     let (a, sa) = arm_evidence(conn, &e, "a")?;
     let (b, sb) = arm_evidence(conn, &e, "b")?;
     let votes = stats::summarize_votes(&crate::chat::votes_between(conn, &e.arm_a.id, &e.arm_b.id)?);
-    let j = judge(&a, &sa, &b, &sb, (&format!("A ({})", e.arm_a.name), &format!("B ({})", e.arm_b.name)));
-    Ok(Report {
-        experiment: e,
-        a,
-        b,
-        thumbs_test: j.thumbs_test,
-        satisfaction_test: j.satisfaction_test,
-        prob_b_better_thumbs: j.prob_b_better_thumbs,
-        prob_b_better_satisfaction: j.prob_b_better_satisfaction,
-        needed_per_arm: j.needed_per_arm,
-        votes,
-        better: j.better,
-        verdict: j.verdict,
-    })
+    let judgement = judge(&a, &sa, &b, &sb, (&format!("A ({})", e.arm_a.name), &format!("B ({})", e.arm_b.name)));
+    Ok(Report { experiment: e, a, b, votes, judgement })
 }
 
 /// Two adapters compared on all the chat evidence collected for each (every conversation a model
@@ -358,7 +338,7 @@ pub fn stop(conn: &mut Connection, id: &str) -> Result<Experiment> {
     }
     conn.execute(
         "UPDATE experiments SET status = 'stopped', ended_at = ?2, verdict = ?3 WHERE id = ?1",
-        params![r.experiment.id, crate::now_ms(), r.verdict],
+        params![r.experiment.id, crate::now_ms(), r.judgement.verdict],
     )?;
     get(conn, id)
 }
@@ -368,14 +348,14 @@ pub fn stop(conn: &mut Connection, id: &str) -> Result<Experiment> {
 /// The experiment is stopped. All in one transaction.
 pub fn promote(conn: &mut Connection, id: &str, arm: Option<&str>, force: bool) -> Result<(Experiment, Option<crate::adapters::Adapter>)> {
     let r = report(conn, id)?;
-    let arm = match (arm, &r.better) {
+    let arm = match (arm, &r.judgement.better) {
         (Some(x), _) if force => x.to_string(),
         (Some(x), Some(b)) if x == b => x.to_string(),
         (None, Some(b)) => b.clone(),
         (Some(x), _) => {
-            return Err(Error::invalid("winner", format!("the evidence does not say arm {} is better: {}", x.to_uppercase(), r.verdict)));
+            return Err(Error::invalid("winner", format!("the evidence does not say arm {} is better: {}", x.to_uppercase(), r.judgement.verdict)));
         }
-        (None, None) => return Err(Error::invalid("winner", format!("no winner yet: {}", r.verdict))),
+        (None, None) => return Err(Error::invalid("winner", format!("no winner yet: {}", r.judgement.verdict))),
     };
     if arm != "a" && arm != "b" {
         return Err(Error::invalid("winner", "the winner is a or b"));
@@ -384,7 +364,7 @@ pub fn promote(conn: &mut Connection, id: &str, arm: Option<&str>, force: bool) 
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute(
         "UPDATE experiments SET status = 'stopped', winner = ?2, ended_at = COALESCE(ended_at, ?3), verdict = ?4 WHERE id = ?1",
-        params![r.experiment.id, arm, crate::now_ms(), r.verdict],
+        params![r.experiment.id, arm, crate::now_ms(), r.judgement.verdict],
     )?;
     let adapter = match &side.adapter_id {
         Some(aid) => {
@@ -392,7 +372,7 @@ pub fn promote(conn: &mut Connection, id: &str, arm: Option<&str>, force: bool) 
                 "UPDATE adapters SET avg_satisfaction = ?2, total_conversations = ?3, metrics_updated_at = ?4 WHERE id = ?1",
                 params![aid, side.mean_satisfaction, side.conversations as i64, crate::now_ms()],
             )?;
-            crate::adapters::activate_in(&tx, aid, &format!("won experiment {}: {}", r.experiment.name, r.verdict))?;
+            crate::adapters::activate_in(&tx, aid, &format!("won experiment {}: {}", r.experiment.name, r.judgement.verdict))?;
             Some(crate::adapters::get(&tx, aid)?)
         }
         None => None,

@@ -198,18 +198,9 @@ fn print_report(r: &Report) {
     println!("{} ({}{})", r.experiment.name, r.experiment.status, r.experiment.winner.as_ref().map(|w| format!(", winner {}", w.to_uppercase())).unwrap_or_default());
     println!("{}", arm_line(&r.a));
     println!("{}", arm_line(&r.b));
-    let j = experiments::Judgement {
-        thumbs_test: r.thumbs_test.clone(),
-        satisfaction_test: r.satisfaction_test.clone(),
-        prob_b_better_thumbs: r.prob_b_better_thumbs,
-        prob_b_better_satisfaction: r.prob_b_better_satisfaction,
-        needed_per_arm: r.needed_per_arm,
-        better: r.better.clone(),
-        verdict: r.verdict.clone(),
-    };
     let v = &r.votes;
     println!("  side-by-side votes: A {} B {} ties {} both bad {}; Elo {:.0} / {:.0}", v.a, v.b, v.ties, v.both_bad, v.elo_a, v.elo_b);
-    print_judgement(&j);
+    print_judgement(&r.judgement);
 }
 
 async fn pick(studio: &Studio, key: Option<String>) -> anyhow::Result<String> {
@@ -233,7 +224,7 @@ pub async fn ab(studio: Studio, cmd: AbCommand) -> anyhow::Result<()> {
         AbCommand::Status => {
             let id = pick(&studio, None).await?;
             let r = studio.db().call(move |c| experiments::report(c, &id)).await?;
-            println!("{} ({}): A {} conversations, B {}. {}", r.experiment.name, r.experiment.status, r.a.conversations, r.b.conversations, r.verdict);
+            println!("{} ({}): A {} conversations, B {}. {}", r.experiment.name, r.experiment.status, r.a.conversations, r.b.conversations, r.judgement.verdict);
         }
         AbCommand::Report { experiment, json } => {
             let id = pick(&studio, experiment).await?;

@@ -93,7 +93,7 @@ async fn experiments_route_conversations_stickily_and_judge_the_evidence() {
     let (aid, bid) = (a.id.clone(), b.id.clone());
     let e = studio.db().with_conn(move |c| experiments::start(c, "eden vs base", &aid, &bid, 0.5)).unwrap();
     let report = studio.db().with_conn(|c| experiments::report(c, &e.id)).unwrap();
-    assert!(report.verdict.starts_with("No evidence yet"), "{}", report.verdict);
+    assert!(report.judgement.verdict.starts_with("No evidence yet"), "{}", report.judgement.verdict);
     assert!(studio.db().with_conn(|c| experiments::promote(c, &e.id, None, false)).unwrap_err().to_string().contains("no winner yet"));
 
     let mut arms = std::collections::HashMap::new();
@@ -127,11 +127,11 @@ async fn experiments_route_conversations_stickily_and_judge_the_evidence() {
     }
     assert!(arms["a"] >= 5 && arms["b"] >= 5, "{arms:?}");
     let r = studio.db().with_conn(|c| experiments::report(c, &e.id)).unwrap();
-    assert_eq!(r.better.as_deref(), Some("b"), "{}", r.verdict);
-    assert!(r.verdict.starts_with("B (eden) is better"), "{}", r.verdict);
+    assert_eq!(r.judgement.better.as_deref(), Some("b"), "{}", r.judgement.verdict);
+    assert!(r.judgement.verdict.starts_with("B (eden) is better"), "{}", r.judgement.verdict);
     assert_eq!(r.a.conversations + r.b.conversations, 24);
     assert_eq!(r.b.thumbs_up, r.b.thumbs_total);
-    assert!(r.prob_b_better_thumbs > 0.99);
+    assert!(r.judgement.prob_b_better_thumbs > 0.99);
     // Promoting the arm the evidence does not name is refused; the named one is accepted.
     assert!(studio.db().with_conn(|c| experiments::promote(c, &e.id, Some("a"), false)).unwrap_err().to_string().contains("does not say arm A"));
     let (done, _) = studio.db().with_conn(|c| experiments::promote(c, &e.id, None, false)).unwrap();

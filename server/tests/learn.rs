@@ -140,7 +140,7 @@ async fn export_merge_train_register_ab_promote_rollback() {
         studio.db().with_conn(move |c| conversations::set_satisfaction(c, &conv, Some(if good { 0.9 } else { 0.3 } + jitter))).unwrap();
     }
     let r = studio.db().with_conn(|c| experiments::report(c, &e.id)).unwrap();
-    assert_eq!(r.better.as_deref(), Some("b"), "{}", r.verdict);
+    assert_eq!(r.judgement.better.as_deref(), Some("b"), "{}", r.judgement.verdict);
     let (done, promoted) = studio.db().with_conn(|c| experiments::promote(c, &e.id, None, false)).unwrap();
     assert_eq!(done.winner.as_deref(), Some("b"));
     let promoted = promoted.unwrap();
