@@ -18,6 +18,9 @@ pub enum AppError {
     Storage { message: String },
     #[error("internal error: {message}")]
     Internal { message: String },
+    /// The run needs an optional trainer package that is not installed (nothing was launched).
+    #[error("{message}")]
+    MissingExtra { extra: String, message: String, command: String },
     /// The call itself failed: the server was unreachable, or the request or answer could not be
     /// encoded.
     #[error("could not talk to the garden-eden server: {message}")]
@@ -58,6 +61,11 @@ impl From<garden_core::Error> for AppError {
                 service: format!("{service} at {url}"),
                 message,
             },
+            e @ E::MissingExtra { .. } => {
+                let message = e.to_string();
+                let E::MissingExtra { extra, command, .. } = e else { unreachable!() };
+                AppError::MissingExtra { extra, message, command }
+            }
             e @ E::Task(_) => AppError::Internal {
                 message: e.to_string(),
             },

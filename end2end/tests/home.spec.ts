@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 
-const CHECKS = ['database', 'disk', 'python', 'llamafactory', 'llama_cpp', 'ollama', 'gpu'];
+const CHECKS = ['database', 'disk', 'python', 'llamafactory', 'llama_cpp', 'ollama', 'gpu', 'extras'];
 
 test('home page shows the set-up checks, rendered on the server', async ({ page }) => {
   await page.goto('/');

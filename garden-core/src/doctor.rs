@@ -40,7 +40,7 @@ impl Status {
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
-    /// Stable key: `database`, `disk`, `python`, `llamafactory`, `llama_cpp`, `ollama`, `gpu`.
+    /// Stable key: `database`, `disk`, `python`, `llamafactory`, `llama_cpp`, `ollama`, `gpu`, `extras`.
     pub key: String,
     /// What was checked, for people.
     pub label: String,
@@ -72,6 +72,10 @@ impl Check {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub checks: Vec<Check>,
+    /// The GPUs found (NVIDIA, AMD ROCm, or none).
+    pub hardware: crate::hardware::Hardware,
+    /// The trainer's optional GPU packages (empty when its Python does not run).
+    pub extras: Vec<crate::train::extras::ExtraStatus>,
     /// When the checks ran (Unix ms).
     pub checked_at: i64,
 }
@@ -86,18 +90,27 @@ impl Report {
 pub async fn run(studio: &Studio) -> Report {
     let settings = studio.settings();
     let python = settings.python_path();
-    let (database, python, ollama, gpu) = tokio::join!(
+    let (database, python_checks, ollama, hardware, extras) = tokio::join!(
         check_database(studio),
         check_python(&python),
         check_ollama(&settings.ollama_url),
-        check_gpu(),
+        crate::hardware::detect(),
+        crate::train::extras::status(&python),
     );
-    let mut checks = vec![database, check_disk(&settings.data_dir)];
-    checks.extend(python);
+    let data_dir = settings.data_dir.clone();
+    let disk = tokio::task::spawn_blocking(move || check_disk(&data_dir))
+        .await
+        .unwrap_or_else(|e| Check::new("disk", "Free disk", Status::Warn, e.to_string()));
+    let extras = extras.unwrap_or_default();
+    let mut checks = vec![database, disk];
+    checks.extend(python_checks);
     checks.push(ollama);
-    checks.push(gpu);
+    checks.push(check_gpu(&hardware));
+    checks.push(check_extras(&hardware, &extras));
     Report {
         checks,
+        hardware,
+        extras,
         checked_at: crate::now_ms(),
     }
 }
@@ -367,36 +380,45 @@ async fn check_ollama(base_url: &str) -> Check {
 
 pub use crate::adapters::ollama::parse_version;
 
-async fn check_gpu() -> Check {
+fn check_gpu(hardware: &crate::hardware::Hardware) -> Check {
+    use crate::hardware::GpuKind;
     const CPU_NOTE: &str = "training runs on the CPU: fine for the tiny demo model, far too slow for \
                             Qwen 2.5 7B/14B";
-    let output = run_probe(Command::new("nvidia-smi").args([
-        "--query-gpu=name,memory.total,memory.used",
-        "--format=csv,noheader,nounits",
-    ]))
-    .await;
-    match output {
-        Ok(stdout) => {
-            let gpus: Vec<String> = stdout
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|line| {
-                    let f: Vec<&str> = line.split(',').map(str::trim).collect();
-                    match f.as_slice() {
-                        [name, total, used] => format!("{name}, {total} MiB ({used} MiB in use)"),
-                        _ => line.trim().to_owned(),
-                    }
-                })
-                .collect();
-            if gpus.is_empty() {
-                Check::new("gpu", "GPU", Status::Warn, format!("nvidia-smi lists no GPU: {CPU_NOTE}"))
-                    .fix("check the NVIDIA driver (nvidia-smi should list your GPU)")
-            } else {
-                Check::new("gpu", "GPU", Status::Ok, gpus.join("; "))
-            }
+    match hardware.kind {
+        GpuKind::None => {
+            let why = hardware.note.clone().unwrap_or_else(|| "no GPU found".to_owned());
+            Check::new("gpu", "GPU", Status::Warn, format!("{why}: {CPU_NOTE}"))
+                .fix("on a machine with an NVIDIA GPU, install its driver so that nvidia-smi works (AMD: rocm-smi)")
         }
-        Err(e) => Check::new("gpu", "GPU", Status::Warn, format!("no NVIDIA GPU ({e}): {CPU_NOTE}"))
-            .fix("on a machine with an NVIDIA GPU, install its driver so that nvidia-smi works"),
+        GpuKind::Amd => Check::new("gpu", "GPU", Status::Warn, hardware.summary()).fix(
+            "AMD GPUs train with a ROCm build of torch in the trainer's environment (garden-eden installs the CUDA one); \
+             4-bit QLoRA needs bitsandbytes' ROCm support",
+        ),
+        GpuKind::Nvidia | GpuKind::Apple => Check::new("gpu", "GPU", Status::Ok, hardware.summary()),
+    }
+}
+
+/// bitsandbytes and DeepSpeed: needed only for QLoRA and ZeRO, so missing is a warning on a GPU
+/// machine and fine without one.
+fn check_extras(hardware: &crate::hardware::Hardware, extras: &[crate::train::extras::ExtraStatus]) -> Check {
+    if extras.is_empty() {
+        return Check::new("extras", "GPU extras", Status::Warn, "unknown: the trainer's Python does not run");
+    }
+    let detail = extras
+        .iter()
+        .map(|e| match &e.installed {
+            Some(v) => format!("{} {v}", e.package),
+            None => format!("{} not installed ({})", e.package, e.purpose),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let missing: Vec<&str> = extras.iter().filter(|e| e.installed.is_none()).map(|e| e.package.as_str()).collect();
+    if missing.is_empty() {
+        Check::new("extras", "GPU extras", Status::Ok, detail)
+    } else if hardware.kind == crate::hardware::GpuKind::Nvidia {
+        Check::new("extras", "GPU extras", Status::Warn, detail).fix(format!("garden-eden extras install {}", missing.join(" ")))
+    } else {
+        Check::new("extras", "GPU extras", Status::Ok, format!("{detail}: only needed on an NVIDIA GPU"))
     }
 }
 

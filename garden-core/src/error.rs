@@ -51,6 +51,21 @@ pub enum Error {
 
     #[error("background task failed: {0}")]
     Task(String),
+
+    /// The run needs an optional package that the trainer's Python lacks; nothing was launched.
+    #[error(
+        "this run needs {extra} ({purpose}), which the trainer's Python ({}) does not have: install it with \
+         `garden-eden extras install {extra}`, or run: {command}",
+        python.display()
+    )]
+    MissingExtra {
+        /// The packages, separated by spaces.
+        extra: String,
+        purpose: String,
+        python: PathBuf,
+        /// The exact pip command.
+        command: String,
+    },
 }
 
 impl Error {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod experiments;
 pub mod export;
 pub mod fsutil;
+pub mod hardware;
 pub mod import;
 pub mod infer;
 pub mod learn;

@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "experiments",
         sql: include_str!("../../migrations/0006_experiments.sql"),
     },
+    Migration {
+        version: 7,
+        name: "model_phase",
+        sql: include_str!("../../migrations/0007_model_phase.sql"),
+    },
 ];
 
 impl Migration {

@@ -13,7 +13,7 @@ async fn home_page_renders_the_checks_on_the_server() {
     let html = res.text().await.unwrap();
     assert!(html.contains("Your set-up"), "{html}");
     // Every doctor check is on the page, already rendered (no JavaScript needed).
-    for key in ["database", "disk", "python", "llamafactory", "llama_cpp", "ollama", "gpu"] {
+    for key in ["database", "disk", "python", "llamafactory", "llama_cpp", "ollama", "gpu", "extras"] {
         assert!(html.contains(&format!("data-key=\"{key}\"")), "check {key} missing");
     }
     assert!(html.contains("nothing answers at http://127.0.0.1:9"), "ollama down is explained");

@@ -17,6 +17,7 @@ pub fn ErrorBox(error: AppError) -> impl IntoView {
         AppError::Storage { .. } => "The database reported a problem",
         AppError::Internal { .. } => "Something went wrong on the server",
         AppError::Transport { .. } => "The server could not be reached",
+        AppError::MissingExtra { .. } => "A trainer package is missing",
     };
     view! {
         <div class="error-box" role="alert">

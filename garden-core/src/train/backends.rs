@@ -179,7 +179,7 @@ fn llama_factory(config: &TrainConfig, format: Format) -> Launch {
     }
     Launch {
         backend: Backend::LlamaFactory,
-        files: vec![("run.yaml".to_owned(), config.to_yaml(None))],
+        files: vec![("run.yaml".to_owned(), config.to_yaml(super::config::Device::Cpu))],
         command: argv(&["llamafactory-cli", "train", "run.yaml"]),
         notes,
     }
@@ -918,7 +918,7 @@ mod tests {
         let (_root, train) = exported(Format::Openai, 3);
         let c = config();
         let l = launch(Backend::LlamaFactory, &c, &train, "openai").unwrap();
-        assert_eq!(l.files, vec![("run.yaml".to_owned(), c.to_yaml(None))]);
+        assert_eq!(l.files, vec![("run.yaml".to_owned(), c.to_yaml(crate::train::config::Device::Cpu))]);
         assert_eq!(l.command, ["llamafactory-cli", "train", "run.yaml"]);
         let notes = l.notes.join("\n");
         assert!(notes.contains("FORCE_TORCHRUN=1") && notes.contains("NPROC_PER_NODE") && notes.contains("deepspeed"), "{notes}");

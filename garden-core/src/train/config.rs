@@ -19,6 +19,15 @@ pub enum Precision {
     Fp32,
 }
 
+/// What the run trains on, as far as precision goes: the CPU trains in fp32; GPUs of the Ampere
+/// generation and later have bf16, older ones fp16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    Cpu,
+    Gpu { bf16: bool },
+}
+
 /// When to evaluate on the validation data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -309,25 +318,32 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// fp16/bf16 as LLaMA-Factory wants them, for the device found.
-    pub fn resolved_precision(&self, gpu: Option<&str>) -> Precision {
-        match (self.precision, gpu) {
-            (Precision::Auto, None) => Precision::Fp32,
-            (Precision::Auto, Some(name)) => {
-                // Ampere and later have bf16.
-                let n = name.to_ascii_uppercase();
-                let bf16 = ["A100", "A10", "A40", "A6000", "H100", "H200", "L4", "L40", "RTX 30", "RTX 40", "RTX 50", "GH200", "B200"]
-                    .iter()
-                    .any(|m| n.contains(m));
-                if bf16 { Precision::Bf16 } else { Precision::Fp16 }
-            }
+    /// fp16/bf16 as LLaMA-Factory wants them, for the device the run trains on.
+    pub fn resolved_precision(&self, device: Device) -> Precision {
+        match (self.precision, device) {
+            (Precision::Auto, Device::Cpu) => Precision::Fp32,
+            (Precision::Auto, Device::Gpu { bf16: true }) => Precision::Bf16,
+            (Precision::Auto, Device::Gpu { bf16: false }) => Precision::Fp16,
             (p, _) => p,
         }
     }
 
+    /// The optional trainer packages this config needs (checked before launch).
+    pub fn needed_extras(&self) -> Vec<super::extras::Extra> {
+        use super::extras::Extra;
+        let mut out = Vec::new();
+        if self.quantization_bit.is_some() {
+            out.push(Extra::Bitsandbytes);
+        }
+        if self.deepspeed.is_some() {
+            out.push(Extra::Deepspeed);
+        }
+        out
+    }
+
     /// The YAML LLaMA-Factory is given (`llamafactory-cli train run.yaml`). Shown before launch
     /// and saved with the run.
-    pub fn to_yaml(&self, gpu: Option<&str>) -> String {
+    pub fn to_yaml(&self, device: Device) -> String {
         let mut y = String::new();
         let mut line = |k: &str, v: String| {
             y.push_str(k);
@@ -383,7 +399,7 @@ impl TrainConfig {
         }
         line("lr_scheduler_type", quote(&self.lr_scheduler_type));
         line("warmup_ratio", num(self.warmup_ratio));
-        match self.resolved_precision(gpu) {
+        match self.resolved_precision(device) {
             Precision::Bf16 => line("bf16", "true".into()),
             Precision::Fp16 => line("fp16", "true".into()),
             Precision::Fp32 | Precision::Auto => {}
@@ -475,7 +491,7 @@ mod tests {
     fn defaults_are_valid_and_render_the_seed_yaml() {
         let c = ready();
         c.validate().unwrap();
-        let y = c.to_yaml(None);
+        let y = c.to_yaml(Device::Cpu);
         for expected in [
             "model_name_or_path: \"Qwen/Qwen2.5-14B-Instruct\"",
             "finetuning_type: lora",
@@ -493,8 +509,11 @@ mod tests {
             assert!(y.contains(expected), "missing {expected:?} in\n{y}");
         }
         assert!(!y.contains("fp16") && !y.contains("bf16"), "CPU trains in fp32");
-        assert!(c.to_yaml(Some("NVIDIA H100 80GB HBM3")).contains("bf16: true"));
-        assert!(c.to_yaml(Some("Tesla T4")).contains("fp16: true"));
+        assert!(c.to_yaml(Device::Gpu { bf16: true }).contains("bf16: true"));
+        assert!(c.to_yaml(Device::Gpu { bf16: false }).contains("fp16: true"));
+        assert!(!y.contains("quantization_bit"), "full precision unless asked");
+        let q4 = TrainConfig { quantization_bit: Some(4), ..ready() };
+        assert!(q4.to_yaml(Device::Gpu { bf16: true }).contains("\nquantization_bit: 4\n"));
     }
 
     #[test]
@@ -537,16 +556,23 @@ mod tests {
             let v: serde_json::Value = serde_json::from_str(z.config_json()).unwrap();
             assert!(v["zero_optimization"]["stage"].as_u64().is_some());
             let c = TrainConfig { deepspeed: Some(z), ..ready() };
-            assert!(c.to_yaml(None).contains(&format!("deepspeed: \"{}\"", z.file_name())));
+            assert!(c.to_yaml(Device::Cpu).contains(&format!("deepspeed: \"{}\"", z.file_name())));
         }
     }
 
     #[test]
     fn strings_are_quoted_safely() {
         let c = TrainConfig { dataset: "we\"ird\nname".into(), ..ready() };
-        assert!(c.to_yaml(None).contains("dataset: \"we\\\"ird\\nname\""));
+        assert!(c.to_yaml(Device::Cpu).contains("dataset: \"we\\\"ird\\nname\""));
         assert_eq!(sci(2e-4), "2.0e-4");
         assert_eq!(sci(1.5e-5), "1.5e-5");
         assert_eq!(sci(0.001), "1.0e-3");
+    }
+}
+
+impl crate::hardware::Hardware {
+    /// What a run here trains on, for precision: the CPU, or GPUs with or without bf16.
+    pub fn device(&self) -> Device {
+        if self.gpus.is_empty() { Device::Cpu } else { Device::Gpu { bf16: self.bf16() } }
     }
 }

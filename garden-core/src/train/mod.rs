@@ -2,14 +2,17 @@
 //! real LLaMA-Factory as a subprocess.
 
 pub mod backends;
+pub mod base_model;
 pub mod config;
 pub mod estimate;
+pub mod extras;
+pub mod plan;
 pub mod runs;
 pub mod supervisor;
 pub mod yaml;
 
 pub use config::{Adjustment, TrainConfig};
-pub use runs::{MetricPoint, Run, RunStatus};
+pub use runs::{MetricPoint, ModelProgress, Phase, Run, RunStatus};
 pub use supervisor::{RunEvent, Supervisor};
 
 /// The tiny demo model's generator, shipped inside the binary.

@@ -69,6 +69,57 @@ pub struct Run {
     /// Last training and eval loss recorded.
     pub final_loss: Option<f64>,
     pub final_eval_loss: Option<f64>,
+    /// Where a running run is: finding or downloading its base model, or training.
+    pub phase: Option<Phase>,
+    /// The base model's phase: where it was found, or how far its download is.
+    pub model_progress: Option<ModelProgress>,
+}
+
+/// The two phases of a running run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// The base model is being found, checked or downloaded; no trainer runs yet.
+    Model,
+    Training,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Model => "model",
+            Phase::Training => "training",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Phase> {
+        match s {
+            "model" => Some(Phase::Model),
+            "training" => Some(Phase::Training),
+            _ => None,
+        }
+    }
+}
+
+/// How the base model was resolved, or how far its download is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelProgress {
+    /// The Hugging Face id (or the local folder).
+    pub repo: String,
+    /// `local` (a folder), `cached` (already in the Hugging Face cache), `downloading`,
+    /// `downloaded`, `failed`.
+    pub state: String,
+    pub done_bytes: u64,
+    pub total_bytes: u64,
+    pub files_done: u64,
+    pub files_total: u64,
+    /// Bytes a second over the last few seconds.
+    pub bytes_per_s: Option<f64>,
+    pub eta_s: Option<f64>,
+    /// The folder the trainer loads.
+    pub path: Option<String>,
+    /// One sentence for people (what was found, or why it failed and what to do).
+    pub message: Option<String>,
 }
 
 /// One point of a run's charts.
@@ -89,6 +140,7 @@ pub struct MetricPoint {
 const RUN_COLUMNS: &str = "r.id, r.name, r.dataset_id, r.backend, r.config, r.yaml, r.status, r.pid,
     r.output_dir, r.log_path, r.error, r.exit_code, r.total_steps, r.cancel_requested,
     r.created_at, r.started_at, r.finished_at,
+    r.phase, r.model_progress,
     (SELECT loss FROM run_metrics m WHERE m.run_id = r.id AND loss IS NOT NULL ORDER BY step DESC LIMIT 1),
     (SELECT eval_loss FROM run_metrics m WHERE m.run_id = r.id AND eval_loss IS NOT NULL ORDER BY step DESC LIMIT 1)";
 
@@ -111,8 +163,10 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
         created_at: r.get(14)?,
         started_at: r.get(15)?,
         finished_at: r.get(16)?,
-        final_loss: r.get(17)?,
-        final_eval_loss: r.get(18)?,
+        phase: r.get::<_, Option<String>>(17)?.as_deref().and_then(Phase::parse),
+        model_progress: r.get::<_, Option<String>>(18)?.and_then(|j| serde_json::from_str(&j).ok()),
+        final_loss: r.get(19)?,
+        final_eval_loss: r.get(20)?,
     })
 }
 
@@ -120,6 +174,16 @@ pub fn get(conn: &Connection, id: &str) -> Result<Run> {
     conn.query_row(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?1"), [id], run_from_row)
         .optional()?
         .ok_or_else(|| Error::NotFound { what: "run", id: id.to_owned() })
+}
+
+/// Records the run's phase and the base model's progress.
+pub fn set_model_progress(conn: &Connection, id: &str, phase: Phase, progress: Option<&ModelProgress>) -> Result<()> {
+    let json = progress.map(serde_json::to_string).transpose().map_err(|e| Error::Task(e.to_string()))?;
+    conn.execute(
+        "UPDATE runs SET phase = ?2, model_progress = COALESCE(?3, model_progress) WHERE id = ?1",
+        params![id, phase.as_str(), json],
+    )?;
+    Ok(())
 }
 
 /// Every run, newest first.

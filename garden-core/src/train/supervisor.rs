@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, Notify};
 
 use super::config::TrainConfig;
-use super::runs::{self, MetricPoint, Run, RunStatus};
+use super::base_model::{self, Outcome};
+use super::runs::{self, MetricPoint, ModelProgress, Phase, Run, RunStatus};
 use crate::conversations::new_id;
 use crate::error::{Error, Result};
 use crate::Studio;
@@ -38,6 +39,8 @@ pub const CANCEL_GRACE: Duration = Duration::from_secs(30);
 pub enum RunEvent {
     Points { run_id: String, points: Vec<MetricPoint> },
     Status { run_id: String, status: RunStatus },
+    /// The base model's phase: found, or how far its download is.
+    Model { run_id: String, progress: ModelProgress },
 }
 
 /// A run to start.
@@ -103,7 +106,9 @@ impl Supervisor {
         let mut config = new.config;
         config.output_dir = dir.join("output");
         config.validate()?;
-        let yaml = config.to_yaml(detect_gpu_name().as_deref());
+        // A run whose trainer packages are missing is refused here, before anything is queued.
+        super::extras::check(&self.studio.settings().python_path(), &config.needed_extras()).await?;
+        let yaml = config.to_yaml(crate::hardware::detect().await.device());
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
         crate::fsutil::write_atomically(&dir.join("run.yaml"), yaml.as_bytes())?;
         if let Some(z) = config.deepspeed {
@@ -195,8 +200,15 @@ impl Supervisor {
                 }
                 None => {
                     self.ingest(&run).await?;
-                    self.finish(&run.id, RunStatus::Interrupted, None,
-                        Some("garden-eden stopped while this run was training, and the trainer is gone: resume it to continue from its last checkpoint".into())).await?;
+                    // Decided exactly as a re-attached run is when its trainer ends.
+                    let finished = Path::new(&run.output_dir).join("train_results.json").exists();
+                    let (status, error) = match (run.cancel_requested, finished, run.phase) {
+                        (true, _, _) => (RunStatus::Cancelled, None),
+                        (false, true, _) => (RunStatus::Succeeded, None),
+                        (false, false, Some(Phase::Model)) => (RunStatus::Interrupted, Some("garden-eden stopped while the base model was being fetched: resume the run to continue the download".to_owned())),
+                        (false, false, _) => (RunStatus::Interrupted, Some("garden-eden stopped while this run was training, and the trainer is gone: resume it to continue from its last checkpoint".to_owned())),
+                    };
+                    self.finish(&run.id, status, None, error).await?;
                 }
             }
         }
@@ -248,7 +260,23 @@ impl Supervisor {
         self.emit(RunEvent::Status { run_id: run.id.clone(), status: RunStatus::Running });
         let dir = PathBuf::from(&run.log_path).parent().map(Path::to_path_buf).unwrap_or_default();
         let yaml = dir.join("run.yaml");
-        let cli = llamafactory_cli(&self.studio.settings().python_path());
+        let python = self.studio.settings().python_path();
+
+        // Phase 1: the base model (a checked folder, the Hugging Face cache, or a download).
+        let model = run.config.get("model_name_or_path").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+        let mut report = Progress { supervisor: self.clone(), run_id: run.id.clone() };
+        let id = run.id.clone();
+        self.studio.db().call(move |c| runs::set_model_progress(c, &id, Phase::Model, None)).await?;
+        let from_hub = match base_model::resolve(&model, &python, &dir, Path::new(&run.log_path), &self.inner.env, &mut report).await? {
+            Outcome::Ready { from_hub, .. } => from_hub,
+            Outcome::Failed { message, .. } => return self.finish(&run.id, RunStatus::Failed, None, Some(message)).await,
+            Outcome::Stopped { .. } => return self.finish(&run.id, RunStatus::Cancelled, None, None).await,
+        };
+        let id = run.id.clone();
+        self.studio.db().call(move |c| runs::set_model_progress(c, &id, Phase::Training, None)).await?;
+
+        // Phase 2: the trainer.
+        let cli = llamafactory_cli(&python);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -273,6 +301,10 @@ impl Supervisor {
             .env("DISABLE_VERSION_CHECK", "1");
         for (k, v) in &self.inner.env {
             command.env(k, v);
+        }
+        if from_hub {
+            // The model is in the cache now: the trainer loads it from there, never the network.
+            command.env("HF_HUB_OFFLINE", "1");
         }
         let mut child = match command.spawn() {
             Ok(child) => child,
@@ -420,6 +452,26 @@ impl Supervisor {
     }
 }
 
+/// Stores and announces the base model's progress; tells the downloader when to stop.
+struct Progress {
+    supervisor: Supervisor,
+    run_id: String,
+}
+
+impl base_model::Report for Progress {
+    async fn progress(&mut self, progress: &ModelProgress) -> Result<()> {
+        let (id, p) = (self.run_id.clone(), progress.clone());
+        self.supervisor.studio.db().call(move |c| runs::set_model_progress(c, &id, Phase::Model, Some(&p))).await?;
+        self.supervisor.emit(RunEvent::Model { run_id: self.run_id.clone(), progress: progress.clone() });
+        Ok(())
+    }
+
+    async fn stop_requested(&mut self) -> Result<bool> {
+        let id = self.run_id.clone();
+        self.supervisor.studio.db().call(move |c| Ok(runs::get(c, &id)?.cancel_requested)).await
+    }
+}
+
 /// Marks a run to stop (usable from the CLI while the web app supervises it).
 pub async fn cancel(db: &crate::db::Db, id: &str) -> Result<Run> {
     let id = id.to_owned();
@@ -501,29 +553,4 @@ fn is_our_trainer(pid: i64, run: &Run) -> bool {
         // No /proc (macOS): trust the pid.
         Err(_) => true,
     }
-}
-
-/// The first GPU's name and memory in bytes, if nvidia-smi answers.
-pub fn detect_gpu() -> Option<(String, u64)> {
-    let out = std::process::Command::new("nvidia-smi")
-        .args(["--query-gpu=name,memory.total", "--format=csv,noheader,nounits"])
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let (name, mib) = text.lines().next()?.rsplit_once(',')?;
-    Some((name.trim().to_owned(), mib.trim().parse::<u64>().ok()? * 1024 * 1024))
-}
-
-/// The first GPU's name, if nvidia-smi answers.
-pub fn detect_gpu_name() -> Option<String> {
-    let out = std::process::Command::new("nvidia-smi")
-        .args(["--query-gpu=name", "--format=csv,noheader"])
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_owned()).filter(|s| !s.is_empty())
 }

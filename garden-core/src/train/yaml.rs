@@ -155,7 +155,7 @@ mod tests {
             quantization_bit: Some(4),
             ..TrainConfig::default()
         };
-        let mut back = from_llamafactory_yaml(&original.to_yaml(Some("NVIDIA A100"))).unwrap();
+        let mut back = from_llamafactory_yaml(&original.to_yaml(super::super::config::Device::Gpu { bf16: true })).unwrap();
         assert_eq!(back.precision, Precision::Bf16);
         back.precision = original.precision;
         back.output_dir = original.output_dir.clone();
