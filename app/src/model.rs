@@ -369,6 +369,25 @@ pub struct RunRow {
     pub error: Option<String>,
     pub output_dir: String,
     pub yaml: String,
+    /// `model` while the base model is found or downloaded, `training` after.
+    pub phase: Option<String>,
+    pub model: Option<ModelProgressView>,
+}
+
+/// The base model's phase: where it was found, or how far its download is (also sent live as
+/// the event stream's `model` events).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelProgressView {
+    pub repo: String,
+    pub state: String,
+    pub done_bytes: u64,
+    pub total_bytes: u64,
+    pub files_done: u64,
+    pub files_total: u64,
+    pub bytes_per_s: Option<f64>,
+    pub eta_s: Option<f64>,
+    pub path: Option<String>,
+    pub message: Option<String>,
 }
 
 /// One point of a run's charts (as the server sends it in the event stream too).
@@ -417,6 +436,12 @@ pub struct TrainParams {
     pub adjust: Option<String>,
     /// `z2` / `z3`: DeepSpeed ZeRO for several GPUs.
     pub deepspeed: Option<String>,
+    /// The base model's precision: `auto` (default: chosen for the GPU), `none` (full), `8`, `4`.
+    pub quantization_bit: Option<String>,
+    /// Plan for a GPU of this many GB instead of this machine's.
+    pub target_gpu: Option<String>,
+    /// How many GPUs (with DeepSpeed ZeRO).
+    pub gpus: Option<String>,
 }
 
 /// What the review step shows before launch.
@@ -432,6 +457,40 @@ pub struct TrainPlan {
     pub memory: Result<MemoryPlan, String>,
     /// The same settings for the trainers garden-eden does not run.
     pub other_backends: Vec<BackendPlan>,
+    /// The GPU the plan is for, in words ("NVIDIA GeForce RTX 4090, 24.0 GiB…", "no GPU…").
+    pub device: String,
+    /// One sentence on the base model's precision: chosen for the GPU, or as the person set it.
+    pub precision: String,
+    /// Trainer packages the settings need that are not installed (the run would be refused).
+    pub missing_extras: Vec<MissingExtra>,
+}
+
+/// A trainer package the run needs and the environment lacks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissingExtra {
+    pub package: String,
+    pub purpose: String,
+    /// The exact pip command.
+    pub command: String,
+}
+
+/// An install of an extra started from the review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExtraInstall {
+    pub package: String,
+    /// running / done / failed
+    pub state: String,
+    pub line: String,
+    pub done_bytes: Option<u64>,
+    pub total_bytes: Option<u64>,
+    pub error: Option<String>,
+}
+
+/// A change that lowers the memory estimate: its sentence and the form fields it sets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuggestionView {
+    pub text: String,
+    pub params: Vec<(String, String)>,
 }
 
 /// The memory estimate, with the formula's parts.
@@ -444,7 +503,7 @@ pub struct MemoryPlan {
     pub parts: Vec<(String, String)>,
     pub formula: String,
     pub message: String,
-    pub suggestions: Vec<String>,
+    pub suggestions: Vec<SuggestionView>,
 }
 
 /// Config files and the command for another trainer.
@@ -495,6 +554,19 @@ mod run_convert {
                 error: r.error,
                 output_dir: r.output_dir,
                 yaml: r.yaml,
+                phase: r.phase.map(|p| p.as_str().to_owned()),
+                model: r.model_progress.map(|m| ModelProgressView {
+                    repo: m.repo,
+                    state: m.state,
+                    done_bytes: m.done_bytes,
+                    total_bytes: m.total_bytes,
+                    files_done: m.files_done,
+                    files_total: m.files_total,
+                    bytes_per_s: m.bytes_per_s,
+                    eta_s: m.eta_s,
+                    path: m.path,
+                    message: m.message,
+                }),
             }
         }
     }

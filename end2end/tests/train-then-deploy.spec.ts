@@ -18,6 +18,7 @@ async function finishedRun(page: Page, name: string): Promise<string> {
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByLabel('Dataset').selectOption(datasetId!);
   await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Tiny demo model (CPU, seconds): made on this machine, no download').check();
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('button', { name: 'Next' }).click();
   await page.locator('input[name="max_steps"]').fill('8');

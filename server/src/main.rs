@@ -59,6 +59,9 @@ enum Command {
     Datasets(commands::DatasetsCommand),
     /// Train a LoRA adapter with LLaMA-Factory on an exported dataset, and follow it.
     Train(train_cmd::TrainArgs),
+    /// The trainer's optional GPU packages (bitsandbytes for QLoRA, deepspeed for ZeRO): list, install.
+    #[command(subcommand)]
+    Extras(train_cmd::ExtrasCommand),
     /// Training runs: list, show, cancel, resume, logs.
     #[command(subcommand)]
     Runs(train_cmd::RunsCommand),
@@ -233,6 +236,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Train(args) => {
             train_cmd::train(Studio::open(settings)?, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Extras(command) => {
+            train_cmd::extras_command(Studio::open(settings)?, command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Runs(command) => {

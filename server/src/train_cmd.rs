@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use garden_core::train::runs::{self, RunStatus};
+use garden_core::train::extras::Extra;
+use garden_core::train::runs::{self, Phase, RunStatus};
 use garden_core::train::supervisor::{self, NewRun};
 use garden_core::train::{Supervisor, TrainConfig};
 use garden_core::Studio;
@@ -42,6 +43,11 @@ pub struct TrainArgs {
     pub learning_rate: Option<f64>,
     #[arg(long)]
     pub batch_size: Option<u32>,
+    /// Load the base model in 4 bits (QLoRA) or 8 bits; `none` for full precision. Left out,
+    /// garden-eden chooses for this machine's GPU (full precision when it fits with margin, else
+    /// 4-bit) and says why.
+    #[arg(long, value_name = "4|8|none", value_parser = ["4", "8", "none"])]
+    pub quantization_bit: Option<String>,
     /// Queue it and return instead of following it.
     #[arg(long)]
     pub detach: bool,
@@ -104,8 +110,39 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
     if let Some(v) = args.batch_size {
         config.per_device_train_batch_size = v;
     }
+    match args.quantization_bit.as_deref() {
+        Some("none") => config.quantization_bit = None,
+        Some(bits) => config.quantization_bit = Some(bits.parse().context("--quantization-bit")?),
+        // A YAML that sets quantization_bit, or the tiny model, keeps its own settings.
+        None if args.config.is_none() && args.tiny.is_none() => {
+            let hardware = garden_core::hardware::detect().await;
+            let target = garden_core::train::plan::target(&hardware, None, None);
+            if let Some(sentence) = garden_core::train::plan::choose_precision(&mut config, &target) {
+                println!("{sentence}");
+            }
+        }
+        None => {}
+    }
     let supervisor = Supervisor::start(studio.clone()).await?;
-    let run = supervisor.submit(NewRun { name: args.name, dataset_id, config }).await?;
+    let run = match supervisor.submit(NewRun { name: args.name.clone(), dataset_id: dataset_id.clone(), config: config.clone() }).await {
+        Err(garden_core::Error::MissingExtra { extra, purpose, python, command }) => {
+            // Nothing was launched. Offer to install it here, or say exactly how.
+            eprintln!("This run needs {extra} ({purpose}), which the trainer's Python ({}) does not have.", python.display());
+            if !std::io::stdin().is_terminal() {
+                bail!("install it with `garden-eden extras install {extra}`, or run: {command}");
+            }
+            eprint!("Install {extra} into that environment now with pip? [y/N] ");
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer)?;
+            if !answer.trim().eq_ignore_ascii_case("y") {
+                bail!("not installed; to install it later: garden-eden extras install {extra}   (or: {command})");
+            }
+            let extras: Vec<Extra> = extra.split_whitespace().map(Extra::parse).collect::<Result<_, _>>()?;
+            install_extras(&python, &extras).await?;
+            supervisor.submit(NewRun { name: args.name, dataset_id, config }).await?
+        }
+        other => other?,
+    };
     println!("Run {} queued (output in {})", run.id, run.output_dir);
     if args.detach {
         return Ok(());
@@ -197,16 +234,96 @@ pub async fn runs_command(studio: Studio, command: RunsCommand) -> anyhow::Resul
     Ok(())
 }
 
+/// `garden-eden extras …`: the trainer's optional GPU packages.
+#[derive(Subcommand, Debug)]
+pub enum ExtrasCommand {
+    /// Which extras the trainer's Python has.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install extras into the trainer's Python with pip (bitsandbytes, deepspeed).
+    Install {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+pub async fn extras_command(studio: Studio, command: ExtrasCommand) -> anyhow::Result<()> {
+    let python = studio.settings().python_path();
+    match command {
+        ExtrasCommand::List { json } => {
+            let list = garden_core::train::extras::status(&python).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for e in list {
+                    let state = e.installed.map_or_else(|| "not installed".to_owned(), |v| format!("{v} installed"));
+                    println!("{:<14} {:<16} {}  (installs {})", e.package, state, e.purpose, e.pin);
+                }
+            }
+        }
+        ExtrasCommand::Install { names } => {
+            let extras: Vec<Extra> = names.iter().map(|n| Extra::parse(n)).collect::<Result<_, _>>()?;
+            install_extras(&python, &extras).await?;
+        }
+    }
+    Ok(())
+}
+
+/// pip into the trainer's environment, with a progress bar for each download.
+async fn install_extras(python: &std::path::Path, extras: &[Extra]) -> anyhow::Result<()> {
+    let pins: Vec<&str> = extras.iter().map(|e| e.pin()).collect();
+    println!("Installing {} into {}", pins.join(" "), garden_core::train::extras::environment(python).display());
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("  {msg:40!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("#-"),
+    );
+    garden_core::train::extras::install(python, extras, |p| match (p.done_bytes, p.total_bytes) {
+        (Some(done), Some(total)) => {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+        _ => {
+            let line = p.line.trim();
+            if line.starts_with("Collecting") || line.starts_with("Downloading") {
+                bar.set_message(line.to_owned());
+                bar.set_position(0);
+            } else {
+                bar.println(format!("  {line}"));
+            }
+        }
+    })
+    .await?;
+    bar.finish_and_clear();
+    println!("Installed: {}", pins.join(" "));
+    Ok(())
+}
+
 /// Shows a progress bar until the run ends.
 pub async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
     let tty = std::io::stderr().is_terminal();
+    let mut last_model_line: Option<String> = None;
     loop {
         let id2 = id.to_owned();
         let (run, last) = studio
             .db()
             .call(move |c| Ok((runs::get(c, &id2)?, runs::metrics(c, &id2)?.pop())))
             .await?;
-        if tty {
+        if let (Some(Phase::Model), Some(m), RunStatus::Running) = (run.phase, &run.model_progress, run.status) {
+            // The base model's phase: bytes, speed and time left.
+            let line = model_line(m);
+            if tty {
+                let mut err = std::io::stderr();
+                let _ = write!(err, "\r  {line:<100}");
+                let _ = err.flush();
+            } else if last_model_line.as_deref() != Some(m.state.as_str()) {
+                eprintln!("  {line}");
+                last_model_line = Some(m.state.clone());
+            }
+        } else if tty {
             let pct = last.as_ref().and_then(|p| p.percentage).unwrap_or(0.0);
             let filled = (pct / 100.0 * 30.0).round() as usize;
             let loss = last.as_ref().and_then(|p| p.loss).map_or("-".into(), |l| format!("{l:.4}"));
@@ -223,6 +340,18 @@ pub async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// `model Qwen/Qwen2.5-14B-Instruct  3.1 GiB / 29.5 GiB  10.5%  85.2 MiB/s  eta 5m17s`
+fn model_line(m: &runs::ModelProgress) -> String {
+    use garden_core::doctor::human_bytes;
+    if m.state != "downloading" || m.total_bytes == 0 {
+        return m.message.clone().unwrap_or_else(|| format!("model {}: {}", m.repo, m.state));
+    }
+    let pct = m.done_bytes as f64 / m.total_bytes as f64 * 100.0;
+    let speed = m.bytes_per_s.map_or("-".to_owned(), |s| format!("{}/s", human_bytes(s as u64)));
+    let eta = m.eta_s.map_or("-".to_owned(), |s| format!("{}m{:02}s", s as u64 / 60, s as u64 % 60));
+    format!("model {}  {} / {}  {pct:.1}%  {speed}  eta {eta}", m.repo, human_bytes(m.done_bytes), human_bytes(m.total_bytes))
 }
 
 pub fn report(run: &runs::Run) {

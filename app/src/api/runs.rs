@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{RunRow, RunView, TrainParams, TrainPlan};
+use crate::model::{ExtraInstall, RunRow, RunView, TrainParams, TrainPlan};
 
 /// Every run, newest first.
 #[server(endpoint = "runs/list")]
@@ -23,13 +23,13 @@ pub async fn get_run(id: String) -> Result<RunView, AppError> {
 /// The exact YAML and the step count the settings give, before launch.
 #[server(endpoint = "runs/plan")]
 pub async fn plan_run(params: TrainParams) -> Result<TrainPlan, AppError> {
-    let (config, dataset) = ssr::config(&params).await?;
+    let (config, dataset, precision) = ssr::config(&params).await?;
     let model = config.model_name_or_path.clone();
     let per_step = crate::state::studio()?
         .db()
         .call(move |c| garden_core::train::runs::seconds_per_step(c, &model))
         .await?;
-    let mut plan = ssr::plan(&config, &dataset);
+    let mut plan = ssr::plan(&params, &config, &dataset, precision).await?;
     plan.time_estimate = Some(match per_step {
         Some(s) => {
             let total = (s * plan.total_steps as f64).round() as u64;
@@ -43,13 +43,28 @@ pub async fn plan_run(params: TrainParams) -> Result<TrainPlan, AppError> {
 /// Queues the run and goes to its live page.
 #[server(endpoint = "runs/start")]
 pub async fn start_run(params: TrainParams) -> Result<RunRow, AppError> {
-    let (config, dataset) = ssr::config(&params).await?;
+    let (config, dataset, _) = ssr::config(&params).await?;
     let name = params.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| format!("{} on {}", dataset.name, short_model(&config.model_name_or_path)));
     let run = crate::state::supervisor()?
         .submit(garden_core::train::supervisor::NewRun { name, dataset_id: Some(dataset.id), config })
         .await?;
     leptos_axum::redirect(&format!("/runs/{}", run.id));
     Ok(run.into())
+}
+
+/// Starts installing a trainer extra (bitsandbytes, deepspeed) into the trainer's Python; the
+/// review follows it with `extra_installs`.
+#[server(endpoint = "extras/install")]
+pub async fn install_extra(package: String) -> Result<ExtraInstall, AppError> {
+    let extra = garden_core::train::extras::Extra::parse(&package)?;
+    let python = crate::state::studio()?.settings().python_path();
+    Ok(ssr::install_view(garden_core::train::extras::start_install(python, extra)))
+}
+
+/// Installs started from the review, with pip's latest line.
+#[server(endpoint = "extras/installs")]
+pub async fn extra_installs() -> Result<Vec<ExtraInstall>, AppError> {
+    Ok(garden_core::train::extras::installs().into_iter().map(ssr::install_view).collect())
 }
 
 /// Stops a run gracefully (the adapter is saved).
@@ -75,21 +90,25 @@ mod ssr {
     use garden_core::train::{Adjustment, TrainConfig};
 
     use crate::error::AppError;
-    use crate::model::{BackendPlan, MemoryPlan, TrainParams, TrainPlan};
+    use crate::model::{BackendPlan, ExtraInstall, MemoryPlan, MissingExtra, SuggestionView, TrainParams, TrainPlan};
+
+    /// The guide's base model (Ollama's qwen2.5:14b).
+    pub const DEFAULT_MODEL: &str = "Qwen/Qwen2.5-14B-Instruct";
 
     use crate::api::form::{number, text};
 
-    /// The form → a checked config for a dataset.
-    pub async fn config(p: &TrainParams) -> Result<(TrainConfig, Dataset), AppError> {
+    /// The form → a checked config for a dataset, and the sentence on its precision.
+    pub async fn config(p: &TrainParams) -> Result<(TrainConfig, Dataset, String), AppError> {
         let studio = crate::state::studio()?;
         let dataset_id = text(&p.dataset_id).ok_or_else(|| AppError::Invalid { field: "dataset".into(), message: "choose a dataset".into() })?.to_owned();
         let dataset = studio.db().call(move |c| garden_core::export::get(c, &dataset_id)).await?;
-        let mut config = if text(&p.model_kind) != Some("path") {
+        let mut config = if text(&p.model_kind) == Some("tiny") {
             // Made on first use (seconds): the review needs its shape for the memory estimate.
             let path = garden_core::train::ensure_tiny_model(studio.settings()).await?;
             TrainConfig::tiny_demo(path.to_string_lossy())
         } else {
-            let model = text(&p.model).ok_or_else(|| AppError::Invalid { field: "model".into(), message: "give a local folder or a Hugging Face id".into() })?;
+            // The guide's model unless another is named.
+            let model = text(&p.model).unwrap_or(DEFAULT_MODEL);
             TrainConfig { model_name_or_path: model.to_owned(), ..TrainConfig::default() }
         };
         config.dataset = dataset.name.clone();
@@ -118,34 +137,66 @@ mod ssr {
                 .ok_or_else(|| AppError::Invalid { field: "adjust".into(), message: format!("'{adjust}' is not a known adjustment") })?;
             config.apply(a);
         }
+        let target = target(p).await?;
+        let precision = match text(&p.quantization_bit).unwrap_or("auto") {
+            "auto" => garden_core::train::plan::choose_precision(&mut config, &target)
+                .unwrap_or_else(|| "Full precision: garden-eden does not know this model's shape, so it cannot estimate whether 4-bit is needed.".to_owned()),
+            "none" => {
+                config.quantization_bit = None;
+                "Full precision (bf16 or fp16 on a GPU, fp32 on the CPU), as chosen.".to_owned()
+            }
+            "4" => {
+                config.quantization_bit = Some(4);
+                "4-bit (QLoRA), as chosen: the base model is loaded quantised; the adapter trains in full precision.".to_owned()
+            }
+            "8" => {
+                config.quantization_bit = Some(8);
+                "8-bit, as chosen: half the memory of full precision, slower than 4-bit.".to_owned()
+            }
+            other => return Err(AppError::Invalid { field: "quantization_bit".into(), message: format!("'{other}' is not auto, none, 8 or 4") }),
+        };
         // The supervisor sets the real output folder; this one only lets the settings be checked.
         config.output_dir = studio.settings().data_dir.join("runs").join("(new)").join("output");
         config.validate()?;
-        Ok((config, dataset))
+        Ok((config, dataset, precision))
     }
 
-    pub fn plan(config: &TrainConfig, dataset: &Dataset) -> TrainPlan {
+    /// This machine's GPU, or the one the person plans for.
+    async fn target(p: &TrainParams) -> Result<garden_core::train::plan::PlannedTarget, AppError> {
+        let hardware = garden_core::hardware::detect().await;
+        let planned = number::<u64>("target_gpu", &p.target_gpu)?;
+        let gpus = number::<u32>("gpus", &p.gpus)?;
+        Ok(garden_core::train::plan::target(&hardware, planned, gpus))
+    }
+
+    pub async fn plan(p: &TrainParams, config: &TrainConfig, dataset: &Dataset, precision: String) -> Result<TrainPlan, AppError> {
         use garden_core::train::backends::{launch, Backend};
-        use garden_core::train::estimate::{human_bytes, verdict, ModelShape};
+        use garden_core::train::estimate::human_bytes;
         let train = dataset.examples.saturating_sub(dataset.validation).max(1);
         let per_step = u64::from(config.per_device_train_batch_size * config.gradient_accumulation_steps).max(1);
         let steps_per_epoch = train.div_ceil(per_step);
         let total = config.max_steps.unwrap_or((steps_per_epoch as f64 * config.num_train_epochs).ceil() as u64);
-        let gpu = garden_core::train::supervisor::detect_gpu();
-        let memory = ModelShape::lookup(&config.model_name_or_path)
-            .map(|shape| {
-                let v = verdict(&shape, config, gpu.as_ref().map(|g| g.1));
-                MemoryPlan {
-                    fit: serde_json::to_value(v.fit).ok().and_then(|f| f.as_str().map(str::to_owned)).unwrap_or_default(),
-                    total: human_bytes(v.estimate.total_bytes),
-                    gpu: gpu.as_ref().map(|(name, bytes)| format!("{name}, {}", human_bytes(*bytes))),
-                    parts: v.estimate.parts.iter().map(|(k, b)| (k.clone(), human_bytes(*b))).collect(),
-                    formula: v.estimate.formula.clone(),
-                    message: v.message,
-                    suggestions: v.suggestions,
-                }
-            })
-            .map_err(|e| e.to_string());
+        let hardware = garden_core::hardware::detect().await;
+        let target = target(p).await?;
+        let memory = garden_core::train::plan::memory(config, &target).map(|v| MemoryPlan {
+            fit: serde_json::to_value(v.fit).ok().and_then(|f| f.as_str().map(str::to_owned)).unwrap_or_default(),
+            total: human_bytes(v.estimate.total_bytes),
+            gpu: target.target.map(|t| format!("{}, {}", target.name, human_bytes(t.memory_bytes))),
+            parts: v.estimate.parts.iter().map(|(k, b)| (k.clone(), human_bytes(*b))).collect(),
+            formula: v.estimate.formula.clone(),
+            message: v.message,
+            suggestions: v
+                .suggestions
+                .into_iter()
+                .map(|s| SuggestionView { params: s.change.params().into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), text: s.text })
+                .collect(),
+        });
+        let python = crate::state::studio()?.settings().python_path();
+        let missing_extras = garden_core::train::plan::missing_extras(&python, config)
+            .await
+            .into_iter()
+            .map(|e| MissingExtra { package: e.package, purpose: e.purpose, command: e.command })
+            .collect();
         let other_backends = Backend::ALL
             .into_iter()
             .filter(|b| !b.runs_here())
@@ -154,14 +205,21 @@ mod ssr {
                 Err(e) => BackendPlan { label: b.label().to_owned(), files: vec![], command: String::new(), notes: vec![], error: Some(e.to_string()) },
             })
             .collect();
-        TrainPlan {
-            yaml: config.to_yaml(gpu.as_ref().map(|g| g.0.as_str())),
+        Ok(TrainPlan {
+            yaml: config.to_yaml(hardware.device()),
             examples: train,
             steps_per_epoch,
             total_steps: total,
             time_estimate: None,
             memory,
             other_backends,
-        }
+            device: if target.detected { hardware.summary() } else { format!("planned for a {}", target.name) },
+            precision,
+            missing_extras,
+        })
+    }
+
+    pub fn install_view(i: garden_core::train::extras::Install) -> ExtraInstall {
+        ExtraInstall { package: i.extra.package().to_owned(), state: i.state, line: i.line, done_bytes: i.done_bytes, total_bytes: i.total_bytes, error: i.error }
     }
 }

@@ -7,7 +7,7 @@ use crate::api::runs::{get_run, CancelRun, ResumeRun};
 use crate::components::charts::merge;
 use crate::components::charts::{loss_svg, lr_svg};
 use crate::components::ErrorBox;
-use crate::model::{Point, RunView};
+use crate::model::{ModelProgressView, Point, RunView};
 
 /// One run, live: loss and eval loss, learning rate, progress with ETA. The browser listens to
 /// `/runs/{id}/events` (a snapshot first, then each point as it is logged).
@@ -38,7 +38,9 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
     let status = RwSignal::new(run.status.clone());
     let error = RwSignal::new(run.error.clone());
     let received = RwSignal::new(0u64);
-    listen(run.id.clone(), points, status, error, received);
+    let phase = RwSignal::new(run.phase.clone());
+    let model = RwSignal::new(run.model.clone());
+    listen(run.id.clone(), Live { points, status, error, received, phase, model });
 
     let last = move || points.with(|p| p.last().cloned());
     let progress = move || {
@@ -59,6 +61,7 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
             <h1>{run.name.clone()}</h1>
             <span id="run-status" class=move || format!("status {}", status.get())>{move || status.get()}</span>
         </div>
+        {move || model.get().map(|m| view! { <ModelPhase m active=phase.get().as_deref() == Some("model") && status.get() == "running" /> })}
         <section class="card">
             <div class="progress"><div class="progress-bar" style=move || format!("width: {:.1}%", progress().0)></div></div>
             <p class="summary" id="progress-text">{move || progress().1}</p>
@@ -101,25 +104,80 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
     }
 }
 
+/// The base model's phase: found locally or in the cache, or its download with bytes, speed and
+/// time left.
+#[component]
+fn ModelPhase(m: ModelProgressView, active: bool) -> impl IntoView {
+    let pct = if m.total_bytes > 0 { m.done_bytes as f64 / m.total_bytes as f64 * 100.0 } else { 0.0 };
+    let human = |b: f64| {
+        const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+        let (mut v, mut u) = (b, 0);
+        while v >= 1024.0 && u < UNITS.len() - 1 {
+            v /= 1024.0;
+            u += 1;
+        }
+        if u == 0 { format!("{v:.0} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    };
+    let detail = (m.total_bytes > 0).then(|| {
+        format!(
+            "{} of {} · {pct:.1}% · {} files of {}{}{}",
+            human(m.done_bytes as f64),
+            human(m.total_bytes as f64),
+            m.files_done,
+            m.files_total,
+            m.bytes_per_s.map(|s| format!(" · {}/s", human(s))).unwrap_or_default(),
+            m.eta_s.filter(|_| active).map(|s| format!(" · about {} left", secs(s))).unwrap_or_default(),
+        )
+    });
+    view! {
+        <section class="card" id="model-phase" data-state=m.state.clone()>
+            <h2>{format!("Base model · {}", m.repo)}</h2>
+            {(m.total_bytes > 0).then(|| view! {
+                <div class="progress"><div class="progress-bar" style=format!("width: {pct:.1}%")></div></div>
+            })}
+            {detail.map(|d| view! { <p class="summary" id="model-progress">{d}</p> })}
+            {m.message.map(|t| view! { <p id="model-message">{t}</p> })}
+            {m.path.map(|p| view! { <p class="muted path">{format!("Loaded from {p}")}</p> })}
+        </section>
+    }
+}
+
 fn secs(s: f64) -> String {
     let s = s.max(0.0) as u64;
     if s >= 3600 { format!("{}h{:02}m", s / 3600, s % 3600 / 60) } else { format!("{}m{:02}s", s / 60, s % 60) }
 }
 
+/// What the event stream updates.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct Live {
+    points: RwSignal<Vec<Point>>,
+    status: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+    received: RwSignal<u64>,
+    phase: RwSignal<Option<String>>,
+    model: RwSignal<Option<ModelProgressView>>,
+}
+
 /// Subscribes to the run's event stream (in the browser only).
 #[allow(unused_variables)]
-fn listen(id: String, points: RwSignal<Vec<Point>>, status: RwSignal<String>, error: RwSignal<Option<String>>, received: RwSignal<u64>) {
+fn listen(id: String, live: Live) {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         use leptos::wasm_bindgen::closure::Closure;
         use leptos::wasm_bindgen::JsCast;
         use serde::Deserialize;
 
+        let Live { points, status, error, received, phase, model } = live;
         #[derive(Deserialize)]
         struct Snapshot {
             status: String,
             points: Vec<Point>,
             error: Option<String>,
+            #[serde(default)]
+            phase: Option<String>,
+            #[serde(default)]
+            model: Option<ModelProgressView>,
         }
         #[derive(Deserialize)]
         struct Points {
@@ -129,6 +187,10 @@ fn listen(id: String, points: RwSignal<Vec<Point>>, status: RwSignal<String>, er
         struct Status {
             status: String,
         }
+        #[derive(Deserialize)]
+        struct Model {
+            progress: ModelProgressView,
+        }
         let Ok(source) = web_sys::EventSource::new(&format!("/runs/{id}/events")) else { return };
         let data = |e: &web_sys::MessageEvent| e.data().as_string().unwrap_or_default();
         let on_snapshot = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
@@ -136,12 +198,17 @@ fn listen(id: String, points: RwSignal<Vec<Point>>, status: RwSignal<String>, er
                 points.update(|p| merge(p, s.points));
                 status.set(s.status);
                 error.set(s.error);
+                phase.set(s.phase);
+                if s.model.is_some() {
+                    model.set(s.model);
+                }
                 received.update(|n| *n += 1);
             }
         });
         let on_points = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
             if let Ok(s) = serde_json::from_str::<Points>(&data(&e)) {
                 points.update(|p| merge(p, s.points));
+                phase.set(Some("training".into()));
                 received.update(|n| *n += 1);
             }
         });
@@ -151,13 +218,22 @@ fn listen(id: String, points: RwSignal<Vec<Point>>, status: RwSignal<String>, er
                 received.update(|n| *n += 1);
             }
         });
+        let on_model = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if let Ok(s) = serde_json::from_str::<Model>(&data(&e)) {
+                phase.set(Some("model".into()));
+                model.set(Some(s.progress));
+                received.update(|n| *n += 1);
+            }
+        });
         let _ = source.add_event_listener_with_callback("snapshot", on_snapshot.as_ref().unchecked_ref());
         let _ = source.add_event_listener_with_callback("points", on_points.as_ref().unchecked_ref());
         let _ = source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback("model", on_model.as_ref().unchecked_ref());
         // The listeners live as long as the page's event source; it is closed when the page goes.
         on_snapshot.forget();
         on_points.forget();
         on_status.forget();
+        on_model.forget();
         let source = send_wrapper::SendWrapper::new(source);
         on_cleanup(move || source.close());
     });

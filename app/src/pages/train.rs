@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::datasets::list_datasets;
 use crate::api::health::get_health;
-use crate::api::runs::{plan_run, StartRun};
+use crate::api::runs::{extra_installs, plan_run, InstallExtra, StartRun};
 use crate::components::ErrorBox;
 use crate::model::TrainParams;
 
@@ -17,6 +17,44 @@ const OLLAMA_TAGS: [(&str, &str); 5] = [
     ("qwen2.5:3b", "Qwen/Qwen2.5-3B-Instruct"),
     ("qwen2.5:1.5b", "Qwen/Qwen2.5-1.5B-Instruct"),
 ];
+
+/// The guide's base model: Ollama's qwen2.5:14b.
+const DEFAULT_MODEL: &str = "Qwen/Qwen2.5-14B-Instruct";
+
+/// The base model's precision, with what each means.
+const PRECISIONS: [(&str, &str); 4] = [
+    ("auto", "Choose for my GPU (recommended): full precision when it fits with margin, otherwise 4-bit"),
+    ("none", "Full (bf16/fp16): the best quality and the most memory (a 14B model's weights alone are about 30 GB)"),
+    ("8", "8-bit: about half the memory of full precision, slower to train"),
+    ("4", "4-bit (QLoRA): about a quarter of the memory; how the guide fits 14B on a 16–24 GB GPU"),
+];
+
+/// GPUs to plan for besides this machine's own.
+const TARGETS: [&str; 7] = ["8", "12", "16", "24", "48", "80", "141"];
+
+/// `a=1&b=x%20y`: the wizard's address with some fields changed (a suggestion applied).
+fn query_with(p: &TrainParams, changes: &[(String, String)], step: u32) -> String {
+    let mut fields: Vec<(String, String)> = pairs(p).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    for (k, v) in changes {
+        fields.retain(|(key, _)| key != k);
+        fields.push((k.clone(), v.clone()));
+    }
+    fields.retain(|(k, _)| k != "adjust");
+    fields.push(("step".into(), step.to_string()));
+    fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+}
+
+/// Percent-encodes a query value.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
 
 const STEPS: [&str; 7] = ["Environment", "Data", "Base model", "LoRA", "Training", "Review", "Train"];
 
@@ -42,6 +80,9 @@ fn params_from_query() -> impl Fn() -> TrainParams + Copy {
             cutoff_len: get("cutoff_len"),
             adjust: get("adjust"),
             deepspeed: get("deepspeed"),
+            quantization_bit: get("quantization_bit"),
+            target_gpu: get("target_gpu"),
+            gpus: get("gpus"),
         }
     }
 }
@@ -64,6 +105,9 @@ fn pairs(p: &TrainParams) -> Vec<(&'static str, String)> {
         ("cutoff_len", &p.cutoff_len),
         ("adjust", &p.adjust),
         ("deepspeed", &p.deepspeed),
+        ("quantization_bit", &p.quantization_bit),
+        ("target_gpu", &p.target_gpu),
+        ("gpus", &p.gpus),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
@@ -84,7 +128,8 @@ pub fn TrainPage() -> impl IntoView {
     let health = Resource::new(|| (), |_| get_health());
     let p = params();
     let value = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.to_owned());
-    let tiny = p.model_kind.as_deref() != Some("path");
+    // The guide's scenario by default: Qwen 2.5 14B (Ollama's qwen2.5:14b).
+    let tiny = p.model_kind.as_deref() == Some("tiny");
     view! {
         <Title text="Train" />
         <h1>"Train an adapter"</h1>
@@ -108,7 +153,7 @@ pub fn TrainPage() -> impl IntoView {
                             match health.await {
                                 Ok(h) => view! {
                                     <ul class="checks">
-                                        {h.checks.into_iter().filter(|c| matches!(c.key.as_str(), "python" | "llamafactory" | "gpu" | "disk")).map(|c| {
+                                        {h.checks.into_iter().filter(|c| matches!(c.key.as_str(), "python" | "llamafactory" | "gpu" | "extras" | "disk")).map(|c| {
                                             let status = c.status.as_str();
                                             view! {
                                                 <li class=format!("check {status}") data-key=c.key.clone()>
@@ -154,14 +199,14 @@ pub fn TrainPage() -> impl IntoView {
                 </section>
                 <section class="wizard-step" hidden=move || step() != 3>
                 <h2>"3 · Base model"</h2>
+                <label class="check-row"><input type="radio" name="model_kind" value="path" checked=!tiny />
+                    "A real model: a local folder or a Hugging Face id"</label>
+                <label>"Local folder or Hugging Face id (downloaded before training when it is not on this machine)"
+                    <input type="text" name="model" list="ollama-models" placeholder=DEFAULT_MODEL
+                        value=if tiny { String::new() } else { p.model.clone().unwrap_or_else(|| DEFAULT_MODEL.to_owned()) } />
+                </label>
                 <label class="check-row"><input type="radio" name="model_kind" value="tiny" checked=tiny />
                     "Tiny demo model (CPU, seconds): made on this machine, no download"</label>
-                <label class="check-row"><input type="radio" name="model_kind" value="path" checked=!tiny />
-                    "A real model"</label>
-                <label>"Local folder or Hugging Face id (from your hub cache)"
-                    <input type="text" name="model" list="ollama-models" placeholder="Qwen/Qwen2.5-14B-Instruct"
-                        value=if tiny { String::new() } else { p.model.clone().unwrap_or_default() } />
-                </label>
                 <datalist id="ollama-models">
                     {OLLAMA_TAGS.into_iter().map(|(tag, hf)| view! { <option value=hf>{format!("Ollama {tag}")}</option> }).collect_view()}
                 </datalist>
@@ -181,6 +226,14 @@ pub fn TrainPage() -> impl IntoView {
                     <label>"Target modules" <input type="text" name="lora_target" value=value(&p.lora_target, "") placeholder="all" />
                         <small>"all, or e.g. q_proj,v_proj."</small></label>
                 </div>
+                <fieldset class="precision" id="precision-choice">
+                    <legend>"Base model precision"</legend>
+                    {PRECISIONS.into_iter().map(|(v, label)| {
+                        let checked = p.quantization_bit.as_deref().unwrap_or("auto") == v;
+                        view! { <label class="check-row"><input type="radio" name="quantization_bit" value=v checked=checked />{label}</label> }
+                    }).collect_view()}
+                    <small>"4-bit and 8-bit load the base model with bitsandbytes (an NVIDIA GPU extra); the adapter itself always trains in full precision, and is merged into the full-precision base."</small>
+                </fieldset>
                 </section>
                 <section class="wizard-step" hidden=move || step() != 5>
                 <h2>"5 · Training"</h2>
@@ -195,6 +248,20 @@ pub fn TrainPage() -> impl IntoView {
                 <div class="row">
                     <label>"Batch size" <input type="number" name="per_device_train_batch_size" min="1" value=value(&p.per_device_train_batch_size, "") placeholder="4" /></label>
                     <label>"Gradient accumulation" <input type="number" name="gradient_accumulation_steps" min="1" value=value(&p.gradient_accumulation_steps, "") placeholder="4" /></label>
+                </div>
+                <div class="row">
+                    <label>"Plan for"
+                        <select name="target_gpu">
+                            <option value="" selected=p.target_gpu.is_none()>"This machine's GPU"</option>
+                            {TARGETS.into_iter().map(|gb| {
+                                let sel = p.target_gpu.as_deref() == Some(gb);
+                                view! { <option value=gb selected=sel>{format!("A {gb} GB GPU (another machine)")}</option> }
+                            }).collect_view()}
+                        </select>
+                        <small>"The memory estimate and the precision are worked out for this GPU."</small>
+                    </label>
+                    <label>"GPUs" <input type="number" name="gpus" min="1" max="64" value=value(&p.gpus, "") placeholder="1" />
+                        <small>"With DeepSpeed ZeRO-3 the model is shared among them."</small></label>
                 </div>
                 <label>"Several GPUs"
                     <select name="deepspeed">
@@ -237,6 +304,9 @@ pub fn TrainPage() -> impl IntoView {
                                 <h2>"6 · Review"</h2>
                                 <p class="summary">{format!("{} training examples · {} steps per epoch · {} steps in all", plan.examples, plan.steps_per_epoch, plan.total_steps)}</p>
                                 <p class="summary" id="time-estimate">{format!("Time: {}", plan.time_estimate.clone().unwrap_or_default())}</p>
+                                <p class="summary" id="device">{format!("GPU: {}", plan.device)}</p>
+                                <p class="summary" id="precision">{plan.precision.clone()}</p>
+                                <MissingExtras missing=plan.missing_extras.clone() />
                                 <pre class="sample" id="yaml">{plan.yaml}</pre>
                                 {match plan.memory {
                                     Ok(m) => view! {
@@ -246,7 +316,10 @@ pub fn TrainPage() -> impl IntoView {
                                             <ul class="steps">{m.parts.into_iter().map(|(k, v)| view! { <li><span class="num">{v}</span>" "{k}</li> }).collect_view()}</ul>
                                             <p class="muted path">{m.formula}</p>
                                             {(!m.suggestions.is_empty()).then(|| view! {
-                                                <ul class="suggestions">{m.suggestions.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ul>
+                                                <ul class="suggestions">{m.suggestions.into_iter().map(|s| {
+                                                    let href = format!("/train?{}", query_with(&current, &s.params, 6));
+                                                    view! { <li>{s.text}" "<a class="button secondary apply" href=href>"Apply"</a></li> }
+                                                }).collect_view()}</ul>
                                             })}
                                         </div>
                                     }.into_any(),
@@ -274,4 +347,63 @@ pub fn TrainPage() -> impl IntoView {
         </Transition>
         {move || start.value().get().and_then(Result::err).map(|error| view! { <ErrorBox error /> })}
     }
+}
+
+/// The trainer packages these settings need and the environment lacks: what each is for, the
+/// exact command, and a button that installs it (pip, in the background, followed here).
+#[component]
+fn MissingExtras(missing: Vec<crate::model::MissingExtra>) -> impl IntoView {
+    let install = ServerAction::<InstallExtra>::new();
+    let installs = Resource::new(move || install.version().get(), |_| extra_installs());
+    // While an install runs, look again every second (with JavaScript; without it, reload).
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = leptos::prelude::set_interval_with_handle(
+            move || {
+                let running = installs.get().and_then(Result::ok).is_some_and(|l| l.iter().any(|i| i.state == "running"));
+                if running {
+                    installs.refetch();
+                }
+            },
+            std::time::Duration::from_secs(1),
+        );
+        if let Ok(handle) = handle {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    (!missing.is_empty()).then(|| view! {
+        <div class="memory will_not_fit" id="extras">
+            <h3>"A trainer package is missing"</h3>
+            {missing.into_iter().map(|m| {
+                let package = m.package.clone();
+                view! {
+                    <p>{format!("These settings need {} ({}), which the trainer's environment does not have: the run would be refused.", m.package, m.purpose)}</p>
+                    <p class="muted">"To install it yourself: "<code>{m.command}</code></p>
+                    <ActionForm action=install attr:class="inline-form">
+                        <input type="hidden" name="package" value=package.clone() />
+                        <button type="submit" class="button secondary" data-package=package.clone()>{format!("Install {package} now")}</button>
+                    </ActionForm>
+                }
+            }).collect_view()}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    installs.await.ok().filter(|l| !l.is_empty()).map(|list| view! {
+                        <ul class="steps" id="installs">
+                            {list.into_iter().map(|i| {
+                                let bytes = match (i.done_bytes, i.total_bytes) {
+                                    (Some(d), Some(t)) if t > 0 => format!(" ({:.0}%)", d as f64 / t as f64 * 100.0),
+                                    _ => String::new(),
+                                };
+                                view! { <li class=format!("install {}", i.state) data-state=i.state.clone()>
+                                    {format!("{}: {}{bytes}", i.package, i.line)}
+                                    {i.error.map(|e| view! { <pre class="sample">{e}</pre> })}
+                                </li> }
+                            }).collect_view()}
+                        </ul>
+                        <p class="muted">"The review updates once it is installed; reload to check again."</p>
+                    })
+                })}
+            </Transition>
+        </div>
+    })
 }

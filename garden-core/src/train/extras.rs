@@ -243,6 +243,82 @@ pub async fn install(python: &Path, extras: &[Extra], mut progress: impl FnMut(I
     }
 }
 
+/// An install started from the web app, followed by the page that started it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Install {
+    pub extra: Extra,
+    /// `running`, `done` or `failed`.
+    pub state: String,
+    /// pip's latest line.
+    pub line: String,
+    pub done_bytes: Option<u64>,
+    pub total_bytes: Option<u64>,
+    pub error: Option<String>,
+}
+
+/// Installs started in this process (one at a time per extra).
+static INSTALLS: std::sync::Mutex<Vec<Install>> = std::sync::Mutex::new(Vec::new());
+
+fn update_install(extra: Extra, change: impl FnOnce(&mut Install)) {
+    let mut all = INSTALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(i) = all.iter_mut().find(|i| i.extra == extra) {
+        change(i);
+    }
+}
+
+/// Starts installing `extra` in the background (nothing happens if it is already being
+/// installed); [`installs`] tells how it goes.
+pub fn start_install(python: PathBuf, extra: Extra) -> Install {
+    {
+        let mut all = INSTALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(running) = all.iter().find(|i| i.extra == extra && i.state == "running") {
+            return running.clone();
+        }
+        all.retain(|i| i.extra != extra);
+        all.push(Install {
+            extra,
+            state: "running".into(),
+            line: format!("Installing {} into {}", extra.pin(), environment(&python).display()),
+            done_bytes: None,
+            total_bytes: None,
+            error: None,
+        });
+    }
+    tokio::spawn(async move {
+        let result = install(&python, &[extra], |p| {
+            update_install(extra, |i| {
+                if p.done_bytes.is_some() {
+                    i.done_bytes = p.done_bytes;
+                    i.total_bytes = p.total_bytes;
+                } else {
+                    i.line = p.line;
+                }
+            });
+        })
+        .await;
+        update_install(extra, |i| match result {
+            Ok(()) => {
+                i.state = "done".into();
+                i.line = format!("{} installed", extra.pin());
+            }
+            Err(e) => {
+                i.state = "failed".into();
+                i.error = Some(e.to_string());
+            }
+        });
+    });
+    installs().into_iter().find(|i| i.extra == extra).unwrap_or_else(|| unreachable_install(extra))
+}
+
+fn unreachable_install(extra: Extra) -> Install {
+    Install { extra, state: "failed".into(), line: String::new(), done_bytes: None, total_bytes: None, error: Some("lost track of the install".into()) }
+}
+
+/// Every install started in this process, with its latest state.
+pub fn installs() -> Vec<Install> {
+    INSTALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}
+
 /// The Python the extras go into, for messages.
 pub fn environment(python: &Path) -> PathBuf {
     python.parent().and_then(Path::parent).map_or_else(|| python.to_owned(), Path::to_path_buf)
