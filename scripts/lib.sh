@@ -80,6 +80,31 @@ ensure_python_env() {
   echo "${PY_REQUIREMENTS[*]}" > "$stamp"
 }
 
+# The GPU extras (pins checked with torch 2.11 and LLaMA-Factory 0.9.5; garden-core's extras.rs
+# names the same ones): bitsandbytes loads the base model in 4/8 bits (QLoRA), DeepSpeed shards
+# training across GPUs (no CUDA ops are built at install). Installed when an NVIDIA GPU is
+# present; `ensure_qlora_for_tests` installs bitsandbytes alone so the 4-bit CPU test runs.
+GPU_EXTRAS=(bitsandbytes==0.50.2 deepspeed==0.19.8)
+
+ensure_gpu_extras() {
+  ensure_python_env
+  command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1 || return 0
+  local stamp="$VENV/.garden-eden-gpu-extras"
+  [ "$(cat "$stamp" 2>/dev/null)" = "${GPU_EXTRAS[*]}" ] && return
+  say "NVIDIA GPU found: installing the GPU extras (${GPU_EXTRAS[*]}) into $VENV"
+  "$VENV/bin/python" -m pip install --quiet "${GPU_EXTRAS[@]}"
+  echo "${GPU_EXTRAS[*]}" > "$stamp"
+}
+
+ensure_qlora_for_tests() {
+  ensure_python_env
+  local stamp="$VENV/.garden-eden-bitsandbytes"
+  [ "$(cat "$stamp" 2>/dev/null)" = "${GPU_EXTRAS[0]}" ] && return
+  say "installing ${GPU_EXTRAS[0]} into $VENV (the 4-bit QLoRA test trains on the CPU)"
+  "$VENV/bin/python" -m pip install --quiet "${GPU_EXTRAS[0]}"
+  echo "${GPU_EXTRAS[0]}" > "$stamp"
+}
+
 # llama.cpp through llama-cpp-python (with its OpenAI-compatible server): PyPI carries only the source
 # distribution, so pip builds llama.cpp (~6.5 min on 2 cores). The wheel is built once and cached;
 # the source distribution is kept too, because its vendored llama.cpp holds the reference converters

@@ -649,6 +649,8 @@ pub struct AdapterView {
     pub activations: Vec<(i64, String)>,
     pub modelfile: String,
     pub modelfile_note: String,
+    /// For QLoRA adapters: why merge and GGUF use the full-precision base.
+    pub base_precision_note: Option<String>,
     pub default_model_name: String,
     pub default_system: String,
     pub ollama_url: String,

@@ -43,6 +43,7 @@ pub async fn get_adapter(id: String) -> Result<AdapterView, AppError> {
         ollama_url: studio.settings().ollama_url.clone(),
         modelfile: modelfile_text,
         modelfile_note: modelfile::NOTE.to_string(),
+        base_precision_note: l.run.as_ref().and_then(garden_core::adapters::LineageRun::base_precision_note),
         run: l.run.map(|r| (r.id, r.name, r.status)),
         dataset: l.dataset.map(|d| crate::model::LineageDataset {
             id: d.id,

@@ -117,6 +117,7 @@ fn Detail(v: AdapterView, activate: ServerAction<ActivateAdapter>, delete: Serve
                         {v.parent.clone().map(|p| view! { <span class="muted">{format!(" (after {})", p.version)}</span> })}</li>
                     <li>{format!("{} deployment(s)", v.deployments.len())}</li>
                 </ol>
+                {v.base_precision_note.clone().map(|note| view! { <p class="muted" id="base-precision">{note}</p> })}
                 {(!v.activations.is_empty()).then(|| view! {
                     <h3>"Activations"</h3>
                     <ul class="plain" id="activations">

@@ -466,6 +466,22 @@ pub struct LineageRun {
     pub name: String,
     pub status: String,
     pub finished_at: Option<i64>,
+    /// The run loaded its base model in this many bits (QLoRA).
+    pub quantization_bit: Option<u8>,
+}
+
+impl LineageRun {
+    /// Why a QLoRA adapter is merged into (and converted against) the full-precision base.
+    pub fn base_precision_note(&self) -> Option<String> {
+        self.quantization_bit.map(|bits| {
+            format!(
+                "Trained on a {bits}-bit base (QLoRA). Merging and GGUF conversion use the full-precision base: the adapter's \
+                 own weights are full precision, Ollama and llama.cpp load plain bf16/fp16 (or their own GGUF quantisations) \
+                 rather than bitsandbytes' {bits}-bit format, and folding the adapter into {bits}-bit weights would round away \
+                 most of what it learned. garden-eden's merge matches PEFT's merge_and_unload on the unquantised base."
+            )
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -545,8 +561,14 @@ pub fn lineage(conn: &Connection, id: &str) -> Result<Lineage> {
     let adapter = find(conn, id)?;
     let run = match &adapter.run_id {
         Some(r) => conn
-            .query_row("SELECT id, name, status, finished_at FROM runs WHERE id = ?1", [r], |r| {
-                Ok(LineageRun { id: r.get(0)?, name: r.get(1)?, status: r.get(2)?, finished_at: r.get(3)? })
+            .query_row("SELECT id, name, status, finished_at, json_extract(config, '$.quantization_bit') FROM runs WHERE id = ?1", [r], |r| {
+                Ok(LineageRun {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    status: r.get(2)?,
+                    finished_at: r.get(3)?,
+                    quantization_bit: r.get::<_, Option<i64>>(4)?.and_then(|b| u8::try_from(b).ok()),
+                })
             })
             .optional()?,
         None => None,

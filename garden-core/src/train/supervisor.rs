@@ -299,6 +299,15 @@ impl Supervisor {
             // …which also makes it keep a running_log.txt there.
             .env("LLAMABOARD_WORKDIR", &run.output_dir)
             .env("DISABLE_VERSION_CHECK", "1");
+        // The environment's bin first on PATH: with FORCE_TORCHRUN=1 LLaMA-Factory runs
+        // `torchrun` (and DeepSpeed its tools) by name.
+        if let Some(bin) = python.parent() {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let joined = std::env::join_paths(std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(&path)));
+            if let Ok(joined) = joined {
+                command.env("PATH", joined);
+            }
+        }
         for (k, v) in &self.inner.env {
             command.env(k, v);
         }
