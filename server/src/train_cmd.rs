@@ -51,6 +51,12 @@ pub struct TrainArgs {
     /// Queue it and return instead of following it.
     #[arg(long)]
     pub detach: bool,
+    /// Print the review (precision, GPU memory estimate, the YAML) as JSON and start nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Plan for a GPU of this many GB (another machine) instead of this machine's.
+    #[arg(long, value_name = "GB")]
+    pub plan_gpu: Option<u64>,
 }
 
 pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
@@ -110,18 +116,34 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
     if let Some(v) = args.batch_size {
         config.per_device_train_batch_size = v;
     }
+    let hardware = garden_core::hardware::detect().await;
+    let target = garden_core::train::plan::target(&hardware, args.plan_gpu, None);
+    let mut precision = None;
     match args.quantization_bit.as_deref() {
         Some("none") => config.quantization_bit = None,
         Some(bits) => config.quantization_bit = Some(bits.parse().context("--quantization-bit")?),
         // A YAML that sets quantization_bit, or the tiny model, keeps its own settings.
         None if args.config.is_none() && args.tiny.is_none() => {
-            let hardware = garden_core::hardware::detect().await;
-            let target = garden_core::train::plan::target(&hardware, None, None);
-            if let Some(sentence) = garden_core::train::plan::choose_precision(&mut config, &target) {
+            precision = garden_core::train::plan::choose_precision(&mut config, &target);
+            if let (Some(sentence), false) = (&precision, args.dry_run) {
                 println!("{sentence}");
             }
         }
         None => {}
+    }
+    if args.dry_run {
+        let memory = garden_core::train::plan::memory(&config, &target);
+        let review = serde_json::json!({
+            "target": target,
+            "precision": precision,
+            "quantization_bit": config.quantization_bit,
+            "memory": memory.as_ref().ok(),
+            "memory_error": memory.as_ref().err(),
+            "missing_extras": garden_core::train::plan::missing_extras(&studio.settings().python_path(), &config).await,
+            "yaml": config.to_yaml(hardware.device()),
+        });
+        println!("{}", serde_json::to_string_pretty(&review)?);
+        return Ok(());
     }
     let supervisor = Supervisor::start(studio.clone()).await?;
     let run = match supervisor.submit(NewRun { name: args.name.clone(), dataset_id: dataset_id.clone(), config: config.clone() }).await {
