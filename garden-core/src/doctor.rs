@@ -18,6 +18,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(3);
 const GIB: u64 = 1024 * 1024 * 1024;
 
+/// The checks' keys, in the report's order.
+pub const CHECK_KEYS: [&str; 8] = ["database", "disk", "python", "llamafactory", "llama_cpp", "ollama", "gpu", "extras"];
+
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -101,12 +104,16 @@ pub async fn run(studio: &Studio) -> Report {
     let disk = tokio::task::spawn_blocking(move || check_disk(&data_dir))
         .await
         .unwrap_or_else(|e| Check::new("disk", "Free disk", Status::Warn, e.to_string()));
-    let extras = extras.unwrap_or_default();
+    let extras_check = match &extras {
+        Ok(list) => check_extras(&hardware, list),
+        Err(e) => Check::new("extras", "GPU extras", Status::Warn, format!("unknown: {e}")),
+    };
+    let extras = extras.unwrap_or_else(|_| crate::train::extras::none_installed(&python));
     let mut checks = vec![database, disk];
     checks.extend(python_checks);
     checks.push(ollama);
     checks.push(check_gpu(&hardware));
-    checks.push(check_extras(&hardware, &extras));
+    checks.push(extras_check);
     Report {
         checks,
         hardware,
@@ -401,9 +408,6 @@ fn check_gpu(hardware: &crate::hardware::Hardware) -> Check {
 /// bitsandbytes and DeepSpeed: needed only for QLoRA and ZeRO, so missing is a warning on a GPU
 /// machine and fine without one.
 fn check_extras(hardware: &crate::hardware::Hardware, extras: &[crate::train::extras::ExtraStatus]) -> Check {
-    if extras.is_empty() {
-        return Check::new("extras", "GPU extras", Status::Warn, "unknown: the trainer's Python does not run");
-    }
     let detail = extras
         .iter()
         .map(|e| match &e.installed {

@@ -104,7 +104,15 @@ fn doctor_and_migrate_speak_plainly() {
     let out = ok(&garden_eden(&data, &["doctor"]));
     assert!(out.contains("Ollama") && out.contains("fix:"), "{out}");
     let report: serde_json::Value = serde_json::from_str(&ok(&garden_eden(&data, &["doctor", "--json"]))).unwrap();
-    assert_eq!(report["checks"].as_array().unwrap().len(), 7);
+    let keys: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, garden_core::doctor::CHECK_KEYS);
+    // The GPU kind and the extras, for scripts.
+    let kind = report["hardware"]["kind"].as_str().unwrap();
+    assert!(["nvidia", "amd", "apple", "none"].contains(&kind), "{kind}");
+    assert!(report["hardware"]["gpus"].is_array());
+    let extras: Vec<&str> = report["extras"].as_array().unwrap().iter().map(|e| e["package"].as_str().unwrap()).collect();
+    assert_eq!(extras, ["bitsandbytes", "deepspeed"], "{report:#}");
+    assert!(report["extras"][0]["pin"].as_str().unwrap().starts_with("bitsandbytes=="));
 }
 
 #[test]

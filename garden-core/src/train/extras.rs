@@ -142,6 +142,21 @@ pub async fn status(python: &Path) -> Result<Vec<ExtraStatus>> {
         .collect())
 }
 
+/// Every extra as not installed (when the trainer's Python cannot be asked).
+pub fn none_installed(python: &Path) -> Vec<ExtraStatus> {
+    Extra::ALL
+        .into_iter()
+        .map(|e| ExtraStatus {
+            extra: e,
+            package: e.package().to_owned(),
+            pin: e.pin().to_owned(),
+            purpose: e.purpose().to_owned(),
+            installed: None,
+            command: install_command(python, &[e]),
+        })
+        .collect()
+}
+
 /// The extras `needed` that the trainer's Python lacks.
 pub async fn missing(python: &Path, needed: &[Extra]) -> Result<Vec<ExtraStatus>> {
     if needed.is_empty() {
