@@ -1,6 +1,8 @@
 # Shared by scripts/start and scripts/test: install what is missing, idempotently, using only the
 # package registries (crates.io, npm, Debian). Nothing is downloaded from anywhere else: cargo-leptos
 # finds wasm-bindgen and wasm-opt on PATH instead of fetching them.
+# On macOS there is no apt: what the system lacks is named with its Homebrew formula and the script
+# stops (`brew install …`, then re-run); the Python packages still come from PyPI.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -8,6 +10,43 @@ CARGO_LEPTOS_VERSION=0.3.10
 
 say() { printf '\033[1;32m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+is_mac() { [ "$(uname -s)" = Darwin ]; }
+is_apple_silicon() { is_mac && [ "$(uname -m)" = arm64 ]; }
+
+# macOS: stop and say which Homebrew formulae to install. Arguments: formula names.
+need_brew() {
+  die "missing on this Mac: install it with Homebrew (https://brew.sh): brew install $*, then re-run"
+}
+
+# macOS: everything the set-up needs from outside the package registries, checked at once so one
+# `brew install` line covers it. Nothing on Linux (apt installs as it goes).
+ensure_platform() {
+  is_mac || return 0
+  local missing=()
+  xcode-select -p >/dev/null 2>&1 \
+    || die "the Xcode command line tools are missing (the linker and git): xcode-select --install, then re-run"
+  command -v cargo >/dev/null || [ -x "$HOME/.cargo/bin/cargo" ] || missing+=(rustup)
+  command -v npm >/dev/null || missing+=(node)
+  mac_python >/dev/null || missing+=(python@3.11)
+  if [ ${#missing[@]} -gt 0 ]; then
+    case " ${missing[*]} " in *" rustup "*) say "after installing rustup, run: rustup default stable";; esac
+    need_brew "${missing[@]}"
+  fi
+  is_apple_silicon || say "this Mac has an Intel processor: MLX needs Apple silicon, so training runs on the CPU"
+}
+
+# macOS: a Python of 3.10 or later (the one Apple ships with the command line tools is 3.9).
+mac_python() {
+  local py
+  for py in python3.11 python3.12 python3.13 python3; do
+    if command -v "$py" >/dev/null && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+      command -v "$py"
+      return 0
+    fi
+  done
+  return 1
+}
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -20,6 +59,10 @@ wasm_bindgen_version() {
 }
 
 ensure_rust() {
+  if is_mac && ! command -v cargo >/dev/null && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+    say "after installing rustup, run: rustup default stable"
+    need_brew rustup
+  fi
   command -v cargo >/dev/null || die "Rust is not installed: see https://rustup.rs, then re-run"
   export PATH="$HOME/.cargo/bin:$PATH"
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
@@ -40,6 +83,7 @@ ensure_rust() {
 }
 
 ensure_node_deps() {
+  is_mac && ! command -v npm >/dev/null && need_brew node
   command -v npm >/dev/null || { say "installing Node.js and npm (Debian)"; as_root apt-get update -qq; as_root apt-get install -y -qq nodejs npm; }
   if [ ! -x "$ROOT/end2end/node_modules/.bin/playwright" ] || [ ! -x "$ROOT/end2end/node_modules/.bin/wasm-opt" ] \
      || [ "$ROOT/end2end/package-lock.json" -nt "$ROOT/end2end/node_modules/.package-lock.json" ]; then
@@ -51,6 +95,10 @@ ensure_node_deps() {
 }
 
 ensure_chromium() {
+  if is_mac; then
+    [ -d /Applications/Chromium.app ] || need_brew --cask chromium
+    return 0
+  fi
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Chromium (Debian)"
     as_root apt-get update -qq
@@ -61,7 +109,10 @@ ensure_chromium() {
 # The trainer's Python environment: LLaMA-Factory with the torch trio pinned together (unpinned,
 # pip pairs a torch with a torchaudio built for another CUDA and LLaMA-Factory crashes at import).
 PY_REQUIREMENTS=(llamafactory==0.9.5 torch==2.11.0 torchvision==0.26.0 torchaudio==2.11.0)
-VENV="${GARDEN_EDEN_VENV:-${GARDEN_EDEN_DATA_DIR:-$HOME/.local/share/garden-eden}/venv}"
+# The data dir is the one garden-eden itself uses (Rust's `dirs::data_dir()`): on macOS
+# ~/Library/Application Support/garden-eden, on Linux ~/.local/share/garden-eden.
+if is_mac; then DEFAULT_DATA_DIR="$HOME/Library/Application Support/garden-eden"; else DEFAULT_DATA_DIR="$HOME/.local/share/garden-eden"; fi
+VENV="${GARDEN_EDEN_VENV:-${GARDEN_EDEN_DATA_DIR:-$DEFAULT_DATA_DIR}/venv}"
 
 ensure_python_env() {
   local stamp="$VENV/.garden-eden-requirements"
@@ -69,10 +120,20 @@ ensure_python_env() {
   if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "${PY_REQUIREMENTS[*]}" ]; then
     return
   fi
+  if is_mac; then
+    local python
+    python="$(mac_python)" || need_brew python@3.11
+    if [ ! -x "$VENV/bin/python" ]; then
+      say "creating the trainer's Python environment in $VENV"
+      mkdir -p "$(dirname "$VENV")"
+      "$python" -m venv "$VENV"
+    fi
+  else
   command -v python3 >/dev/null || { say "installing Python (Debian)"; as_root apt-get update -qq; as_root apt-get install -y -qq python3 python3-venv; }
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating the trainer's Python environment in $VENV"
     python3 -m venv "$VENV" 2>/dev/null || { as_root apt-get install -y -qq python3-venv; python3 -m venv "$VENV"; }
+  fi
   fi
   say "installing LLaMA-Factory and torch into $VENV (once; ~6 GB, a few minutes)"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
@@ -134,4 +195,28 @@ ensure_llama_cpp() {
   "$VENV/bin/python" -m pip install --quiet --find-links "$GE_CACHE/wheels" \
     "llama-cpp-python[server]==$LLAMA_CPP_VERSION"
   echo "$LLAMA_CPP_VERSION" > "$stamp"
+}
+
+# MLX, the trainer on Apple silicon (`python -m mlx_lm lora`, Metal): installed into the trainer's
+# environment on an arm64 Mac. On Linux MLX runs on the CPU (`mlx[cpu]`: the plain `mlx-cpu` wheel
+# lacks mlx.core), which only the tests need: there it is installed when scripts/test calls this, or
+# with `ensure_mlx --for-tests`. Intel Macs and other machines get nothing.
+MLX_REQUIREMENTS=(mlx==0.32.4 mlx-lm==0.32.2)
+MLX_CPU_REQUIREMENTS=("mlx[cpu]==0.32.4" mlx-lm==0.32.2)
+
+ensure_mlx() {
+  local wanted=()
+  if is_apple_silicon; then
+    wanted=("${MLX_REQUIREMENTS[@]}")
+  elif [ "$(uname -s)" = Linux ] && { [ "${1:-}" = --for-tests ] || [ "$(basename "$0")" = test ]; }; then
+    wanted=("${MLX_CPU_REQUIREMENTS[@]}")
+  else
+    return 0
+  fi
+  ensure_python_env
+  local stamp="$VENV/.garden-eden-mlx"
+  [ "$(cat "$stamp" 2>/dev/null)" = "${wanted[*]}" ] && return 0
+  say "installing MLX (${wanted[*]}) into $VENV"
+  "$VENV/bin/python" -m pip install --quiet "${wanted[@]}"
+  echo "${wanted[*]}" > "$stamp"
 }

@@ -442,6 +442,8 @@ pub struct TrainParams {
     pub target_gpu: Option<String>,
     /// How many GPUs (with DeepSpeed ZeRO).
     pub gpus: Option<String>,
+    /// `llamafactory` (default) or `mlx`.
+    pub backend: Option<String>,
 }
 
 /// What the review step shows before launch.
@@ -463,6 +465,9 @@ pub struct TrainPlan {
     pub precision: String,
     /// Trainer packages the settings need that are not installed (the run would be refused).
     pub missing_extras: Vec<MissingExtra>,
+    /// The trainer that will run it, and what it lacks (MLX).
+    pub backend: String,
+    pub backend_notes: Vec<String>,
 }
 
 /// A trainer package the run needs and the environment lacks.

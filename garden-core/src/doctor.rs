@@ -401,7 +401,10 @@ fn check_gpu(hardware: &crate::hardware::Hardware) -> Check {
             "AMD GPUs train with a ROCm build of torch in the trainer's environment (garden-eden installs the CUDA one); \
              4-bit QLoRA needs bitsandbytes' ROCm support",
         ),
-        GpuKind::Nvidia | GpuKind::Apple => Check::new("gpu", "GPU", Status::Ok, hardware.summary()),
+        GpuKind::Nvidia => Check::new("gpu", "GPU", Status::Ok, hardware.summary()),
+        // The summary carries the Metal budget's note: how much of the unified memory the estimate
+        // plans for, and the sysctl that raises it.
+        GpuKind::Apple => Check::new("gpu", "GPU", Status::Ok, hardware.summary()),
     }
 }
 
@@ -416,13 +419,13 @@ fn check_extras(hardware: &crate::hardware::Hardware, extras: &[crate::train::ex
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let missing: Vec<&str> = extras.iter().filter(|e| e.installed.is_none()).map(|e| e.package.as_str()).collect();
+    // They matter on an NVIDIA GPU.
+    let relevant = |_: &crate::train::extras::Extra| hardware.kind == crate::hardware::GpuKind::Nvidia;
+    let missing: Vec<&str> = extras.iter().filter(|e| e.installed.is_none() && relevant(&e.extra)).map(|e| e.package.as_str()).collect();
     if missing.is_empty() {
         Check::new("extras", "GPU extras", Status::Ok, detail)
-    } else if hardware.kind == crate::hardware::GpuKind::Nvidia {
-        Check::new("extras", "GPU extras", Status::Warn, detail).fix(format!("garden-eden extras install {}", missing.join(" ")))
     } else {
-        Check::new("extras", "GPU extras", Status::Ok, format!("{detail}: only needed on an NVIDIA GPU"))
+        Check::new("extras", "GPU extras", Status::Warn, detail).fix(format!("garden-eden extras install {}", missing.join(" ")))
     }
 }
 
@@ -507,5 +510,15 @@ mod tests {
         assert_eq!(check.status, Status::Missing);
         assert!(check.detail.contains("nothing answers"), "{}", check.detail);
         assert!(check.fix.unwrap().contains("ollama serve"));
+    }
+
+    #[test]
+    fn apple_silicon_is_ok_and_says_how_much_memory_metal_gets() {
+        let hardware = crate::hardware::apple_silicon(Some("Apple M3 Max"), 64 * GIB, None, None);
+        let check = check_gpu(&hardware);
+        assert_eq!(check.status, Status::Ok);
+        assert_eq!(check.fix, None);
+        assert!(check.detail.starts_with("Apple M3 Max, 48.0 GiB GPU budget"), "{}", check.detail);
+        assert!(check.detail.contains("75% of 64.0 GiB unified memory") && check.detail.contains("iogpu.wired_limit_mb"), "{}", check.detail);
     }
 }

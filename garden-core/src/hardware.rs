@@ -1,5 +1,7 @@
 //! Hardware detection: which GPUs this machine has, how much memory they hold, whether they do bf16.
-//! Owns the nvidia-smi and rocm-smi probes, their pure parsers, and a 60 s process-wide cache.
+//! Owns the nvidia-smi and rocm-smi probes (Linux, Windows), the sysctl and system_profiler probes
+//! (macOS: Apple silicon and its Metal memory budget), their pure parsers, and a 60 s process-wide
+//! cache.
 
 use std::future::Future;
 use std::process::Stdio;
@@ -29,6 +31,14 @@ const NVIDIA_QUERY_OLD_DRIVER: &[&str] = &[
     "--format=csv,noheader,nounits",
 ];
 const ROCM_QUERY: &[&str] = &["--showproductname", "--showmeminfo", "vram", "--json"];
+const SYSCTL: &str = "sysctl";
+const SYSTEM_PROFILER: &str = "system_profiler";
+const SYSCTL_CHIP: &[&str] = &["-n", "machdep.cpu.brand_string"];
+const SYSCTL_MEMORY: &[&str] = &["-n", "hw.memsize"];
+/// macOS 14 and later; 0 means "Metal's default"; older releases do not know the name (an error).
+const SYSCTL_WIRED_LIMIT: &[&str] = &["-n", "iogpu.wired_limit_mb"];
+const PROFILER_QUERY: &[&str] = &["SPDisplaysDataType", "-json"];
+const GIB_BYTES: u64 = 1 << 30;
 
 /// Whose GPUs the machine has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,7 +46,7 @@ const ROCM_QUERY: &[&str] = &["--showproductname", "--showmeminfo", "vram", "--j
 pub enum GpuKind {
     Nvidia,
     Amd,
-    /// Apple silicon. Nothing probes for it yet.
+    /// Apple silicon (M1 and later): one GPU sharing the machine's unified memory, trained with MLX.
     Apple,
     None,
 }
@@ -46,9 +56,11 @@ pub enum GpuKind {
 pub struct Gpu {
     pub name: String,
     /// 0 when the tool does not report it (unified-memory parts such as NVIDIA's GB10 say `[N/A]`).
+    /// On Apple silicon: the share of unified memory Metal lets the GPU use (see [`metal_budget`]).
     pub total_bytes: u64,
     pub free_bytes: Option<u64>,
-    /// NVIDIA compute capability (`"8.9"`), or the AMD gfx target (`"gfx90a"`).
+    /// NVIDIA compute capability (`"8.9"`), the AMD gfx target (`"gfx90a"`), or on Apple silicon
+    /// the Metal support macOS reports (`"Metal 3"`).
     pub compute_capability: Option<String>,
     /// Whether training can use bf16 (NVIDIA Ampere and later; AMD CDNA2/3, RDNA3 and later).
     pub bf16: bool,
@@ -59,7 +71,9 @@ pub struct Gpu {
 pub struct Hardware {
     pub kind: GpuKind,
     pub gpus: Vec<Gpu>,
-    /// Why the probes found nothing, e.g. "nvidia-smi not found; rocm-smi not found".
+    /// Why the probes found nothing, e.g. "nvidia-smi not found; rocm-smi not found". On Apple
+    /// silicon: how the GPU's memory budget was reached ("the estimate budgets 75% of 64.0 GiB unified
+    /// memory, …"), which [`Hardware::summary`] repeats.
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -108,10 +122,23 @@ impl Hardware {
 
     /// One line for people: "2 × NVIDIA GeForce RTX 4090, 24.0 GiB each (23.4 GiB free), compute 8.9,
     /// bf16". Identical GPUs are counted once and show the least free memory among them; different
-    /// ones are listed one by one, separated by "; ".
+    /// ones are listed one by one, separated by "; ". Apple silicon: "Apple M3 Max (40-core GPU),
+    /// 48.0 GiB GPU budget, Metal 3, bf16: the estimate budgets 75% of 64.0 GiB unified memory, …".
     pub fn summary(&self) -> String {
         if self.gpus.is_empty() {
             return "no GPU: training runs on the CPU".to_owned();
+        }
+        if self.kind == GpuKind::Apple {
+            let gpus = self
+                .gpus
+                .iter()
+                .map(|g| self.describe(g, 1, None))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return match &self.note {
+                Some(note) => format!("{gpus}: {note}"),
+                None => gpus,
+            };
         }
         let alike = self.gpus.windows(2).all(|pair| {
             pair[0].name == pair[1].name
@@ -145,7 +172,9 @@ impl Hardware {
             line.push_str("AMD ");
         }
         line.push_str(&gpu.name);
-        if gpu.total_bytes > 0 {
+        if gpu.total_bytes > 0 && self.kind == GpuKind::Apple {
+            line.push_str(&format!(", {} GPU budget", gib(gpu.total_bytes)));
+        } else if gpu.total_bytes > 0 {
             line.push_str(&format!(", {}", gib(gpu.total_bytes)));
             if count > 1 {
                 line.push_str(" each");
@@ -159,6 +188,7 @@ impl Hardware {
         match (self.kind, &gpu.compute_capability) {
             (GpuKind::Amd, Some(gfx)) => line.push_str(&format!(", ROCm {gfx}")),
             (GpuKind::Amd, None) => line.push_str(", ROCm"),
+            (GpuKind::Apple, Some(metal)) => line.push_str(&format!(", {metal}")),
             (_, Some(cc)) => line.push_str(&format!(", compute {cc}")),
             (_, None) => {}
         }
@@ -189,6 +219,8 @@ pub enum ParseError {
     NotJson(String),
     #[error("rocm-smi {card}: {problem}")]
     BadCard { card: String, problem: String },
+    #[error("system_profiler output is not SPDisplaysDataType JSON: {0}")]
+    NotProfilerJson(String),
 }
 
 /// Reads `nvidia-smi --query-gpu=name,memory.total,memory.free[,compute_cap]
@@ -565,6 +597,180 @@ fn amd_name_supports_bf16(name: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Apple silicon
+// ---------------------------------------------------------------------------------------------
+
+/// One GPU as `system_profiler SPDisplaysDataType -json` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfiledGpu {
+    /// `sppci_model` ("Apple M3 Max", "Intel Iris Plus Graphics"), else `_name`.
+    pub model: String,
+    /// Apple's own GPU (Apple silicon): vendor `sppci_vendor_Apple`, or a model named "Apple …".
+    pub apple: bool,
+    /// `sppci_cores`: Apple silicon's GPU core count.
+    pub cores: Option<u32>,
+    /// "Metal 3", "Metal 4", or just "Metal" when macOS says only that it is supported.
+    pub metal: Option<String>,
+}
+
+/// Reads `system_profiler SPDisplaysDataType -json`: `{"SPDisplaysDataType": [ {GPU}, … ]}`, each GPU
+/// with its displays under `spdisplays_ndrvs` (ignored).
+///
+/// Keys differ across macOS releases: Metal is `spdisplays_mtlgpufamilysupport: spdisplays_metal3`
+/// (macOS 13+; `metal4` on 26), `spdisplays_metalfamily: spdisplays_mtlgpufamilyapple7` (macOS 11) or
+/// `spdisplays_metal: spdisplays_supported`; `_name` may be a localisation key such as
+/// `kHW_AppleM1Item`, so `sppci_model` is preferred. Entries without any name are skipped.
+pub fn parse_system_profiler(text: &str) -> Result<Vec<ProfiledGpu>, ParseError> {
+    let start = text
+        .find('{')
+        .ok_or_else(|| ParseError::NotProfilerJson("no JSON object".to_owned()))?;
+    let value: serde_json::Value = serde_json::Deserializer::from_str(&text[start..])
+        .into_iter()
+        .next()
+        .ok_or_else(|| ParseError::NotProfilerJson("no JSON object".to_owned()))?
+        .map_err(|e| ParseError::NotProfilerJson(e.to_string()))?;
+    let items = value
+        .get("SPDisplaysDataType")
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| ParseError::NotProfilerJson("no SPDisplaysDataType list".to_owned()))?;
+    Ok(items.iter().filter_map(profiled_gpu).collect())
+}
+
+fn profiled_gpu(item: &serde_json::Value) -> Option<ProfiledGpu> {
+    let text = |key: &str| {
+        item.get(key)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let model = text("sppci_model")
+        .or_else(|| text("_name").filter(|n| !n.starts_with("kHW_")))?
+        .to_owned();
+    let apple = text("spdisplays_vendor").is_some_and(|v| v.eq_ignore_ascii_case("sppci_vendor_Apple"))
+        || model.starts_with("Apple ");
+    let cores = text("sppci_cores").and_then(|c| {
+        let digits: String = c.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    });
+    let metal = text("spdisplays_mtlgpufamilysupport")
+        .map(metal_version)
+        .or_else(|| text("spdisplays_metalfamily").map(metal_family))
+        .or_else(|| text("spdisplays_metal").map(metal_version));
+    Some(ProfiledGpu {
+        model,
+        apple,
+        cores,
+        metal,
+    })
+}
+
+/// "spdisplays_metal3" → "Metal 3"; "spdisplays_supported" or any other value → "Metal".
+fn metal_version(value: &str) -> String {
+    match value.strip_prefix("spdisplays_metal") {
+        Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => format!("Metal {n}"),
+        _ => "Metal".to_owned(),
+    }
+}
+
+/// "spdisplays_mtlgpufamilyapple7" → "Metal (Apple 7 family)".
+fn metal_family(value: &str) -> String {
+    match value.strip_prefix("spdisplays_mtlgpufamilyapple") {
+        Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("Metal (Apple {n} family)")
+        }
+        _ => "Metal".to_owned(),
+    }
+}
+
+/// A number that `sysctl -n` printed (`"68719476736\n"`), or a `name: value` line.
+pub fn parse_sysctl_number(text: &str) -> Option<u64> {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let value = line.rsplit_once(':').map_or(line, |(_, v)| v).trim();
+    value.parse().ok()
+}
+
+/// Metal's default working-set budget on Apple silicon: what `MTLDevice.recommendedMaxWorkingSetSize`
+/// reports when `iogpu.wired_limit_mb` is not set: 2/3 of unified memory below 36 GiB, 3/4 from
+/// 36 GiB up.
+///
+/// Checked against the value Metal reported (llama.cpp prints it at start-up): 16 GiB → 10922.67
+/// MiB and 32 GiB → 21845.34 MiB (2/3); 36 GiB → 27648 MiB (M4 Max, macOS 15.7), 64 GiB → 49152 MiB
+/// and 96 GiB → 73728 MiB (3/4). macOS 26 gives a 128 GiB Mac more (107.52 GiB, 84%), so 3/4 is on
+/// the safe side there.
+pub fn metal_default_budget(unified_bytes: u64) -> u64 {
+    if unified_bytes >= 36 * GIB_BYTES {
+        unified_bytes / 4 * 3
+    } else {
+        unified_bytes / 3 * 2
+    }
+}
+
+/// The bytes of unified memory the training estimate may plan for on Apple silicon, and the sentence
+/// that says why: Metal's default ([`metal_default_budget`]), or the `iogpu.wired_limit_mb` someone
+/// set (`sudo sysctl iogpu.wired_limit_mb=<MiB>`; it lasts until a restart), which Metal follows.
+pub fn metal_budget(unified_bytes: u64, wired_limit_mb: Option<u64>) -> (u64, String) {
+    let default_share = if unified_bytes >= 36 * GIB_BYTES { 75 } else { 67 };
+    match wired_limit_mb.filter(|&mb| mb > 0) {
+        Some(mb) => {
+            let bytes = mb.saturating_mul(MIB).min(unified_bytes);
+            (
+                bytes,
+                format!(
+                    "the estimate budgets {} of {} unified memory, as iogpu.wired_limit_mb={mb} allows \
+                     (Metal's default is {default_share}%)",
+                    gib(bytes),
+                    gib(unified_bytes)
+                ),
+            )
+        }
+        None => (
+            metal_default_budget(unified_bytes),
+            format!(
+                "the estimate budgets {default_share}% of {} unified memory, Metal's default working \
+                 set; `sudo sysctl iogpu.wired_limit_mb=<MiB>` raises it until the next restart",
+                gib(unified_bytes)
+            ),
+        ),
+    }
+}
+
+/// Apple silicon as [`detect`] describes it: one GPU named after the chip and its GPU cores ("Apple
+/// M3 Max (40-core GPU)"), holding Metal's share of the unified memory ([`metal_budget`]), with
+/// bf16 (MLX trains in bf16 on every M-series chip). `chip` is `machdep.cpu.brand_string`, `gpu`
+/// the Apple GPU from system_profiler when it answered.
+pub fn apple_silicon(
+    chip: Option<&str>,
+    unified_bytes: u64,
+    gpu: Option<&ProfiledGpu>,
+    wired_limit_mb: Option<u64>,
+) -> Hardware {
+    let model = gpu
+        .filter(|g| g.model.starts_with("Apple"))
+        .map(|g| g.model.clone())
+        .or_else(|| {
+            chip.filter(|c| c.starts_with("Apple") && *c != "Apple processor")
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "Apple silicon".to_owned());
+    let name = match gpu.and_then(|g| g.cores) {
+        Some(cores) => format!("{model} ({cores}-core GPU)"),
+        None => model,
+    };
+    let (total_bytes, note) = metal_budget(unified_bytes, wired_limit_mb);
+    Hardware {
+        kind: GpuKind::Apple,
+        gpus: vec![Gpu {
+            name,
+            total_bytes,
+            free_bytes: None,
+            compute_capability: gpu.and_then(|g| g.metal.clone()),
+            bf16: true,
+        }],
+        note: Some(note),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Probing
 // ---------------------------------------------------------------------------------------------
 
@@ -639,10 +845,14 @@ async fn run_tool(
     }
 }
 
-/// Detects the GPUs now, without the cache: nvidia-smi first, then rocm-smi, else the CPU. A tool that
-/// is missing, fails or times out (5 s) is not an error: the answer is CPU-only with a note saying why.
+/// Detects the GPUs now, without the cache: on macOS, Apple silicon (sysctl and system_profiler);
+/// elsewhere nvidia-smi first, then rocm-smi; else the CPU. A tool that is missing, fails or times
+/// out (5 s) is not an error: the answer is CPU-only with a note saying why.
 pub async fn detect_fresh() -> Hardware {
-    detect_with(|program, args| run_tool(program, args, PROBE_TIMEOUT)).await
+    detect_with(cfg!(target_os = "macos"), |program, args| {
+        run_tool(program, args, PROBE_TIMEOUT)
+    })
+    .await
 }
 
 /// [`detect_fresh`], remembered for 60 s process-wide; concurrent callers share one probe.
@@ -677,11 +887,17 @@ where
     hardware
 }
 
-async fn detect_with<R, Fut>(run: R) -> Hardware
+/// `mac`: probe for Apple silicon (and only that: macOS has no NVIDIA or ROCm driver).
+async fn detect_with<R, Fut>(mac: bool, run: R) -> Hardware
 where
     R: Fn(&'static str, &'static [&'static str]) -> Fut,
     Fut: Future<Output = Result<ToolOutput, ToolError>>,
 {
+    if mac {
+        return probe_apple(&run)
+            .await
+            .unwrap_or_else(Hardware::cpu_only_because);
+    }
     let nvidia_note = match probe_nvidia(&run).await {
         Ok(gpus) => {
             return Hardware {
@@ -760,6 +976,44 @@ where
         Ok(_) => Err("rocm-smi lists no GPU".to_owned()),
         Err(e) => Err(format!("could not read rocm-smi's answer: {e}")),
     }
+}
+
+/// Apple silicon, or why this Mac has none. The chip name and the memory come from sysctl, the GPU's
+/// core count and Metal support from system_profiler (optional: without it the GPU is named after the
+/// chip), an explicit `iogpu.wired_limit_mb` from sysctl (optional: older macOS lacks it).
+async fn probe_apple<R, Fut>(run: &R) -> Result<Hardware, String>
+where
+    R: Fn(&'static str, &'static [&'static str]) -> Fut,
+    Fut: Future<Output = Result<ToolOutput, ToolError>>,
+{
+    let chip = match run(SYSCTL, SYSCTL_CHIP).await {
+        Ok(out) if out.success => Some(out.stdout.trim().to_owned()).filter(|c| !c.is_empty()),
+        _ => None,
+    };
+    let profiled = match run(SYSTEM_PROFILER, PROFILER_QUERY).await {
+        Ok(out) => parse_system_profiler(&out.stdout).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let gpu = profiled.iter().find(|g| g.apple);
+    if gpu.is_none() && !chip.as_deref().is_some_and(|c| c.starts_with("Apple")) {
+        let what = chip
+            .or_else(|| profiled.first().map(|g| g.model.clone()))
+            .unwrap_or_else(|| "this Mac".to_owned());
+        return Err(format!(
+            "{what} is not Apple silicon: MLX and Metal training need an M-series Mac"
+        ));
+    }
+    let memory = run(SYSCTL, SYSCTL_MEMORY)
+        .await
+        .map_err(|e| e.note("sysctl"))?;
+    let unified = parse_sysctl_number(&memory.stdout)
+        .filter(|&bytes| memory.success && bytes > 0)
+        .ok_or_else(|| format!("sysctl hw.memsize did not answer with a size: {}", memory.last_line()))?;
+    let wired_limit = match run(SYSCTL, SYSCTL_WIRED_LIMIT).await {
+        Ok(out) if out.success => parse_sysctl_number(&out.stdout),
+        _ => None,
+    };
+    Ok(apple_silicon(chip.as_deref(), unified, gpu, wired_limit))
 }
 
 #[cfg(test)]
@@ -1119,6 +1373,261 @@ mod tests {
         }
     }
 
+    // --- Apple silicon ----------------------------------------------------------------------
+
+    /// Recorded `sysctl -n hw.memsize` answers: 16 GiB on an M1 Mac mini (Macmini9,1, macOS 26.3; a
+    /// host notes file in a public repository, code index file id 60805743077) and 64 GiB on an M4 Pro
+    /// (macOS 26.5.2; a benchmark note, file id 61061956867). M3 Max machines with 64 GB and the 40-core
+    /// GPU are on record too (philipturner/applegpuinfo#4, Lospi/MetalDuck#18).
+    const MEMSIZE_16_GIB: &str = "17179869184\n";
+    const MEMSIZE_64_GIB: &str = "68719476736\n";
+
+    fn apple_gpu(fixture: &str) -> ProfiledGpu {
+        let gpus = parse_system_profiler(fixture).unwrap();
+        assert_eq!(gpus.len(), 1, "{gpus:?}");
+        gpus.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn m3_max_with_64_gb_budgets_three_quarters_for_metal() {
+        let gpu = apple_gpu(&fixture!("apple-m3max-40core.json"));
+        assert_eq!(
+            gpu,
+            ProfiledGpu {
+                model: "Apple M3 Max".into(),
+                apple: true,
+                cores: Some(40),
+                metal: Some("Metal".into()),
+            }
+        );
+        // Hand-assembled from recorded parts: this capture's GPU, its sysctl chip name, and a
+        // recorded 64 GiB hw.memsize (the capture does not say how much memory that Mac has).
+        let unified = parse_sysctl_number(MEMSIZE_64_GIB).unwrap();
+        let hw = apple_silicon(Some("Apple M3 Max"), unified, Some(&gpu), None);
+        assert_eq!(hw.kind, GpuKind::Apple);
+        assert_eq!(hw.count(), 1);
+        assert_eq!(hw.gpu_memory(), Some(48 * GIB_BYTES));
+        assert_eq!(hw.free_memory(), None);
+        assert!(hw.bf16());
+        assert_eq!(
+            hw.summary(),
+            "Apple M3 Max (40-core GPU), 48.0 GiB GPU budget, Metal, bf16: the estimate budgets 75% of \
+             64.0 GiB unified memory, Metal's default working set; `sudo sysctl iogpu.wired_limit_mb=<MiB>` \
+             raises it until the next restart"
+        );
+    }
+
+    #[test]
+    fn m1_with_16_gb_budgets_two_thirds_for_metal() {
+        let gpu = apple_gpu(&fixture!("apple-m1-7core.json"));
+        assert_eq!(gpu.model, "Apple M1", "sppci_model, not the kHW_AppleM1Item key");
+        assert_eq!((gpu.apple, gpu.cores), (true, Some(7)));
+        assert_eq!(gpu.metal.as_deref(), Some("Metal 3"));
+        let unified = parse_sysctl_number(MEMSIZE_16_GIB).unwrap();
+        let hw = apple_silicon(Some("Apple M1"), unified, Some(&gpu), None);
+        // Metal reports 10922.67 MiB on a 16 GB M1 (llama.cpp's start-up line).
+        assert_eq!(hw.gpu_memory(), Some(11_453_246_122));
+        assert_eq!(
+            hw.summary(),
+            "Apple M1 (7-core GPU), 10.7 GiB GPU budget, Metal 3, bf16: the estimate budgets 67% of \
+             16.0 GiB unified memory, Metal's default working set; `sudo sysctl iogpu.wired_limit_mb=<MiB>` \
+             raises it until the next restart"
+        );
+    }
+
+    #[test]
+    fn displays_are_not_gpus_and_newer_macos_says_metal_4() {
+        let m1_pro = apple_gpu(&fixture!("apple-m1pro-16core-3displays.json"));
+        assert_eq!(m1_pro.model, "Apple M1 Pro");
+        assert_eq!(m1_pro.cores, Some(16));
+        let m2_max = apple_gpu(&fixture!("apple-m2max-30core-metal4.json"));
+        assert_eq!(
+            (m2_max.model.as_str(), m2_max.cores, m2_max.metal.as_deref()),
+            ("Apple M2 Max", Some(30), Some("Metal 4"))
+        );
+    }
+
+    #[test]
+    fn macos_11_metal_family_key_and_an_intel_mac_are_read() {
+        // Hand-assembled: the _name and spdisplays_metalfamily pair macOS 11 printed on an M1
+        // (exelban/stats#394), with the sppci_* keys every later capture has.
+        let macos_11 = r#"{"SPDisplaysDataType": [{"_name": "kHW_AppleM1Item",
+            "spdisplays_metalfamily": "spdisplays_mtlgpufamilyapple7",
+            "spdisplays_vendor": "sppci_vendor_Apple", "sppci_cores": "8", "sppci_model": "Apple M1"}]}"#;
+        assert_eq!(
+            apple_gpu(macos_11).metal.as_deref(),
+            Some("Metal (Apple 7 family)")
+        );
+        // Hand-written in the shape of an Intel Mac's entry (no cores, not Apple's GPU).
+        let intel = r#"{"SPDisplaysDataType": [{"_name": "Intel Iris Plus Graphics",
+            "spdisplays_vendor": "sppci_vendor_intel", "spdisplays_metal": "spdisplays_supported"}]}"#;
+        let gpu = apple_gpu(intel);
+        assert!(!gpu.apple);
+        assert_eq!(gpu.cores, None);
+    }
+
+    #[test]
+    fn profiler_output_that_is_not_its_json_is_an_error() {
+        assert!(matches!(
+            parse_system_profiler("system_profiler: command not found"),
+            Err(ParseError::NotProfilerJson(_))
+        ));
+        assert!(matches!(
+            parse_system_profiler("{}"),
+            Err(ParseError::NotProfilerJson(_))
+        ));
+        assert_eq!(
+            parse_system_profiler(r#"{"SPDisplaysDataType": []}"#),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn sysctl_numbers_are_read_with_or_without_the_name() {
+        assert_eq!(parse_sysctl_number(MEMSIZE_16_GIB), Some(16 * GIB_BYTES));
+        assert_eq!(
+            parse_sysctl_number("hw.memsize: 68719476736"),
+            Some(64 * GIB_BYTES)
+        );
+        assert_eq!(parse_sysctl_number("0\n"), Some(0));
+        assert_eq!(parse_sysctl_number(""), None);
+        assert_eq!(
+            parse_sysctl_number("sysctl: unknown oid 'iogpu.wired_limit_mb'"),
+            None
+        );
+    }
+
+    #[test]
+    fn metal_budget_follows_the_reported_working_set_sizes() {
+        // recommendedMaxWorkingSetSize as llama.cpp printed it (MiB; newer builds print 1e6 bytes):
+        // 8 GiB ~5461, 16 GiB 10922.67, 32 GiB 21845.34, 36 GiB 27648 (28991.03 MB), 64 GiB 49152,
+        // 96 GiB 73728.
+        let mib = |gib: u64| metal_default_budget(gib * GIB_BYTES) as f64 / MIB as f64;
+        for (gib, reported) in [
+            (8, 5461.34),
+            (16, 10922.67),
+            (32, 21845.34),
+            (36, 27648.0),
+            (64, 49152.0),
+            (96, 73728.0),
+        ] {
+            assert!(
+                (mib(gib) - reported).abs() < 0.02,
+                "{gib} GiB: {} MiB, Metal said {reported}",
+                mib(gib)
+            );
+        }
+    }
+
+    #[test]
+    fn a_wired_limit_replaces_the_default_budget() {
+        let (bytes, note) = metal_budget(64 * GIB_BYTES, Some(57_344));
+        assert_eq!(bytes, 56 * GIB_BYTES);
+        assert_eq!(
+            note,
+            "the estimate budgets 56.0 GiB of 64.0 GiB unified memory, as iogpu.wired_limit_mb=57344 \
+             allows (Metal's default is 75%)"
+        );
+        assert_eq!(metal_budget(16 * GIB_BYTES, Some(1 << 20)).0, 16 * GIB_BYTES);
+        assert_eq!(
+            metal_budget(16 * GIB_BYTES, Some(0)).0,
+            metal_default_budget(16 * GIB_BYTES)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mac_is_probed_with_sysctl_and_system_profiler() {
+        let profile = fixture!("apple-m3max-40core.json");
+        let (hw, asked) = detect_on_mac(|program, args| match (program, args.last().copied()) {
+            ("sysctl", Some("machdep.cpu.brand_string")) => answered(true, "Apple M3 Max\n", ""),
+            ("sysctl", Some("hw.memsize")) => answered(true, MEMSIZE_64_GIB, ""),
+            ("sysctl", Some("iogpu.wired_limit_mb")) => answered(true, "0\n", ""),
+            ("system_profiler", _) => answered(true, &profile, ""),
+            _ => Err(ToolError::NotFound),
+        })
+        .await;
+        assert_eq!(hw.kind, GpuKind::Apple);
+        assert_eq!(hw.gpus[0].name, "Apple M3 Max (40-core GPU)");
+        assert_eq!(hw.gpu_memory(), Some(48 * GIB_BYTES));
+        assert!(hw.note.as_deref().unwrap().contains("75% of 64.0 GiB"));
+        assert_eq!(
+            asked,
+            vec![
+                "sysctl -n machdep.cpu.brand_string",
+                "system_profiler SPDisplaysDataType -json",
+                "sysctl -n hw.memsize",
+                "sysctl -n iogpu.wired_limit_mb",
+            ],
+            "no nvidia-smi or rocm-smi on a Mac"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mac_without_system_profiler_or_the_wired_limit_still_has_its_gpu() {
+        let (hw, _) = detect_on_mac(|program, args| match (program, args.last().copied()) {
+            ("sysctl", Some("machdep.cpu.brand_string")) => answered(true, "Apple M1\n", ""),
+            ("sysctl", Some("hw.memsize")) => answered(true, MEMSIZE_16_GIB, ""),
+            // macOS 13 and older do not know the name.
+            ("sysctl", _) => answered(
+                false,
+                "",
+                "sysctl: unknown oid 'iogpu.wired_limit_mb'\n",
+            ),
+            _ => Err(ToolError::TimedOut(Duration::from_secs(5))),
+        })
+        .await;
+        assert_eq!(hw.kind, GpuKind::Apple);
+        assert_eq!(hw.gpus[0].name, "Apple M1");
+        assert_eq!(hw.gpus[0].compute_capability, None);
+        assert_eq!(hw.gpu_memory(), Some(metal_default_budget(16 * GIB_BYTES)));
+        assert_eq!(
+            hw.summary(),
+            "Apple M1, 10.7 GiB GPU budget, bf16: the estimate budgets 67% of 16.0 GiB unified memory, \
+             Metal's default working set; `sudo sysctl iogpu.wired_limit_mb=<MiB>` raises it until the \
+             next restart"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_intel_mac_trains_on_the_cpu_and_says_why() {
+        let intel = r#"{"SPDisplaysDataType": [{"sppci_model": "Intel Iris Plus Graphics",
+            "spdisplays_vendor": "sppci_vendor_intel"}]}"#;
+        let (hw, asked) = detect_on_mac(|program, _| match program {
+            "sysctl" => answered(true, "Intel(R) Core(TM) i5-1038NG7 CPU @ 2.00GHz\n", ""),
+            _ => answered(true, intel, ""),
+        })
+        .await;
+        assert_eq!(hw.kind, GpuKind::None);
+        assert_eq!(
+            hw.note.as_deref(),
+            Some(
+                "Intel(R) Core(TM) i5-1038NG7 CPU @ 2.00GHz is not Apple silicon: MLX and Metal \
+                 training need an M-series Mac"
+            )
+        );
+        assert_eq!(asked.len(), 2, "{asked:?}");
+    }
+
+    #[tokio::test]
+    async fn a_mac_whose_memory_cannot_be_read_says_so() {
+        let (hw, _) = detect_on_mac(|program, args| match (program, args.last().copied()) {
+            ("sysctl", Some("machdep.cpu.brand_string")) => answered(true, "Apple M2\n", ""),
+            ("sysctl", _) => Err(ToolError::NotFound),
+            _ => answered(true, "{}", ""),
+        })
+        .await;
+        assert_eq!(hw.kind, GpuKind::None);
+        assert_eq!(hw.note.as_deref(), Some("sysctl not found"));
+    }
+
+    #[test]
+    fn apple_hardware_round_trips_through_json() {
+        let hw = apple_silicon(Some("Apple M1"), 16 * GIB_BYTES, None, None);
+        let json = serde_json::to_value(&hw).unwrap();
+        assert_eq!(json["kind"], "apple");
+        assert_eq!(serde_json::from_value::<Hardware>(json).unwrap(), hw);
+    }
+
     // --- Hardware ---------------------------------------------------------------------------
 
     #[test]
@@ -1161,8 +1670,22 @@ mod tests {
     async fn detect_from(
         answer: impl Fn(&str, &[&str]) -> Result<ToolOutput, ToolError>,
     ) -> (Hardware, Vec<String>) {
+        detect_on(false, answer).await
+    }
+
+    /// [`detect_from`] on a Mac.
+    async fn detect_on_mac(
+        answer: impl Fn(&str, &[&str]) -> Result<ToolOutput, ToolError>,
+    ) -> (Hardware, Vec<String>) {
+        detect_on(true, answer).await
+    }
+
+    async fn detect_on(
+        mac: bool,
+        answer: impl Fn(&str, &[&str]) -> Result<ToolOutput, ToolError>,
+    ) -> (Hardware, Vec<String>) {
         let asked = std::sync::Mutex::new(Vec::new());
-        let hw = detect_with(|program, args| {
+        let hw = detect_with(mac, |program, args| {
             asked
                 .lock()
                 .unwrap()

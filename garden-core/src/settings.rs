@@ -14,6 +14,10 @@ pub struct Settings {
     /// `None`: `<data_dir>/venv/bin/python` if it exists, else the one in the default data dir,
     /// where the set-up script creates it.
     pub python: Option<PathBuf>,
+    /// The Python with MLX (mlx-lm), for the MLX backend. It is an environment of its own:
+    /// mlx-lm needs a newer transformers than LLaMA-Factory 0.9.5 accepts. `None`:
+    /// `<data_dir>/mlx-venv/bin/python` if it exists, else the one in the default data dir.
+    pub mlx_python: Option<PathBuf>,
     /// Base URL of the Ollama server.
     pub ollama_url: String,
 }
@@ -24,6 +28,7 @@ impl Settings {
         Settings {
             data_dir: data_dir.into(),
             python: None,
+            mlx_python: None,
             ollama_url: DEFAULT_OLLAMA_URL.to_owned(),
         }
     }
@@ -57,4 +62,16 @@ impl Settings {
 
 fn venv_python(data_dir: &Path) -> PathBuf {
     data_dir.join("venv").join("bin").join("python")
+}
+
+impl Settings {
+    /// The Python garden-eden runs MLX training with (see [`Settings::mlx_python`]).
+    pub fn mlx_python_path(&self) -> PathBuf {
+        if let Some(python) = &self.mlx_python {
+            return python.clone();
+        }
+        let in_venv = |d: &Path| d.join("mlx-venv").join("bin").join("python");
+        let own = in_venv(&self.data_dir);
+        if own.exists() { own } else { in_venv(&Self::default_data_dir()) }
+    }
 }

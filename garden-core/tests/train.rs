@@ -208,3 +208,45 @@ fn a_restart_reattaches_to_a_live_trainer_and_marks_a_dead_one_interrupted() {
         assert!(points.len() >= 2, "the points logged before the crash are kept");
     });
 }
+
+#[test]
+fn a_run_that_finished_while_garden_eden_was_down_is_finished_at_start_up() {
+    let Some(python) = python() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (_dir, studio, mut config, dataset_id) = studio_with_dataset(&python);
+    config.max_steps = Some(4);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let run = rt.block_on(async {
+        let supervisor = Supervisor::start_with(studio.clone(), env(), Duration::from_secs(30)).await.unwrap();
+        let run = supervisor.submit(NewRun { name: "finished while down".into(), dataset_id: Some(dataset_id), config }).await.unwrap();
+        wait_for(&studio, &run.id, |r, _| r.status.is_finished(), Duration::from_secs(240)).await
+    });
+    drop(rt);
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    // As garden-eden saw it when it was killed: still running, its trainer's pid recorded, the
+    // adapter not registered yet. The trainer has since finished (train_results.json is there).
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = i64::from(gone.id());
+    gone.wait().unwrap();
+    let id = run.id.clone();
+    studio
+        .db()
+        .with_conn(move |c| {
+            c.execute("DELETE FROM adapters WHERE run_id = ?1", [&id])?;
+            c.execute("UPDATE runs SET status = 'running', pid = ?2, finished_at = NULL, exit_code = NULL WHERE id = ?1", rusqlite::params![id, dead_pid])?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(Path::new(&run.output_dir).join("train_results.json").exists());
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let _supervisor = Supervisor::start_with(studio.clone(), env(), Duration::from_secs(30)).await.unwrap();
+        let id = run.id.clone();
+        let after = studio.db().call(move |c| runs::get(c, &id)).await.unwrap();
+        assert_eq!(after.status, RunStatus::Succeeded, "finished like a re-attached run: {:?}", after.error);
+        let id = run.id.clone();
+        let adapter = studio.db().call(move |c| Ok(garden_core::adapters::list(c)?.into_iter().find(|a| a.run_id.as_deref() == Some(id.as_str())))).await.unwrap();
+        assert!(adapter.is_some(), "its adapter is registered, so resume does not retrain");
+    });
+}

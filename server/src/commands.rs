@@ -15,8 +15,10 @@ pub struct ImportArgs {
     /// What the file is: goe-v3, openwebui, chatgpt, sharegpt, alpaca, jsonl.
     #[arg(long = "from", value_name = "KIND", required_unless_present = "sample")]
     pub kind: Option<String>,
-    /// The file (for goe-v3, the database file; it is opened read-only).
-    #[arg(required_unless_present = "sample", conflicts_with = "sample")]
+    /// The file (for goe-v3, the database file; it is opened read-only). For goe-v3 it may be left
+    /// out: the app's own database is used (~/Library/Application Support/garden-of-eden-v3/data.db
+    /// on a Mac, ~/.local/share/garden-of-eden-v3/data.db on Linux).
+    #[arg(conflicts_with = "sample")]
     pub path: Option<PathBuf>,
     /// Add a clearly labelled synthetic history instead, to try the whole loop.
     #[arg(long)]
@@ -32,7 +34,15 @@ pub async fn import(studio: Studio, args: ImportArgs) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || import::import_sample(&db)).await??
     } else {
         let kind: ImportKind = args.kind.as_deref().unwrap_or_default().parse()?;
-        let path = args.path.context("give the file to import")?;
+        let path = match args.path {
+            Some(path) => path,
+            None if kind == ImportKind::GoeV3 => import::goe::find_default().with_context(|| {
+                let looked: Vec<String> =
+                    import::goe::default_locations().iter().map(|p| p.display().to_string()).collect();
+                format!("no Garden of Eden V3 database at {}: give its path", looked.join(" or "))
+            })?,
+            None => anyhow::bail!("give the file to import"),
+        };
         tokio::task::spawn_blocking(move || import::import_path(&db, kind, &path)).await??
     };
     if args.json {

@@ -24,6 +24,9 @@ struct Cli {
     /// Python interpreter of the environment with LLaMA-Factory.
     #[arg(long, global = true, env = "GARDEN_EDEN_PYTHON")]
     python: Option<PathBuf>,
+    /// Python interpreter of the environment with MLX (mlx-lm), for the MLX backend.
+    #[arg(long, global = true, env = "GARDEN_EDEN_MLX_PYTHON")]
+    mlx_python: Option<PathBuf>,
     /// Ollama's address (its own OLLAMA_HOST variable is honoured too).
     #[arg(long, global = true, env = "OLLAMA_HOST")]
     ollama_url: Option<String>,
@@ -151,6 +154,7 @@ fn settings(cli: &Cli) -> Settings {
     let mut settings =
         Settings::new(cli.data_dir.clone().unwrap_or_else(Settings::default_data_dir));
     settings.python = cli.python.clone();
+    settings.mlx_python = cli.mlx_python.clone();
     if let Some(url) = &cli.ollama_url {
         settings.ollama_url = normalise_ollama_url(url);
     }

@@ -48,6 +48,10 @@ pub struct TrainArgs {
     /// 4-bit) and says why.
     #[arg(long, value_name = "4|8|none", value_parser = ["4", "8", "none"])]
     pub quantization_bit: Option<String>,
+    /// The trainer: LLaMA-Factory (default), or MLX (mlx-lm: Apple silicon, or wherever `mlx`
+    /// imports).
+    #[arg(long, value_name = "llamafactory|mlx", value_parser = ["llamafactory", "mlx"])]
+    pub backend: Option<String>,
     /// Queue it and return instead of following it.
     #[arg(long)]
     pub detach: bool,
@@ -116,6 +120,15 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
     if let Some(v) = args.batch_size {
         config.per_device_train_batch_size = v;
     }
+    if let Some(backend) = &args.backend {
+        config.backend = serde_json::from_value(serde_json::Value::String(backend.clone())).context("--backend")?;
+    }
+    let mlx = config.backend == garden_core::train::backends::Backend::Mlx;
+    if mlx {
+        for note in garden_core::train::mlx::limitations(&config) {
+            println!("MLX: {note}");
+        }
+    }
     let hardware = garden_core::hardware::detect().await;
     let target = garden_core::train::plan::target(&hardware, args.plan_gpu, None);
     let mut precision = None;
@@ -123,7 +136,7 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
         Some("none") => config.quantization_bit = None,
         Some(bits) => config.quantization_bit = Some(bits.parse().context("--quantization-bit")?),
         // A YAML that sets quantization_bit, or the tiny model, keeps its own settings.
-        None if args.config.is_none() && args.tiny.is_none() => {
+        None if args.config.is_none() && args.tiny.is_none() && !mlx => {
             precision = garden_core::train::plan::choose_precision(&mut config, &target);
             if let (Some(sentence), false) = (&precision, args.dry_run) {
                 println!("{sentence}");

@@ -67,6 +67,14 @@ pub async fn extra_installs() -> Result<Vec<ExtraInstall>, AppError> {
     Ok(garden_core::train::extras::installs().into_iter().map(ssr::install_view).collect())
 }
 
+/// Whether MLX trains here (`import mlx.core, mlx_lm` works with the trainer's Python), so the
+/// wizard offers it.
+#[server(endpoint = "runs/mlx-available")]
+pub async fn mlx_available() -> Result<bool, AppError> {
+    let python = crate::state::studio()?.settings().mlx_python_path();
+    Ok(garden_core::train::mlx::available(&python).await)
+}
+
 /// Stops a run gracefully (the adapter is saved).
 #[server(endpoint = "runs/cancel")]
 pub async fn cancel_run(id: String) -> Result<RunRow, AppError> {
@@ -137,8 +145,18 @@ mod ssr {
                 .ok_or_else(|| AppError::Invalid { field: "adjust".into(), message: format!("'{adjust}' is not a known adjustment") })?;
             config.apply(a);
         }
+        config.backend = match text(&p.backend) {
+            None | Some("llamafactory") => garden_core::train::backends::Backend::LlamaFactory,
+            Some("mlx") => garden_core::train::backends::Backend::Mlx,
+            Some(other) => return Err(AppError::Invalid { field: "backend".into(), message: format!("'{other}' is not llamafactory or mlx") }),
+        };
         let target = target(p).await?;
+        let mlx = config.backend == garden_core::train::backends::Backend::Mlx;
         let precision = match text(&p.quantization_bit).unwrap_or("auto") {
+            _ if mlx => {
+                config.quantization_bit = None;
+                "MLX loads the base model as it is: for 4-bit, choose an MLX 4-bit model (mlx-community …-4bit, or mlx_lm.convert -q).".to_owned()
+            }
             "auto" => garden_core::train::plan::choose_precision(&mut config, &target)
                 .unwrap_or_else(|| "Full precision: garden-eden does not know this model's shape, so it cannot estimate whether 4-bit is needed.".to_owned()),
             "none" => {
@@ -199,14 +217,24 @@ mod ssr {
             .collect();
         let other_backends = Backend::ALL
             .into_iter()
-            .filter(|b| !b.runs_here())
+            .filter(|b| !b.runs_here() && *b != config.backend)
             .map(|b| match launch(b, config, std::path::Path::new(&dataset.path), dataset.format.as_str()) {
                 Ok(l) => BackendPlan { label: b.label().to_owned(), files: l.files, command: l.command.join(" "), notes: l.notes, error: None },
                 Err(e) => BackendPlan { label: b.label().to_owned(), files: vec![], command: String::new(), notes: vec![], error: Some(e.to_string()) },
             })
             .collect();
+        let mlx = config.backend == garden_core::train::backends::Backend::Mlx;
+        let yaml = if mlx {
+            // What the MLX runner will be given (its data folder is made in the run's folder).
+            let data = std::path::Path::new("<run folder>/mlx-data");
+            serde_json::to_string_pretty(&garden_core::train::mlx::config_for(config, data, train, None)).unwrap_or_default()
+        } else {
+            config.to_yaml(hardware.device())
+        };
         Ok(TrainPlan {
-            yaml: config.to_yaml(hardware.device()),
+            yaml,
+            backend: config.backend.label().to_owned(),
+            backend_notes: if mlx { garden_core::train::mlx::limitations(config) } else { Vec::new() },
             examples: train,
             steps_per_epoch,
             total_steps: total,

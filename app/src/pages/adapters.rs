@@ -116,14 +116,14 @@ fn Version(a: AdapterRow, activate: ServerAction<ActivateAdapter>) -> impl IntoV
     };
     view! {
         <li class=if a.is_active { "version card active" } else { "version card" } data-version=a.version.clone() data-name=a.name.clone()
-            data-active=a.is_active.to_string()>
+            data-active=a.is_active.to_string() data-format=a.format.clone()>
             <div class="card-head">
                 <h2><a href=href.clone()>{format!("{} {}", a.name, a.version)}</a>
                     {a.is_active.then(|| view! { <span class="badge active-badge">"active"</span> })}
                 </h2>
                 <span class="muted">{format::datetime_utc(a.created_at)}</span>
             </div>
-            <p class="summary">{format!("base {} · rank {} · alpha {} · {}", a.base_model, a.rank, a.alpha, a.target_modules.join(", "))}</p>
+            <p class="summary">{format!("base {} · rank {} · alpha {} · {} · {}", a.base_model, a.rank, a.alpha, a.target_modules.join(", "), a.format)}</p>
             <dl class="metrics">
                 <dt>"Training loss"</dt><dd>{num(a.training_loss, 4)}</dd>
                 <dt>"Eval loss"</dt><dd>{num(a.eval_loss, 4)}</dd>

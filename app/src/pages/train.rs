@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::datasets::list_datasets;
 use crate::api::health::get_health;
-use crate::api::runs::{extra_installs, plan_run, InstallExtra, StartRun};
+use crate::api::runs::{extra_installs, mlx_available, plan_run, InstallExtra, StartRun};
 use crate::components::ErrorBox;
 use crate::model::TrainParams;
 
@@ -83,6 +83,7 @@ fn params_from_query() -> impl Fn() -> TrainParams + Copy {
             quantization_bit: get("quantization_bit"),
             target_gpu: get("target_gpu"),
             gpus: get("gpus"),
+            backend: get("backend"),
         }
     }
 }
@@ -108,6 +109,7 @@ fn pairs(p: &TrainParams) -> Vec<(&'static str, String)> {
         ("quantization_bit", &p.quantization_bit),
         ("target_gpu", &p.target_gpu),
         ("gpus", &p.gpus),
+        ("backend", &p.backend),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
@@ -126,6 +128,7 @@ pub fn TrainPage() -> impl IntoView {
     let query = use_query_map();
     let step = move || query.read().get("step").and_then(|s| s.parse::<usize>().ok()).unwrap_or(1).clamp(1, 6);
     let health = Resource::new(|| (), |_| get_health());
+    let mlx = Resource::new(|| (), |_| mlx_available());
     let p = params();
     let value = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.to_owned());
     // The guide's scenario by default: Qwen 2.5 14B (Ollama's qwen2.5:14b).
@@ -214,6 +217,24 @@ pub fn TrainPage() -> impl IntoView {
                 </section>
                 <section class="wizard-step" hidden=move || step() != 4>
                 <h2>"4 · LoRA"</h2>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let chosen = params().backend.unwrap_or_default();
+                        let here = mlx.await.unwrap_or(false);
+                        view! {
+                            <fieldset class="precision" id="backend-choice">
+                                <legend>"Trainer"</legend>
+                                <label class="check-row"><input type="radio" name="backend" value="llamafactory" checked=chosen != "mlx" />
+                                    "LLaMA-Factory: NVIDIA GPUs, or the CPU for the tiny model"</label>
+                                {here.then(|| view! {
+                                    <label class="check-row"><input type="radio" name="backend" value="mlx" checked=chosen == "mlx" />
+                                        "MLX (mlx-lm): Apple silicon's GPU through Metal; the CPU elsewhere. No gradient accumulation, no bitsandbytes (use an MLX 4-bit model), no DeepSpeed."</label>
+                                })}
+                                {(!here).then(|| view! { <small>"MLX is offered where it runs: on a Mac with Apple silicon (or wherever the trainer's Python can import mlx)."</small> })}
+                            </fieldset>
+                        }
+                    })}
+                </Transition>
                 <div class="row">
                     <label>"Rank" <input type="number" name="lora_rank" min="1" value=value(&p.lora_rank, "") placeholder="8 (tiny) / 16" />
                         <small>"How much the adapter can learn; 8–32 is usual."</small></label>
@@ -305,6 +326,10 @@ pub fn TrainPage() -> impl IntoView {
                                 <p class="summary">{format!("{} training examples · {} steps per epoch · {} steps in all", plan.examples, plan.steps_per_epoch, plan.total_steps)}</p>
                                 <p class="summary" id="time-estimate">{format!("Time: {}", plan.time_estimate.clone().unwrap_or_default())}</p>
                                 <p class="summary" id="device">{format!("GPU: {}", plan.device)}</p>
+                                <p class="summary" id="backend">{format!("Trainer: {}", plan.backend)}</p>
+                                {(!plan.backend_notes.is_empty()).then(|| view! {
+                                    <ul class="steps" id="backend-notes">{plan.backend_notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul>
+                                })}
                                 <p class="summary" id="precision">{plan.precision.clone()}</p>
                                 <MissingExtras missing=plan.missing_extras.clone() />
                                 <pre class="sample" id="yaml">{plan.yaml}</pre>

@@ -5,6 +5,9 @@
 //! `[r, in]` and `….lora_b` `[out, r]`, `general.type = adapter`, `adapter.type = lora`,
 //! `adapter.lora.alpha`. llama.cpp scales by `alpha / r`; where PEFT's scale differs (rsLoRA,
 //! `alpha_pattern`), the difference is folded into `lora_b` so the result is exact.
+//!
+//! Both read the LoRA pairs in PEFT's layout through [`LoraPair::read_a`]/[`LoraPair::read_b`],
+//! so mlx-lm adapters (stored transposed, scale `lora_parameters.scale`) convert and merge alike.
 
 use std::path::{Path, PathBuf};
 
@@ -111,8 +114,8 @@ pub fn to_gguf(adapter: &PeftAdapter, base: &BaseModel, out: &Path, ty: GgmlType
     ];
     let mut w = GgufWriter::create(out, &metadata, tensors)?;
     for (pair, name, fold) in &plan {
-        w.write(&format!("{name}.lora_a"), &file.read_f32(&pair.a)?)?;
-        let mut b = file.read_f32(&pair.b)?;
+        w.write(&format!("{name}.lora_a"), &pair.read_a(file)?)?;
+        let mut b = pair.read_b(file)?;
         if (*fold - 1.0).abs() > f32::EPSILON {
             b.iter_mut().for_each(|v| *v *= fold);
         }
@@ -205,7 +208,7 @@ fn merge_into(adapter: &PeftAdapter, file: &super::safetensors::SafeTensors, bas
             match by_weight.get(&t.name) {
                 Some(pair) => {
                     let mut values = src.read_f32(t)?;
-                    add_delta(&mut values, pair, &file.read_f32(&pair.a)?, &file.read_f32(&pair.b)?);
+                    add_delta(&mut values, pair, &pair.read_a(file)?, &pair.read_b(file)?);
                     w.write_f32(&t.name, &values)?;
                     merged += 1;
                 }

@@ -8,6 +8,7 @@
 pub mod convert;
 pub mod deploy;
 pub mod gguf;
+pub mod mlx;
 pub mod modelfile;
 pub mod ollama;
 pub mod peft;
@@ -34,6 +35,7 @@ pub struct Adapter {
     pub base_model: String,
     pub base_path: Option<String>,
     pub path: String,
+    /// How the weights are stored: `safetensors` (PEFT), `bin` (old PEFT) or `mlx` (mlx-lm).
     pub format: String,
     pub rank: i64,
     pub alpha: f64,
@@ -137,7 +139,9 @@ pub fn next_version(conn: &Connection, name: &str) -> Result<String> {
 }
 
 /// Checks the folder (config, weights, LoRA pairs) and registers it in one transaction.
-/// Nothing is written when any check fails.
+/// Nothing is written when any check fails. A PEFT folder and an mlx-lm folder
+/// (`adapters.safetensors`, format `mlx`) are both accepted; for mlx-lm, `alpha` is recorded as
+/// `scale × rank`, so `alpha / rank` is its scale, as for PEFT.
 pub fn register(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
     let name = new.name.trim().to_string();
     if name.is_empty() || name.len() > 100 || name.chars().any(|c| c.is_control()) {
@@ -156,10 +160,7 @@ pub fn register(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
     };
     let checksum = crate::fsutil::sha256_file(&adapter.weights)?;
     let targets = serde_json::to_string(&adapter.targets()).unwrap_or_else(|_| "[]".into());
-    let format = match adapter.format {
-        WeightsFormat::Safetensors => "safetensors",
-        WeightsFormat::Bin => "bin",
-    };
+    let format = adapter.format.as_str();
     let base_path = new.base_path.as_ref().map(|p| p.display().to_string()).or_else(|| {
         peft::resolve_base(None, &adapter.config).ok().map(|p| p.display().to_string())
     });

@@ -5,6 +5,10 @@
 //! `…lora_B.weight` `[out, r]`; the update of `<module>.weight` is `B·A · scale`, where scale is
 //! `lora_alpha / r` (rsLoRA: `lora_alpha / √r`), with per-module overrides in `rank_pattern` and
 //! `alpha_pattern`.
+//!
+//! mlx-lm's LoRA folders (`adapters.safetensors` + an `adapter_config.json` with
+//! `lora_parameters`) are read by [`super::mlx`] into the same [`PeftAdapter`]: one adapter model
+//! for registering, converting and merging, whichever trainer wrote it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +44,20 @@ pub enum WeightsFormat {
     /// PyTorch pickle (older PEFT). Registered, but garden-eden never unpickles it: converting it
     /// needs `save_pretrained(safe_serialization=True)` first.
     Bin,
+    /// mlx-lm's `adapters.safetensors`: `<module>.lora_a` `[in, r]` and `.lora_b` `[r, out]`, the
+    /// transposes of PEFT's, with `lora_parameters.scale` as the scale (see [`super::mlx`]).
+    Mlx,
+}
+
+impl WeightsFormat {
+    /// The registry's `format` value: `safetensors`, `bin` or `mlx`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WeightsFormat::Safetensors => "safetensors",
+            WeightsFormat::Bin => "bin",
+            WeightsFormat::Mlx => "mlx",
+        }
+    }
 }
 
 /// One LoRA pair, matched to the base weight it updates.
@@ -47,11 +65,16 @@ pub enum WeightsFormat {
 pub struct LoraPair {
     /// The module, e.g. `model.layers.0.self_attn.q_proj`.
     pub module: String,
+    /// A, with PEFT's shape `[r, in]` (whatever the file's layout: see `transposed`).
     pub a: TensorInfo,
+    /// B, with PEFT's shape `[out, r]`.
     pub b: TensorInfo,
     pub rank: usize,
-    /// `alpha / r` (or `alpha / √r`): the factor on `B·A`.
+    /// `alpha / r` (or `alpha / √r`; mlx-lm: `lora_parameters.scale`): the factor on `B·A`.
     pub scale: f64,
+    /// The file stores A and B transposed (mlx-lm: A `[in, r]`, B `[r, out]`); `a.shape` and
+    /// `b.shape` are still PEFT's. Read them with [`LoraPair::read_a`] / [`LoraPair::read_b`].
+    pub transposed: bool,
 }
 
 impl LoraPair {
@@ -64,6 +87,32 @@ impl LoraPair {
     pub fn delta_shape(&self) -> (usize, usize) {
         (self.b.shape[0], self.a.shape[1])
     }
+
+    /// A as f32 in PEFT's layout `[r, in]`, row-major.
+    pub fn read_a(&self, file: &SafeTensors) -> Result<Vec<f32>> {
+        self.read(file, &self.a)
+    }
+
+    /// B as f32 in PEFT's layout `[out, r]`, row-major.
+    pub fn read_b(&self, file: &SafeTensors) -> Result<Vec<f32>> {
+        self.read(file, &self.b)
+    }
+
+    fn read(&self, file: &SafeTensors, t: &TensorInfo) -> Result<Vec<f32>> {
+        let values = file.read_f32(t)?;
+        Ok(if self.transposed { transpose(&values, t.shape[1], t.shape[0]) } else { values })
+    }
+}
+
+/// `rows × cols` row-major → `cols × rows` row-major.
+pub(crate) fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
+        }
+    }
+    out
 }
 
 /// A checked adapter folder.
@@ -80,7 +129,7 @@ pub struct PeftAdapter {
     pub file: Option<SafeTensors>,
 }
 
-fn invalid(dir: &Path, message: impl Into<String>) -> Error {
+pub(crate) fn invalid(dir: &Path, message: impl Into<String>) -> Error {
     Error::Invalid { field: format!("adapter at {}", dir.display()), message: message.into() }
 }
 
@@ -161,6 +210,9 @@ impl PeftAdapter {
                 Error::io("reading", &config_path, e)
             }
         })?;
+        if let Some(mlx) = serde_json::from_str::<Value>(&text).ok().filter(super::mlx::is_mlx_config) {
+            return super::mlx::open(dir, &mlx);
+        }
         let config = AdapterConfig::parse(dir, &text)?;
         if config.peft_type != "LORA" {
             return Err(invalid(dir, format!("peft_type is {}; only LoRA adapters are supported", config.peft_type)));
@@ -173,6 +225,11 @@ impl PeftAdapter {
             Ok(PeftAdapter { dir: dir.to_path_buf(), config, weights: st, format: WeightsFormat::Safetensors, pairs, dtype: Some(dtype), file: Some(file) })
         } else if bin.is_file() {
             Ok(PeftAdapter { dir: dir.to_path_buf(), config, weights: bin, format: WeightsFormat::Bin, pairs: Vec::new(), dtype: None, file: None })
+        } else if dir.join(super::mlx::WEIGHTS).is_file() {
+            Err(invalid(
+                dir,
+                "no weights: adapter_model.safetensors is missing; adapters.safetensors is there (mlx-lm's name), but adapter_config.json has no lora_parameters, so it is not an mlx-lm adapter folder either",
+            ))
         } else {
             Err(invalid(dir, "no weights: neither adapter_model.safetensors nor adapter_model.bin is there"))
         }
@@ -242,7 +299,7 @@ fn pair_up(dir: &Path, config: &AdapterConfig, file: &SafeTensors) -> Result<(Ve
                 return Err(invalid(dir, format!("{module}: its tensors have rank {rank}, adapter_config.json says {r}")));
             }
         }
-        pairs.push(LoraPair { module: module.clone(), a: (*a).clone(), b: (*b).clone(), rank, scale: config.scale(module, rank) });
+        pairs.push(LoraPair { module: module.clone(), a: (*a).clone(), b: (*b).clone(), rank, scale: config.scale(module, rank), transposed: false });
     }
     if let Some(module) = b_map.keys().next() {
         return Err(invalid(dir, format!("{module} has lora_B but no lora_A")));

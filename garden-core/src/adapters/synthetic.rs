@@ -131,3 +131,37 @@ pub fn write_adapter(dir: &Path, base: &str, d: Dims, r: usize, alpha: f64, targ
     }
     w.finish()
 }
+
+/// Writes an mlx-lm LoRA adapter folder for a base of shape `d` (`adapters.safetensors` with
+/// `model.layers.N.<module>.lora_a` `[in, r]` and `.lora_b` `[r, out]`, and an
+/// `adapter_config.json` with `lora_parameters`), on `targets` (short names), non-zero A and B.
+#[allow(clippy::too_many_arguments)]
+pub fn write_mlx_adapter(dir: &Path, base: &str, d: Dims, r: usize, scale: f64, targets: &[&str], dtype: Dtype, seed: u64) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+    let keys: Vec<&str> = d.projections().iter().map(|(m, _, _)| *m).filter(|m| targets.iter().any(|t| m.ends_with(t))).collect();
+    let config = json!({
+        "model": base, "fine_tune_type": "lora", "num_layers": d.layers, "train": true, "iters": 20,
+        "batch_size": 2, "learning_rate": 1e-4, "adapter_path": dir.display().to_string(),
+        "lora_parameters": {"rank": r, "dropout": 0.0, "scale": scale, "keys": keys},
+    });
+    crate::fsutil::write_atomically(&dir.join("adapter_config.json"), serde_json::to_vec_pretty(&config).unwrap_or_default().as_slice())?;
+    let mut plan = Vec::new();
+    for l in 0..d.layers {
+        for (m, o, i) in d.projections() {
+            if keys.contains(&m) {
+                let module = format!("model.layers.{l}.{m}");
+                plan.push(Planned { name: format!("{module}.lora_a"), dtype: dtype.clone(), shape: vec![i, r] });
+                plan.push(Planned { name: format!("{module}.lora_b"), dtype: dtype.clone(), shape: vec![r, o] });
+            }
+        }
+    }
+    let mut rng = Rng(seed.max(1) ^ 0x51_7cc1);
+    let names: Vec<(String, usize)> = plan.iter().map(|p| (p.name.clone(), p.shape.iter().product())).collect();
+    let mut meta = serde_json::Map::new();
+    meta.insert("format".into(), "mlx".into());
+    let mut w = Writer::create(&dir.join("adapters.safetensors"), plan, &meta)?;
+    for (n, count) in names {
+        w.write_f32(&n, &rng.fill(count, 0.05))?;
+    }
+    w.finish()
+}

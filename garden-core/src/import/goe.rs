@@ -32,7 +32,7 @@
 //!   the title is the GoE title or, when empty, the first user message cut to 60 characters.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::types::Value as Sql;
@@ -44,6 +44,38 @@ use super::{
 };
 use crate::conversations::{NewConversation, NewMessage, Role};
 use crate::error::{Error, Result};
+
+/// The app's folder name under the platform's data dir, and its database's file name.
+const APP_DIR: &str = "garden-of-eden-v3";
+const DB_FILE: &str = "data.db";
+
+/// Where Garden of Eden V3 keeps its database, most likely first: `<data dir>/garden-of-eden-v3/
+/// data.db`, the data dir being what the `dirs` crate gives (the app asks it too):
+/// `~/Library/Application Support` on macOS, `~/.local/share` on Linux, `%APPDATA%` on Windows; then
+/// `~/.garden-of-eden-v3/data.db`, the home-folder location its early notes name.
+pub fn default_locations() -> Vec<PathBuf> {
+    locations_in(dirs::data_dir().as_deref(), dirs::home_dir().as_deref())
+}
+
+/// The first of [`default_locations`] that is a file: what `import --from goe-v3` opens when it is
+/// given no path, and what the Import page can propose.
+pub fn find_default() -> Option<PathBuf> {
+    default_locations().into_iter().find(|p| p.is_file())
+}
+
+fn locations_in(data_dir: Option<&Path>, home: Option<&Path>) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    let candidates = [
+        data_dir.map(|d| d.join(APP_DIR).join(DB_FILE)),
+        home.map(|h| h.join(format!(".{APP_DIR}")).join(DB_FILE)),
+    ];
+    for path in candidates.into_iter().flatten() {
+        if !found.contains(&path) {
+            found.push(path);
+        }
+    }
+    found
+}
 
 pub(super) fn parse(path: &Path) -> Result<Parsed> {
     check_header(path)?;
@@ -506,6 +538,7 @@ fn read(conn: &Connection, path: &Path) -> Result<Parsed> {
 #[cfg(test)]
 mod tests {
     use rusqlite::{params, Connection};
+    use std::path::Path;
 
     use super::super::test_util::{all, by_title, db, turns};
     use super::super::{import_path, parse, ImportKind};
@@ -833,5 +866,27 @@ mod tests {
             err.contains("not a Garden of Eden V3 database") && err.contains("conversations"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_database_is_looked_for_where_the_app_keeps_it() {
+        let mac = super::locations_in(
+            Some(Path::new("/Users/me/Library/Application Support")),
+            Some(Path::new("/Users/me")),
+        );
+        assert_eq!(
+            mac,
+            [
+                Path::new("/Users/me/Library/Application Support/garden-of-eden-v3/data.db"),
+                Path::new("/Users/me/.garden-of-eden-v3/data.db"),
+            ]
+        );
+        let linux = super::locations_in(Some(Path::new("/home/me/.local/share")), None);
+        assert_eq!(linux, [Path::new("/home/me/.local/share/garden-of-eden-v3/data.db")]);
+        assert!(super::locations_in(None, None).is_empty());
+        // Whatever this machine has, the default is one of the locations and is a file.
+        if let Some(found) = super::find_default() {
+            assert!(super::default_locations().contains(&found) && found.is_file());
+        }
     }
 }

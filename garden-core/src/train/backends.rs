@@ -38,9 +38,10 @@ use crate::error::{Error, Result};
 use crate::export::Format;
 
 /// A trainer garden-eden can write files for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
+    #[default]
     LlamaFactory,
     Axolotl,
     Unsloth,
@@ -59,10 +60,19 @@ impl Backend {
         }
     }
 
-    /// True only for LLaMA-Factory (garden-eden runs it and charts it); the others get files and
-    /// a command to run elsewhere.
+    /// LLaMA-Factory and MLX: garden-eden runs and charts them (MLX where it imports); the
+    /// others get files and a command to run elsewhere.
     pub fn runs_here(self) -> bool {
-        self == Backend::LlamaFactory
+        matches!(self, Backend::LlamaFactory | Backend::Mlx)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::LlamaFactory => "llamafactory",
+            Backend::Axolotl => "axolotl",
+            Backend::Unsloth => "unsloth",
+            Backend::Mlx => "mlx",
+        }
     }
 }
 

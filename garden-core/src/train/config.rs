@@ -136,6 +136,8 @@ pub struct TrainConfig {
     pub quantization_bit: Option<u8>,
     /// DeepSpeed ZeRO for several GPUs (LLaMA-Factory's own launcher runs it).
     pub deepspeed: Option<ZeroStage>,
+    /// The trainer that runs it: LLaMA-Factory, or MLX (mlx-lm) where it runs.
+    pub backend: super::backends::Backend,
 }
 
 impl Default for TrainConfig {
@@ -172,6 +174,7 @@ impl Default for TrainConfig {
             seed: 42,
             quantization_bit: None,
             deepspeed: None,
+            backend: super::backends::Backend::LlamaFactory,
         }
     }
 }
@@ -332,6 +335,11 @@ impl TrainConfig {
     pub fn needed_extras(&self) -> Vec<super::extras::Extra> {
         use super::extras::Extra;
         let mut out = Vec::new();
+        if self.backend == super::backends::Backend::Mlx {
+            // MLX loads 4-bit models its own way (no bitsandbytes), has no DeepSpeed, and runs
+            // in an environment of its own (checked by the supervisor).
+            return Vec::new();
+        }
         if self.quantization_bit.is_some() {
             out.push(Extra::Bitsandbytes);
         }

@@ -36,6 +36,11 @@ impl Extra {
         }
     }
 
+    /// What pip is given.
+    pub fn requirements(self) -> Vec<&'static str> {
+        vec![self.pin()]
+    }
+
     /// The version garden-eden installs: checked with torch 2.11 and LLaMA-Factory 0.9.5 (see
     /// the README's "GPU extras").
     pub fn pin(self) -> &'static str {
@@ -83,7 +88,7 @@ pub struct ExtraStatus {
 /// `python -m pip install …` for these extras, as arguments (never through a shell).
 pub fn install_args(python: &Path, extras: &[Extra]) -> Vec<String> {
     let mut args = vec![python.to_string_lossy().into_owned(), "-m".into(), "pip".into(), "install".into()];
-    args.extend(extras.iter().map(|e| e.pin().to_owned()));
+    args.extend(extras.iter().flat_map(|e| e.requirements()).map(str::to_owned));
     args
 }
 
@@ -251,7 +256,7 @@ pub async fn install(python: &Path, extras: &[Extra], mut progress: impl FnMut(I
     } else {
         Err(Error::Task(format!(
             "pip could not install {} into {} ({status}):\n{}",
-            extras.iter().map(|e| e.pin()).collect::<Vec<_>>().join(" "),
+            extras.iter().flat_map(|e| e.requirements()).collect::<Vec<_>>().join(" "),
             python.display(),
             tail.join("\n")
         )))
@@ -384,7 +389,7 @@ mod tests {
         // The machine's own python3 has neither bitsandbytes nor deepspeed.
         let Some(python) = crate::doctor::which("python3") else { panic!("python3 is needed for this test") };
         let statuses = status(&python).await.unwrap();
-        assert_eq!(statuses.len(), 2);
+        assert_eq!(statuses.len(), Extra::ALL.len());
         let err = check(&python, &[Extra::Bitsandbytes]).await.unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, Error::MissingExtra { .. }), "{text}");

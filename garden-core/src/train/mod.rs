@@ -6,6 +6,7 @@ pub mod base_model;
 pub mod config;
 pub mod estimate;
 pub mod extras;
+pub mod mlx;
 pub mod plan;
 pub mod runs;
 pub mod supervisor;

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, Notify};
 
 use super::config::TrainConfig;
+use super::backends::Backend;
 use super::base_model::{self, Outcome};
 use super::runs::{self, MetricPoint, ModelProgress, Phase, Run, RunStatus};
 use crate::conversations::new_id;
@@ -108,12 +109,41 @@ impl Supervisor {
         config.validate()?;
         // A run whose trainer packages are missing is refused here, before anything is queued.
         super::extras::check(&self.studio.settings().python_path(), &config.needed_extras()).await?;
-        let yaml = config.to_yaml(crate::hardware::detect().await.device());
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
-        crate::fsutil::write_atomically(&dir.join("run.yaml"), yaml.as_bytes())?;
-        if let Some(z) = config.deepspeed {
-            crate::fsutil::write_atomically(&dir.join(z.file_name()), z.config_json().as_bytes())?;
-        }
+        let yaml = match config.backend {
+            Backend::Mlx => {
+                let mlx_python = self.studio.settings().mlx_python_path();
+                if !super::mlx::available(&mlx_python).await {
+                    return Err(Error::invalid("backend", super::mlx::not_available(&mlx_python)));
+                }
+                // mlx-lm reads chat JSONL: the dataset is rewritten into the run's folder.
+                let dataset_id = new.dataset_id.clone().ok_or_else(|| {
+                    Error::invalid("dataset", "an MLX run trains on a garden-eden dataset: give --dataset (see `garden-eden datasets list`)")
+                })?;
+                let dataset = self.studio.db().call(move |c| crate::export::get(c, &dataset_id)).await?;
+                let (data, cfg, dir2) = (dir.join("mlx-data"), config.clone(), dir.clone());
+                let text = tokio::task::spawn_blocking(move || -> Result<String> {
+                    let valid = dataset.validation_path.as_deref().map(Path::new);
+                    let (train, _) = super::mlx::prepare_data(Path::new(&dataset.path), valid, dataset.format, &data)?;
+                    let text = serde_json::to_string_pretty(&super::mlx::config_for(&cfg, &data, train, None))
+                        .map_err(|e| Error::Task(e.to_string()))?;
+                    crate::fsutil::write_atomically(&dir2.join(super::mlx::CONFIG_FILE), text.as_bytes())?;
+                    Ok(text)
+                })
+                .await
+                .map_err(|e| Error::Task(e.to_string()))??;
+                text
+            }
+            _ => {
+                let yaml = config.to_yaml(crate::hardware::detect().await.device());
+                crate::fsutil::write_atomically(&dir.join("run.yaml"), yaml.as_bytes())?;
+                if let Some(z) = config.deepspeed {
+                    crate::fsutil::write_atomically(&dir.join(z.file_name()), z.config_json().as_bytes())?;
+                }
+                yaml
+            }
+        };
+        let backend = config.backend.as_str();
         let config_json = serde_json::to_string(&config).map_err(|e| Error::Task(e.to_string()))?;
         let log_path = dir.join("train.log");
         let id2 = id.clone();
@@ -123,7 +153,7 @@ impl Supervisor {
             .call(move |conn| {
                 conn.execute(
                     "INSERT INTO runs (id, name, dataset_id, backend, config, yaml, status, output_dir, log_path, created_at)
-                     VALUES (?1, ?2, ?3, 'llamafactory', ?4, ?5, 'queued', ?6, ?7, ?8)",
+                     VALUES (?1, ?2, ?3, ?9, ?4, ?5, 'queued', ?6, ?7, ?8)",
                     params![
                         id2,
                         new.name,
@@ -132,7 +162,8 @@ impl Supervisor {
                         yaml,
                         config.output_dir.to_string_lossy(),
                         log_path.to_string_lossy(),
-                        crate::now_ms()
+                        crate::now_ms(),
+                        backend
                     ],
                 )?;
                 runs::get(conn, &id2)
@@ -275,8 +306,9 @@ impl Supervisor {
         let id = run.id.clone();
         self.studio.db().call(move |c| runs::set_model_progress(c, &id, Phase::Training, None)).await?;
 
-        // Phase 2: the trainer.
-        let cli = llamafactory_cli(&python);
+        // Phase 2: the trainer: LLaMA-Factory, or the MLX runner.
+        let mlx = run.backend == Backend::Mlx.as_str();
+        let cli = if mlx { self.studio.settings().mlx_python_path() } else { llamafactory_cli(&python) };
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -284,9 +316,13 @@ impl Supervisor {
             .map_err(|e| Error::io("opening", &run.log_path, e))?;
         let log_err = log.try_clone().map_err(|e| Error::io("opening", &run.log_path, e))?;
         let mut command = tokio::process::Command::new(&cli);
+        if mlx {
+            let config = self.mlx_config(&run, &dir).await?;
+            command.arg(dir.join("mlx_train.py")).arg(config);
+        } else {
+            command.arg("train").arg(&yaml);
+        }
         command
-            .arg("train")
-            .arg(&yaml)
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
@@ -349,6 +385,25 @@ impl Supervisor {
             Err(e) => (RunStatus::Failed, None, Some(format!("waiting for the trainer: {e}"))),
         };
         self.finish(&run.id, status, code.map(i64::from), error).await
+    }
+
+    /// Writes the MLX runner and its config; a resumed run continues from the saved adapter.
+    async fn mlx_config(&self, run: &Run, dir: &Path) -> Result<PathBuf> {
+        let (dir, output) = (dir.to_owned(), PathBuf::from(&run.output_dir));
+        tokio::task::spawn_blocking(move || -> Result<PathBuf> {
+            crate::fsutil::write_atomically(&dir.join("mlx_train.py"), super::mlx::RUNNER.as_bytes())?;
+            let path = dir.join(super::mlx::CONFIG_FILE);
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?;
+            let mut config: super::mlx::MlxConfig =
+                serde_json::from_str(&text).map_err(|e| Error::invalid("mlx.json", e.to_string()))?;
+            let saved = output.join("adapters.safetensors");
+            config.resume_adapter_file = saved.exists().then_some(saved);
+            let text = serde_json::to_string_pretty(&config).map_err(|e| Error::Task(e.to_string()))?;
+            crate::fsutil::write_atomically(&path, text.as_bytes())?;
+            Ok(path)
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
     }
 
     /// After a cancel request: SIGABRT once (sent by `cancel`), then after the grace period
@@ -542,9 +597,21 @@ fn process_alive(pid: i64) -> bool {
         return false;
     }
     // A finished child nobody has reaped yet (a zombie) still answers signals: it is not alive.
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !matches!(stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()), Some('Z' | 'X')),
-        Err(_) => true,
+    #[cfg(target_os = "linux")]
+    {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => !matches!(stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()), Some('Z' | 'X')),
+            Err(_) => true,
+        }
+    }
+    // No /proc (macOS): ps says the state; when ps does not answer, the signal's word stands.
+    #[cfg(not(target_os = "linux"))]
+    {
+        match ps_process(pid) {
+            PsAnswer::Listed { state, .. } => !state.starts_with('Z'),
+            PsAnswer::NotListed => false,
+            PsAnswer::NoAnswer => true,
+        }
     }
 }
 
@@ -553,13 +620,119 @@ fn is_our_trainer(pid: i64, run: &Run) -> bool {
     if !process_alive(pid) {
         return false;
     }
-    match std::fs::read(format!("/proc/{pid}/cmdline")) {
-        Ok(cmdline) => {
-            let cmdline = String::from_utf8_lossy(&cmdline);
+    #[cfg(target_os = "linux")]
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok().map(|c| String::from_utf8_lossy(&c).into_owned());
+    // No /proc (macOS): ps gives the command line.
+    #[cfg(not(target_os = "linux"))]
+    let cmdline = match ps_process(pid) {
+        PsAnswer::Listed { command, .. } => Some(command),
+        PsAnswer::NotListed => return false,
+        PsAnswer::NoAnswer => None,
+    };
+    match cmdline {
+        Some(cmdline) => {
             let dir = Path::new(&run.log_path).parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
             cmdline.contains("llamafactory") || cmdline.contains(&dir)
         }
-        // No /proc (macOS): trust the pid.
-        Err(_) => true,
+        // The command line cannot be read: trust the pid.
+        None => true,
+    }
+}
+
+// --- Processes without /proc (macOS) ------------------------------------------------------------
+
+/// How long `ps` may take before its answer is given up on.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+const PS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What `ps` said about one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+enum PsAnswer {
+    /// Its state letters (`S`, `R+`, `Z`, …) and its whole command line.
+    Listed { state: String, command: String },
+    /// ps ran and does not list it: it is gone.
+    NotListed,
+    /// ps is missing, failed to start or did not finish in time.
+    NoAnswer,
+}
+
+/// `ps -ww -o stat=,command= -p PID` (BSD ps on macOS; procps reads it the same), never through a
+/// shell, with stdin closed and a 2 s limit. Blocking, but ps answers in milliseconds.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+fn ps_process(pid: i64) -> PsAnswer {
+    let child = std::process::Command::new("ps")
+        .args(["-ww", "-o", "stat=,command=", "-p", &pid.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else { return PsAnswer::NoAnswer };
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < PS_TIMEOUT => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return PsAnswer::NoAnswer;
+            }
+        }
+    };
+    let mut out = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        let _ = stdout.read_to_string(&mut out);
+    }
+    parse_ps_line(&out).unwrap_or(if status.success() { PsAnswer::NoAnswer } else { PsAnswer::NotListed })
+}
+
+/// The first non-empty line of `ps -o stat=,command=`: the state, blanks, the command line.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+fn parse_ps_line(text: &str) -> Option<PsAnswer> {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let (state, command) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    Some(PsAnswer::Listed { state: state.to_owned(), command: command.trim().to_owned() })
+}
+
+#[cfg(test)]
+mod ps_tests {
+    use super::*;
+
+    #[test]
+    fn ps_lines_give_the_state_and_the_command() {
+        // The shape BSD ps prints for `-o stat=,command=` (hand-written).
+        assert_eq!(
+            parse_ps_line("Ss   /Users/me/venv/bin/python3.11 /Users/me/venv/bin/llamafactory-cli train run.yaml\n"),
+            Some(PsAnswer::Listed {
+                state: "Ss".into(),
+                command: "/Users/me/venv/bin/python3.11 /Users/me/venv/bin/llamafactory-cli train run.yaml".into()
+            })
+        );
+        assert_eq!(parse_ps_line("Z    (python3.11)\n"), Some(PsAnswer::Listed { state: "Z".into(), command: "(python3.11)".into() }));
+        assert_eq!(parse_ps_line("\n"), None);
+    }
+
+    #[test]
+    fn ps_sees_a_live_process_a_zombie_and_a_gone_one() {
+        // procps' ps takes the same flags as macOS's, so the real thing runs here too.
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = i64::from(child.id());
+        match ps_process(pid) {
+            PsAnswer::Listed { state, command } => {
+                assert!(!state.starts_with('Z'), "{state}");
+                assert_eq!(command, "sleep 30");
+            }
+            other => panic!("{other:?}"),
+        }
+        child.kill().unwrap();
+        // Killed but not reaped yet: a zombie.
+        let started = std::time::Instant::now();
+        while !matches!(ps_process(pid), PsAnswer::Listed { ref state, .. } if state.starts_with('Z')) {
+            assert!(started.elapsed() < Duration::from_secs(5), "never became a zombie");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait().unwrap();
+        assert_eq!(ps_process(pid), PsAnswer::NotListed);
     }
 }
