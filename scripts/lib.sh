@@ -197,26 +197,37 @@ ensure_llama_cpp() {
   echo "$LLAMA_CPP_VERSION" > "$stamp"
 }
 
-# MLX, the trainer on Apple silicon (`python -m mlx_lm lora`, Metal): installed into the trainer's
-# environment on an arm64 Mac. On Linux MLX runs on the CPU (`mlx[cpu]`: the plain `mlx-cpu` wheel
-# lacks mlx.core), which only the tests need: there it is installed when scripts/test calls this, or
-# with `ensure_mlx --for-tests`. Intel Macs and other machines get nothing.
+# MLX, the trainer on Apple silicon (`python -m mlx_lm lora`, Metal), in an environment of its own
+# beside the trainer's: mlx-lm needs a newer transformers than LLaMA-Factory 0.9.5 accepts. It is
+# <data dir>/mlx-venv, where garden-eden looks for it (Settings::mlx_python_path; override with
+# GARDEN_EDEN_MLX_PYTHON). Installed on an arm64 Mac. On Linux MLX runs on the CPU (`mlx[cpu]`: the
+# plain `mlx-cpu` wheel lacks mlx.core), which only the tests need: there it is installed when
+# scripts/test calls this, or with `ensure_mlx --for-tests`. Intel Macs and other machines get nothing.
 MLX_REQUIREMENTS=(mlx==0.32.4 mlx-lm==0.32.2)
 MLX_CPU_REQUIREMENTS=("mlx[cpu]==0.32.4" mlx-lm==0.32.2)
+MLX_VENV="${GARDEN_EDEN_MLX_VENV:-${GARDEN_EDEN_DATA_DIR:-$DEFAULT_DATA_DIR}/mlx-venv}"
 
 ensure_mlx() {
-  local wanted=()
+  local wanted=() python=python3
   if is_apple_silicon; then
     wanted=("${MLX_REQUIREMENTS[@]}")
+    python="$(mac_python)" || need_brew python@3.11
   elif [ "$(uname -s)" = Linux ] && { [ "${1:-}" = --for-tests ] || [ "$(basename "$0")" = test ]; }; then
     wanted=("${MLX_CPU_REQUIREMENTS[@]}")
+    command -v python3 >/dev/null || { say "installing Python (Debian)"; as_root apt-get update -qq; as_root apt-get install -y -qq python3 python3-venv; }
   else
     return 0
   fi
-  ensure_python_env
-  local stamp="$VENV/.garden-eden-mlx"
-  [ "$(cat "$stamp" 2>/dev/null)" = "${wanted[*]}" ] && return 0
-  say "installing MLX (${wanted[*]}) into $VENV"
-  "$VENV/bin/python" -m pip install --quiet "${wanted[@]}"
+  export GARDEN_EDEN_MLX_PYTHON="${GARDEN_EDEN_MLX_PYTHON:-$MLX_VENV/bin/python}"
+  local stamp="$MLX_VENV/.garden-eden-requirements"
+  [ -x "$MLX_VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "${wanted[*]}" ] && return 0
+  if [ ! -x "$MLX_VENV/bin/python" ]; then
+    say "creating MLX's Python environment in $MLX_VENV"
+    mkdir -p "$(dirname "$MLX_VENV")"
+    "$python" -m venv "$MLX_VENV" 2>/dev/null || { as_root apt-get install -y -qq python3-venv; "$python" -m venv "$MLX_VENV"; }
+  fi
+  say "installing MLX (${wanted[*]}) into $MLX_VENV"
+  "$MLX_VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$MLX_VENV/bin/python" -m pip install --quiet "${wanted[@]}"
   echo "${wanted[*]}" > "$stamp"
 }

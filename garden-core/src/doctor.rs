@@ -155,7 +155,9 @@ fn check_disk(data_dir: &Path) -> Check {
     let probe = nearest_existing(data_dir);
     match nix::sys::statvfs::statvfs(&probe) {
         Ok(stat) => {
-            let free = stat.blocks_available() * stat.fragment_size();
+            // The block count is a u32 on macOS (u64 on Linux).
+            #[allow(clippy::useless_conversion)]
+            let free = u64::from(stat.blocks_available()) * stat.fragment_size();
             let detail = format!("{} free at {}", human_bytes(free), data_dir.display());
             if free < 2 * GIB {
                 Check::new("disk", "Free disk", Status::Missing, detail)

@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "model_phase",
         sql: include_str!("../../migrations/0007_model_phase.sql"),
     },
+    Migration {
+        version: 8,
+        name: "adapter_layout",
+        sql: include_str!("../../migrations/0008_adapter_layout.sql"),
+    },
 ];
 
 impl Migration {

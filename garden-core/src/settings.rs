@@ -33,7 +33,8 @@ impl Settings {
         }
     }
 
-    /// The platform's data dir for garden-eden (`~/.local/share/garden-eden` on Linux).
+    /// The platform's data dir for garden-eden: `~/.local/share/garden-eden` on Linux,
+    /// `~/Library/Application Support/garden-eden` on macOS (the `dirs` crate's data dir).
     pub fn default_data_dir() -> PathBuf {
         dirs::data_dir()
             .or_else(|| dirs::home_dir().map(|h| h.join(".local/share")))

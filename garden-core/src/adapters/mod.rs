@@ -75,7 +75,9 @@ pub struct NewAdapter {
     pub dataset_id: Option<String>,
 }
 
-const COLUMNS: &str = "id, name, version, description, base_model, base_path, path, format, rank, alpha, \
+/// `format` reads `mlx` for mlx-lm's layout (stored as safetensors with `layout = 'mlx'`).
+const COLUMNS: &str = "id, name, version, description, base_model, base_path, path, \
+    CASE WHEN layout = 'mlx' THEN 'mlx' ELSE format END, rank, alpha, \
     target_modules, checksum, run_id, dataset_id, parent_id, is_active, avg_satisfaction, total_conversations, \
     training_loss, eval_loss, perplexity, metrics_updated_at, created_at, activated_at";
 
@@ -204,8 +206,9 @@ pub fn register(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
     tx.execute(
         "INSERT INTO adapters (id, name, version, description, base_model, base_path, path, format, rank, alpha,
             target_modules, checksum, run_id, dataset_id, parent_id, training_loss, eval_loss, perplexity,
-            metrics_updated_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            metrics_updated_at, created_at, layout)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?8 = 'mlx' THEN 'safetensors' ELSE ?8 END, ?9, ?10, ?11, ?12,
+                 ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, CASE WHEN ?8 = 'mlx' THEN 'mlx' ELSE 'peft' END)",
         params![
             id,
             name,

@@ -916,8 +916,9 @@ mod tests {
     }
 
     #[test]
-    fn backends_are_named_and_only_llama_factory_runs_here() {
-        assert_eq!(Backend::ALL.iter().filter(|b| b.runs_here()).collect::<Vec<_>>(), vec![&Backend::LlamaFactory]);
+    fn backends_are_named_and_llama_factory_and_mlx_run_here() {
+        assert_eq!(Backend::ALL.iter().filter(|b| b.runs_here()).collect::<Vec<_>>(), vec![&Backend::LlamaFactory, &Backend::Mlx]);
+        assert!(Backend::ALL.iter().all(|b| serde_json::to_value(b).unwrap() == b.as_str()));
         assert!(Backend::ALL.iter().all(|b| !b.label().is_empty()));
         assert_eq!(serde_json::to_value(Backend::LlamaFactory).unwrap(), "llamafactory");
         assert_eq!(serde_json::from_str::<Backend>("\"mlx\"").unwrap(), Backend::Mlx);

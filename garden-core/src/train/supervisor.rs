@@ -103,9 +103,17 @@ impl Supervisor {
     /// Validates, writes `run.yaml`, and queues the run.
     pub async fn submit(&self, new: NewRun) -> Result<Run> {
         let id = new_id();
+        // Absolute paths: the trainer runs in the run's folder.
         let dir = self.run_dir(&id);
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
         let mut config = new.config;
         config.output_dir = dir.join("output");
+        let model = Path::new(&config.model_name_or_path);
+        if model.is_relative() && model.exists() {
+            if let Ok(absolute) = std::path::absolute(model) {
+                config.model_name_or_path = absolute.to_string_lossy().into_owned();
+            }
+        }
         config.validate()?;
         // A run whose trainer packages are missing is refused here, before anything is queued.
         super::extras::check(&self.studio.settings().python_path(), &config.needed_extras()).await?;
@@ -290,6 +298,8 @@ impl Supervisor {
     async fn execute(&self, run: Run) -> Result<()> {
         self.emit(RunEvent::Status { run_id: run.id.clone(), status: RunStatus::Running });
         let dir = PathBuf::from(&run.log_path).parent().map(Path::to_path_buf).unwrap_or_default();
+        // Absolute: the trainer runs in that folder, and is given paths inside it.
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
         let yaml = dir.join("run.yaml");
         let python = self.studio.settings().python_path();
 
