@@ -8,10 +8,10 @@
 //!   adapter loaded (`python/reference/mlx_logits.py`).
 //!
 //! Two Pythons. mlx-lm 0.32.2 needs transformers ≥ 5.7 while the trainer's environment pins 5.6
-//! (LLaMA-Factory 0.9.5), so mlx-lm may live in its own environment: `GARDEN_EDEN_MLX_PYTHON`,
-//! else the trainer's Python when it imports mlx_lm, else `<data dir>/mlx-venv/bin/python`. The
-//! trainer's Python (`GARDEN_EDEN_PYTHON`, else the garden-eden venv) makes the tiny model and runs
-//! llama.cpp. Either missing skips the tests, or fails them when `CI=true` or
+//! (LLaMA-Factory 0.9.5), so mlx-lm lives in its own environment: `GARDEN_EDEN_MLX_PYTHON`, else
+//! `Settings::mlx_python_path` (`<data dir>/mlx-venv`), else the trainer's Python if it has
+//! mlx-lm. The trainer's Python (`GARDEN_EDEN_PYTHON`, else the garden-eden venv) makes the tiny
+//! model and runs llama.cpp. Either missing skips the tests, or fails them when `CI=true` or
 //! `GARDEN_EDEN_REQUIRE_TRAINER=1`.
 
 use std::collections::BTreeMap;
@@ -62,8 +62,8 @@ fn pythons() -> Option<Pythons> {
         .map(PathBuf::from)
         .unwrap_or_else(|| Settings::new(Settings::default_data_dir()).python_path());
     let mut candidates: Vec<PathBuf> = std::env::var_os("GARDEN_EDEN_MLX_PYTHON").map(PathBuf::from).into_iter().collect();
+    candidates.push(Settings::new(Settings::default_data_dir()).mlx_python_path());
     candidates.push(trainer.clone());
-    candidates.push(Settings::default_data_dir().join("mlx-venv/bin/python"));
     let mlx = candidates.iter().find(|p| imports(p, "mlx.core, mlx_lm")).cloned();
     let missing = match (imports(&trainer, "llama_cpp"), &mlx) {
         (true, Some(_)) => None,

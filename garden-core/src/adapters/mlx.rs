@@ -268,9 +268,9 @@ mod tests {
     }
 
     /// An mlx-lm folder with exactly these tensors (name, shape) and this config.
-    fn write_raw(dir: &Path, config: Value, tensors: &[(&str, Vec<usize>)]) {
+    fn write_raw(dir: &Path, config: &Value, tensors: &[(&str, Vec<usize>)]) {
         std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(dir.join("adapter_config.json"), serde_json::to_vec(&config).unwrap()).unwrap();
+        std::fs::write(dir.join("adapter_config.json"), serde_json::to_vec(config).unwrap()).unwrap();
         let plan: Vec<Planned> = tensors.iter().map(|(n, s)| Planned { name: (*n).into(), dtype: Dtype::F32, shape: s.clone() }).collect();
         let mut w = Writer::create(&dir.join(WEIGHTS), plan, &serde_json::Map::new()).unwrap();
         for (n, s) in tensors {
@@ -409,49 +409,49 @@ mod tests {
         let q = "model.layers.0.self_attn.q_proj";
         let (a, b) = (format!("{q}.lora_a"), format!("{q}.lora_b"));
 
-        write_raw(&d("no_b"), config(4), &[(&a, vec![16, 4])]);
+        write_raw(&d("no_b"), &config(4), &[(&a, vec![16, 4])]);
         assert!(err(&d("no_b")).contains(&format!("{q} has lora_a but no lora_b")), "{}", err(&d("no_b")));
-        write_raw(&d("no_a"), config(4), &[(&b, vec![4, 16])]);
+        write_raw(&d("no_a"), &config(4), &[(&b, vec![4, 16])]);
         assert!(err(&d("no_a")).contains("has lora_b but no lora_a"), "{}", err(&d("no_a")));
-        write_raw(&d("rank"), config(8), &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
+        write_raw(&d("rank"), &config(8), &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
         let e = err(&d("rank"));
         assert!(e.contains("rank 4") && e.contains("lora_parameters.rank is 8"), "{e}");
-        write_raw(&d("pair"), config(4), &[(&a, vec![16, 4]), (&b, vec![8, 16])]);
+        write_raw(&d("pair"), &config(4), &[(&a, vec![16, 4]), (&b, vec![8, 16])]);
         assert!(err(&d("pair")).contains("is not [4, out]"), "{}", err(&d("pair")));
-        write_raw(&d("peft_names"), config(4), &[("base_model.model.x.lora_A.weight", vec![4, 16])]);
+        write_raw(&d("peft_names"), &config(4), &[("base_model.model.x.lora_A.weight", vec![4, 16])]);
         assert!(err(&d("peft_names")).contains("not an mlx-lm LoRA key"), "{}", err(&d("peft_names")));
-        write_raw(&d("dora_m"), config(4), &[(&a, vec![16, 4]), (&b, vec![4, 16]), (&format!("{q}.m"), vec![16, 1])]);
+        write_raw(&d("dora_m"), &config(4), &[(&a, vec![16, 4]), (&b, vec![4, 16]), (&format!("{q}.m"), vec![16, 1])]);
         assert!(err(&d("dora_m")).contains("DoRA"), "{}", err(&d("dora_m")));
-        write_raw(&d("bare"), config(4), &[("model..q_proj.lora_a", vec![16, 4])]);
+        write_raw(&d("bare"), &config(4), &[("model..q_proj.lora_a", vec![16, 4])]);
         assert!(err(&d("bare")).contains("not a module path"), "{}", err(&d("bare")));
-        write_raw(&d("embed"), config(4), &[("model.embed_tokens.lora_a", vec![64, 4]), ("model.embed_tokens.lora_b", vec![4, 16])]);
+        write_raw(&d("embed"), &config(4), &[("model.embed_tokens.lora_a", vec![64, 4]), ("model.embed_tokens.lora_b", vec![4, 16])]);
         assert!(err(&d("embed")).contains("token embeddings"), "{}", err(&d("embed")));
         let mut keyed = config(4);
         keyed["lora_parameters"]["keys"] = json!(["self_attn.v_proj"]);
-        write_raw(&d("keys"), keyed, &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
+        write_raw(&d("keys"), &keyed, &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
         assert!(err(&d("keys")).contains("not among lora_parameters.keys"), "{}", err(&d("keys")));
 
         let mut dora = config(4);
         dora["fine_tune_type"] = json!("dora");
-        write_raw(&d("dora"), dora, &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
+        write_raw(&d("dora"), &dora, &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
         assert!(err(&d("dora")).contains("DoRA"), "{}", err(&d("dora")));
         let mut full = config(4);
         full["fine_tune_type"] = json!("full");
-        write_raw(&d("full"), full, &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
+        write_raw(&d("full"), &full, &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
         assert!(err(&d("full")).contains("full fine-tune"), "{}", err(&d("full")));
         let mut alpha = config(4);
         alpha["lora_parameters"] = json!({"rank": 4, "alpha": 16});
-        write_raw(&d("alpha"), alpha, &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
+        write_raw(&d("alpha"), &alpha, &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
         let e = err(&d("alpha"));
         assert!(e.contains("no scale") && e.contains("uses scale, not alpha"), "{e}");
 
-        write_raw(&d("ckpt"), config(4), &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
+        write_raw(&d("ckpt"), &config(4), &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
         std::fs::rename(d("ckpt").join(WEIGHTS), d("ckpt").join("0000020_adapters.safetensors")).unwrap();
         let e = err(&d("ckpt"));
         assert!(e.contains("no weights") && e.contains("0000020_adapters.safetensors"), "{e}");
 
         // A PEFT config beside mlx-lm's weights file: named, not mistaken.
-        write_raw(&d("mixed"), json!({"r": 4, "lora_alpha": 8, "peft_type": "LORA"}), &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
+        write_raw(&d("mixed"), &json!({"r": 4, "lora_alpha": 8, "peft_type": "LORA"}), &[(&a, vec![16, 4]), (&b, vec![4, 16])]);
         assert!(err(&d("mixed")).contains("no lora_parameters"), "{}", err(&d("mixed")));
 
         // Nothing broken was registered.
