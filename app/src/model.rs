@@ -899,3 +899,10 @@ pub struct LearnView {
     pub new_adapter: Option<(String, String, bool)>,
     pub experiment: Option<String>,
 }
+
+/// Garden of Eden V3's database on this machine: where it was found, and where garden-eden looked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoeHere {
+    pub found: Option<String>,
+    pub looked: Vec<String>,
+}

@@ -132,3 +132,40 @@ async fn mlx_trains_stops_resumes_and_registers_its_adapter() {
     let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(Path::new(&resumed.log_path).with_file_name("mlx.json")).unwrap()).unwrap();
     assert!(config["resume_adapter_file"].as_str().unwrap().ends_with("adapters.safetensors"));
 }
+
+/// QLoRA the Mac way: the base converted to 4-bit by mlx-lm itself (`mlx_lm convert -q`), then
+/// LoRA trained on top of it by the MLX backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mlx_trains_lora_on_a_4_bit_base() {
+    let Some((python, mlx)) = pythons() else { return };
+    let (dir, studio, mut config, dataset_id) = studio(&python, &mlx);
+    let q4 = dir.path().join("tiny-4bit");
+    let out = std::process::Command::new(&mlx)
+        .args(["-m", "mlx_lm", "convert", "--hf-path", &config.model_name_or_path, "--mlx-path"])
+        .arg(&q4)
+        .arg("-q")
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let q: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(q4.join("config.json")).unwrap()).unwrap();
+    assert_eq!(q["quantization"]["bits"], 4, "a 4-bit base: {q}");
+    config.model_name_or_path = q4.to_string_lossy().into_owned();
+    config.max_steps = Some(10);
+    config.eval_steps = 5;
+    let supervisor = Supervisor::start_with(studio.clone(), Vec::new(), Duration::from_secs(30)).await.unwrap();
+    let run = supervisor.submit(NewRun { name: "mlx 4-bit".into(), dataset_id: Some(dataset_id), config }).await.unwrap();
+    let done = wait_for(&studio, &run.id, |r, _| r.status.is_finished(), Duration::from_secs(300)).await;
+    assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
+    let points = studio.db().call({ let id = run.id.clone(); move |c| runs::metrics(c, &id) }).await.unwrap();
+    assert_eq!(points.iter().filter(|p| p.loss.is_some()).count(), 10);
+    let id = run.id.clone();
+    let adapter = studio
+        .db()
+        .call(move |c| Ok(garden_core::adapters::list(c)?.into_iter().find(|a| a.run_id.as_deref() == Some(id.as_str()))))
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(adapter.format, "mlx");
+    assert!(adapter.base_model.contains("tiny-4bit"), "the base it was trained on: {}", adapter.base_model);
+}

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::import::{list_imports, ImportSample};
+use crate::api::import::{goe_on_this_machine, list_imports, ImportGoeHere, ImportSample};
 use crate::components::ErrorBox;
 use crate::error::AppError;
 use crate::format;
@@ -15,6 +15,8 @@ pub fn ImportPage() -> impl IntoView {
     let done = move || query.read().get("done");
     let upload_error = move || query.read().get("error");
     let sample = ServerAction::<ImportSample>::new();
+    let goe = ServerAction::<ImportGoeHere>::new();
+    let goe_here = Resource::new(|| (), |_| goe_on_this_machine());
     let imports = Resource::new(move || (sample.version().get(), done()), |_| list_imports());
 
     view! {
@@ -29,6 +31,28 @@ pub fn ImportPage() -> impl IntoView {
             <ErrorBox error=AppError::Invalid { field: "upload".into(), message } />
         })}
         {move || sample.value().get().and_then(Result::err).map(|error| view! { <ErrorBox error /> })}
+        {move || goe.value().get().and_then(Result::err).map(|error| view! { <ErrorBox error /> })}
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                goe_here.await.ok().map(|here| match here.found {
+                    Some(path) => view! {
+                        <section class="card" id="goe-here">
+                            <h2>"Garden of Eden V3 on this machine"</h2>
+                            <p>{format!("Its database is at {path}. garden-eden reads it without changing it.")}</p>
+                            <ActionForm action=goe>
+                                <button type="submit" class="button" id="import-goe">"Import Garden of Eden V3's history"</button>
+                            </ActionForm>
+                        </section>
+                    }.into_any(),
+                    None => view! {
+                        <p class="muted" id="goe-here">{format!(
+                            "Garden of Eden V3's database is not on this machine (looked at {}): upload it below if it is elsewhere.",
+                            here.looked.join(" and ")
+                        )}</p>
+                    }.into_any(),
+                })
+            })}
+        </Transition>
         <div class="grid-2">
             <section class="card">
                 <h2>"From a file"</h2>
