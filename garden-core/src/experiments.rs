@@ -154,6 +154,7 @@ pub struct ArmReport {
     /// Conversations with a satisfaction (explicit, or from thumbs: the documented rule).
     pub rated: u64,
     pub mean_satisfaction: Option<f64>,
+    /// The 95% t-interval of the mean, clipped to [0, 1] (satisfaction cannot leave it).
     pub satisfaction_interval: Option<Interval>,
     pub thumbs_up: u64,
     pub thumbs_total: u64,
@@ -205,7 +206,7 @@ fn evidence(conn: &Connection, filter: &str, args: [&str; 2], arm: &str, endpoin
         conversations,
         rated: scores.len() as u64,
         mean_satisfaction: (!scores.is_empty()).then(|| sum / scores.len() as f64),
-        satisfaction_interval: stats::mean_interval(&scores, 0.95),
+        satisfaction_interval: stats::bounded_mean_interval(&scores, 0.95, 0.0, 1.0).map(|(i, _)| i),
         thumbs_up: up,
         thumbs_total: total,
         thumbs_up_rate: (total > 0).then(|| up as f64 / total as f64),

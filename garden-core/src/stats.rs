@@ -544,6 +544,16 @@ pub fn mean_interval(values: &[f64], confidence: f64) -> Option<Interval> {
     })
 }
 
+/// [`mean_interval`] for values that live in `[low, high]` (satisfaction in `[0, 1]`): the
+/// t-interval, clipped to the range. With few values the t-interval can reach far outside it
+/// (n = 2 can give [−4.48, 5.68]); clipping keeps it true, since the mean cannot leave the range.
+/// The flag says whether it was clipped, so the display can say so.
+pub fn bounded_mean_interval(values: &[f64], confidence: f64, low: f64, high: f64) -> Option<(Interval, bool)> {
+    let i = mean_interval(values, confidence)?;
+    let clipped = i.low < low || i.high > high;
+    Some((Interval { low: i.low.max(low), high: i.high.min(high) }, clipped))
+}
+
 /// The result of [`two_proportion_z_test`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProportionTest {
@@ -1148,6 +1158,18 @@ mod tests {
         let narrow = wilson_interval(40, 100, 0.8).unwrap();
         let wide = wilson_interval(40, 100, 0.99).unwrap();
         assert!(wide.low < narrow.low && wide.high > narrow.high);
+    }
+
+    #[test]
+    fn satisfaction_intervals_stay_in_zero_to_one() {
+        // Two very different ratings: the raw t-interval (df 1, t = 12.71) spills far outside [0, 1].
+        let raw = mean_interval(&[0.0, 1.0], 0.95).unwrap();
+        assert!(raw.low < -4.0 && raw.high > 5.0, "{raw:?}");
+        let (bounded, clipped) = bounded_mean_interval(&[0.0, 1.0], 0.95, 0.0, 1.0).unwrap();
+        assert_eq!(bounded, Interval { low: 0.0, high: 1.0 });
+        assert!(clipped);
+        let (inside, clipped) = bounded_mean_interval(&[0.6, 0.7, 0.8, 0.7, 0.65], 0.95, 0.0, 1.0).unwrap();
+        assert!(!clipped && inside.low > 0.5 && inside.high < 0.9, "{inside:?}");
     }
 
     #[test]

@@ -24,6 +24,10 @@ struct Cli {
     /// Python interpreter of the environment with LLaMA-Factory.
     #[arg(long, global = true, env = "GARDEN_EDEN_PYTHON")]
     python: Option<PathBuf>,
+    /// Log what happens (-v: info, -vv: debug); without it, commands other than `serve` print only
+    /// their result, progress and errors.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     /// Python interpreter of the environment with MLX (mlx-lm), for the MLX backend.
     #[arg(long, global = true, env = "GARDEN_EDEN_MLX_PYTHON")]
     mlx_python: Option<PathBuf>,
@@ -122,8 +126,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -140,10 +144,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// Servers log what they do; other commands keep the terminal for their result, progress and
+/// errors, and log with `-v` (info) or `-vv` (debug). GARDEN_EDEN_LOG or RUST_LOG decide when set.
+fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
+    let server = matches!(cli.command, Command::Serve { .. } | Command::OllamaStandIn { .. });
+    let level = match (server, cli.verbose) {
+        (_, 2..) => "debug",
+        (true, _) | (false, 1) => "info",
+        (false, 0) => "warn",
+    };
     let filter = EnvFilter::try_from_env("GARDEN_EDEN_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,leptos=warn,tower_http=warn"));
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},leptos=warn,tower_http=warn")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -89,8 +89,8 @@ impl HostGuard {
             .map(str::trim)
             .filter(|h| !h.is_empty())
             .ok_or(Refusal::MissingHost)?;
-        let (hostname, _) = split_host_port(host);
-        if !self.host_allowed(hostname) {
+        let hostname = parse_authority(host).map(|(h, _)| h);
+        if !hostname.is_some_and(|h| self.host_allowed(h)) {
             return Err(Refusal::ForeignHost {
                 host: host.to_owned(),
             });
@@ -140,6 +140,31 @@ fn split_host_port(authority: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// A `Host` value as RFC 9110 allows it: a name (letters, digits, `-`, `.`, `_`), an IPv4
+/// address, or `[IPv6]`, then optionally `:` and digits. Anything else (`[::1]evil.com`,
+/// `127.0.0.1:4711@evil.com`, `localhost:4711, evil.com`, a port that is not a number) is `None`.
+fn parse_authority(authority: &str) -> Option<(&str, Option<&str>)> {
+    let (host, port) = split_host_port(authority);
+    // Nothing may follow `[…]` but a port.
+    if host.starts_with('[') && authority.len() != host.len() + port.map_or(0, |p| p.len() + 1) {
+        return None;
+    }
+    if let Some(port) = port {
+        if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+    }
+    let ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ip) => ip.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !host.is_empty()
+                && !host.starts_with(['[', '.', '-'])
+                && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        }
+    };
+    ok.then_some((host, port))
+}
+
 /// Does `origin` (`http://127.0.0.1:3000`) name the same scheme/host/port as our `Host`?
 fn same_origin(origin: &str, host: &str) -> bool {
     let origin = origin.trim().to_ascii_lowercase();
@@ -154,8 +179,27 @@ fn same_origin(origin: &str, host: &str) -> bool {
     normalise(authority.trim_end_matches('/')) == normalise(&host.to_ascii_lowercase())
 }
 
-/// axum middleware: refuse with 403 and a log line, or pass on.
+/// Headers on every response: no page elsewhere may frame this one (clickjacking its Train or
+/// Delete buttons), content types are taken as sent, and no address leaks to other sites.
+pub const RESPONSE_HEADERS: [(&str, &str); 4] = [
+    ("x-frame-options", "DENY"),
+    ("content-security-policy", "frame-ancestors 'none'"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+];
+
+/// axum middleware: refuse with 403 and a log line, or pass on; either way with
+/// [`RESPONSE_HEADERS`].
 pub async fn guard(State(guard): State<Arc<HostGuard>>, request: Request, next: Next) -> Response {
+    let mut response = decide(&guard, request, next).await;
+    let headers = response.headers_mut();
+    for (name, value) in RESPONSE_HEADERS {
+        headers.insert(name, axum::http::HeaderValue::from_static(value));
+    }
+    response
+}
+
+async fn decide(guard: &HostGuard, request: Request, next: Next) -> Response {
     match guard.check(request.method(), request.headers()) {
         Ok(()) => next.run(request).await,
         Err(refusal) => {
@@ -252,6 +296,28 @@ mod tests {
         assert!(matches!(g.check(&Method::POST, &h), Err(Refusal::CrossSite { .. })));
         let h = headers(&[("host", "127.0.0.1:3000"), ("sec-fetch-site", "same-site")]);
         assert!(matches!(g.check(&Method::POST, &h), Err(Refusal::CrossSite { .. })));
+    }
+
+    #[test]
+    fn malformed_hosts_are_refused() {
+        let g = HostGuard::default();
+        for host in [
+            "[::1]evil.com",
+            "[::1]evil.com:3000",
+            "127.0.0.1:4711@evil.com",
+            "localhost:4711, evil.com",
+            "localhost evil.com",
+            "localhost:http",
+            "localhost:",
+            "127.0.0.1:99999999",
+            "[::1]:3000x",
+            "[not-an-ip]",
+            "local\thost",
+        ] {
+            assert!(matches!(g.check(&Method::GET, &headers(&[("host", host)])), Err(Refusal::ForeignHost { .. })), "{host}");
+        }
+        assert_eq!(parse_authority("[::1]:3000"), Some(("[::1]", Some("3000"))));
+        assert_eq!(parse_authority("localhost"), Some(("localhost", None)));
     }
 
     #[test]

@@ -150,3 +150,27 @@ fn learn_ab_and_models_explain_what_is_missing() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("nothing answers there"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
+
+#[test]
+fn commands_keep_the_terminal_for_their_result_and_log_with_v() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_garden-eden"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(extra)
+            .args(["import", "--sample"])
+            .env_remove("GARDEN_EDEN_LOG")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    let quiet = run(&[]);
+    assert!(quiet.status.success());
+    let stderr = String::from_utf8_lossy(&quiet.stderr);
+    assert!(!stderr.contains("INFO") && !stderr.contains("applied migration"), "no logs without -v: {stderr}");
+    assert!(String::from_utf8_lossy(&quiet.stdout).contains("Imported"), "the result is printed");
+    let verbose = run(&["-v"]);
+    assert!(String::from_utf8_lossy(&verbose.stderr).contains("INFO"), "-v logs");
+}

@@ -22,6 +22,23 @@ async fn home_page_renders_the_checks_on_the_server() {
 }
 
 #[tokio::test]
+async fn every_response_forbids_framing_and_sniffing() {
+    let server = TestServer::start().await;
+    let answered = client().get(server.url("/train")).send().await.unwrap();
+    assert_eq!(answered.status(), 200);
+    let refused = client().get(server.url("/")).header("host", "[::1]evil.com").send().await.unwrap();
+    assert_eq!(refused.status(), 403, "a malformed Host is refused");
+    for res in [answered, refused] {
+        let h = res.headers();
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["content-security-policy"], "frame-ancestors 'none'");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn unknown_paths_are_404_pages() {
     let server = TestServer::start().await;
     let res = client().get(server.url("/no-such-page")).send().await.unwrap();

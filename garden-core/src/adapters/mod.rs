@@ -153,6 +153,12 @@ pub fn register(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
         field: "adapter path".into(),
         message: format!("{} does not exist", new.path.display()),
     })?;
+    // The guide registers with the weights file (`…/adapter_model.bin`): a file inside an
+    // adapter folder stands for that folder.
+    let path = match path.parent() {
+        Some(folder) if path.is_file() && folder.join("adapter_config.json").is_file() => folder.to_owned(),
+        _ => path,
+    };
     let adapter = PeftAdapter::open(&path)?;
     let base_model = match new.base_model.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(b) => b.to_string(),

@@ -196,3 +196,20 @@ fn gguf_adapter_has_llama_cpp_names_and_metadata() {
     assert!(t.contains(&("blk.0.attn_q.weight.lora_a", vec![4, 16], 0)), "{t:?}");
     assert!(t.contains(&("blk.1.ffn_down.weight.lora_b", vec![16, 4], 0)), "{t:?}");
 }
+
+#[test]
+fn the_guides_command_with_a_weights_file_registers_its_folder() {
+    // `register-adapter --adapter-path ./saves/…/adapter_model.bin` in the guide.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = db();
+    let folder = tmp.path().join("saves/qwen2.5-14b-lora-garden-eden");
+    let new = adapter(&folder, 7);
+    let file = NewAdapter { path: folder.join("adapter_model.safetensors"), ..new };
+    let a = register(&mut c, file).unwrap();
+    assert_eq!(Path::new(&a.path), std::fs::canonicalize(&folder).unwrap());
+    // A file that is not in an adapter folder is still an error that says so.
+    let stray = tmp.path().join("stray.bin");
+    std::fs::write(&stray, b"x").unwrap();
+    let err = register(&mut c, NewAdapter { name: "x".into(), path: stray, ..NewAdapter::default() }).unwrap_err();
+    assert!(err.to_string().contains("adapter_config.json"), "{err}");
+}
