@@ -40,6 +40,12 @@ impl Studio {
     pub fn open(settings: Settings) -> Result<Studio> {
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|e| Error::io("creating the data dir", &settings.data_dir, e))?;
+        // The history is private: only its owner may read the data dir.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io("making private", &settings.data_dir, e))?;
+        }
         let db = Db::open(settings.db_path())?;
         Ok(Studio {
             settings: std::sync::Arc::new(settings),
@@ -54,6 +60,12 @@ impl Studio {
     pub fn db(&self) -> &Db {
         &self.db
     }
+}
+
+/// Files and folders this process (and the trainers it starts) creates are its owner's alone:
+/// 0600 and 0700. Called once at start-up by the binary.
+pub fn private_files() {
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
 }
 
 /// Milliseconds since the Unix epoch.

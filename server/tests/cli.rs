@@ -174,3 +174,17 @@ fn commands_keep_the_terminal_for_their_result_and_log_with_v() {
     let verbose = run(&["-v"]);
     assert!(String::from_utf8_lossy(&verbose.stderr).contains("INFO"), "-v logs");
 }
+
+#[test]
+fn the_data_dir_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&garden_eden(&data, &["import", "--sample"]));
+    ok(&garden_eden(&data, &["export-training-data", "--format", "alpaca", "--output", data.join("sets/ge.json").to_str().unwrap()]));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data dir");
+    assert_eq!(mode(&data.join("garden-eden.sqlite3")), 0o600, "the database");
+    assert_eq!(mode(&data.join("sets")), 0o700);
+    assert_eq!(mode(&data.join("sets/ge.json")), 0o600, "an export");
+}
