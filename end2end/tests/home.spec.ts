@@ -43,7 +43,7 @@ test('"Check again" reruns the checks', async ({ page, javaScriptEnabled }) => {
   } else {
     // Server-rendered only: the button is a plain form that reloads the page.
     await expect(page.locator('.layout')).toHaveAttribute('data-hydrated', 'false');
-    await Promise.all([page.waitForURL('**/?'), page.getByRole('button', { name: 'Check again' }).click()]);
+    await Promise.all([page.waitForURL('**/?recheck=1'), page.getByRole('button', { name: 'Check again' }).click()]);
     await expect(stamp).not.toHaveAttribute('data-checked-at', before!);
   }
   await expect(page.locator('li.check')).toHaveCount(CHECKS.length);

@@ -71,6 +71,10 @@ impl Hub {
         let (tx, _) = broadcast::channel(1024);
         if let Ok(mut turns) = self.turns.lock() {
             turns.retain(|_, t| t.finished_at.is_none_or(|at| at.elapsed() < KEEP));
+            // A comparison is forgotten with its answers (a long session does not grow without bound).
+            if let Ok(mut comparisons) = self.comparisons.lock() {
+                comparisons.retain(|_, (a, b)| turns.contains_key(a.as_str()) || turns.contains_key(b.as_str()));
+            }
             turns.insert(
                 id.clone(),
                 TurnState { snapshot: TurnSnapshot { id: id.clone(), conversation_id, text: String::new(), done: false, error: None }, tx, finished_at: None },

@@ -89,6 +89,46 @@ impl Report {
     }
 }
 
+/// How long a report is reused by [`run_cached`].
+pub const CACHE_FOR: Duration = Duration::from_secs(15);
+
+/// The last report, and the lock that makes concurrent callers wait for one run instead of each
+/// starting Python, nvidia-smi and an Ollama call.
+static LAST: tokio::sync::Mutex<Option<(std::time::Instant, std::path::PathBuf, Report)>> = tokio::sync::Mutex::const_new(None);
+
+/// [`run`], at most once at a time and at most every [`CACHE_FOR`] for the same data dir: what
+/// pages use, so page views (a GET from anywhere) cannot make garden-eden spawn processes at will.
+/// `fresh` forces a new run (still one at a time).
+pub async fn run_cached(studio: &Studio, fresh: bool) -> Report {
+    let mut last = LAST.lock().await;
+    let dir = studio.settings().data_dir.clone();
+    if let Some((at, for_dir, report)) = last.as_ref() {
+        if !fresh && *for_dir == dir && at.elapsed() < CACHE_FOR {
+            return report.clone();
+        }
+    }
+    let report = run(studio).await;
+    *last = Some((std::time::Instant::now(), dir, report.clone()));
+    report
+}
+
+/// The last report for this data dir if there is one, without running anything; otherwise every
+/// check marked "not checked" with `why`. For requests that must not start processes (a page
+/// opened from another site).
+pub async fn last_or_unchecked(studio: &Studio, why: &str) -> Report {
+    let last = LAST.lock().await;
+    if let Some((_, dir, report)) = last.as_ref() {
+        if *dir == studio.settings().data_dir {
+            return report.clone();
+        }
+    }
+    let checks = CHECK_KEYS
+        .iter()
+        .map(|key| Check::new(key, key, Status::Warn, format!("not checked: {why}")).fix("press Check again"))
+        .collect();
+    Report { checks, hardware: crate::hardware::Hardware::cpu_only(), extras: Vec::new(), checked_at: crate::now_ms() }
+}
+
 /// Runs every check, concurrently.
 pub async fn run(studio: &Studio) -> Report {
     let settings = studio.settings();

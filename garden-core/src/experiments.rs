@@ -348,7 +348,10 @@ pub fn stop(conn: &mut Connection, id: &str) -> Result<Experiment> {
 /// activated and gets the arm's metrics (avg_satisfaction, total_conversations) in the registry.
 /// The experiment is stopped. All in one transaction.
 pub fn promote(conn: &mut Connection, id: &str, arm: Option<&str>, force: bool) -> Result<(Experiment, Option<crate::adapters::Adapter>)> {
-    let r = report(conn, id)?;
+    // The report is read inside the transaction that acts on it: a vote or a conversation that
+    // lands in between cannot change the evidence after it was judged.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let r = report(&tx, id)?;
     let arm = match (arm, &r.judgement.better) {
         (Some(x), _) if force => x.to_string(),
         (Some(x), Some(b)) if x == b => x.to_string(),
@@ -362,7 +365,6 @@ pub fn promote(conn: &mut Connection, id: &str, arm: Option<&str>, force: bool) 
         return Err(Error::invalid("winner", "the winner is a or b"));
     }
     let side = if arm == "a" { &r.a } else { &r.b };
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute(
         "UPDATE experiments SET status = 'stopped', winner = ?2, ended_at = COALESCE(ended_at, ?3), verdict = ?4 WHERE id = ?1",
         params![r.experiment.id, arm, crate::now_ms(), r.judgement.verdict],

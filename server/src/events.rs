@@ -106,23 +106,34 @@ pub async fn turn_events(State(state): State<AppState>, Path(id): Path<String>) 
     };
     let first = Event::default().event("snapshot").data(serde_json::to_string(&snapshot).unwrap_or_default());
     let finished = snapshot.done;
-    let rest = stream::unfold((receiver, finished), |(mut rx, finished)| async move {
-        if finished {
-            return None;
-        }
-        loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let (name, end) = match &ev {
-                        TurnEvent::Delta { .. } => ("delta", false),
-                        TurnEvent::Done { .. } => ("done", true),
-                        TurnEvent::Error { .. } => ("error", true),
-                    };
-                    let event = Event::default().event(name).data(serde_json::to_string(&ev).unwrap_or_default());
-                    return Some((Ok::<Event, Infallible>(event), (rx, end)));
+    let hub = state.hub.clone();
+    let rest = stream::unfold((receiver, finished), move |(mut rx, finished)| {
+        let (hub, id) = (hub.clone(), id.clone());
+        async move {
+            if finished {
+                return None;
+            }
+            loop {
+                match rx.recv().await {
+                    Ok(ev) => {
+                        let (name, end) = match &ev {
+                            TurnEvent::Delta { .. } => ("delta", false),
+                            TurnEvent::Done { .. } => ("done", true),
+                            TurnEvent::Error { .. } => ("error", true),
+                        };
+                        let event = Event::default().event(name).data(serde_json::to_string(&ev).unwrap_or_default());
+                        return Some((Ok::<Event, Infallible>(event), (rx, end)));
+                    }
+                    // Too slow a reader lost some deltas: send the whole answer so far instead,
+                    // so the text on screen is never wrong.
+                    Err(RecvError::Lagged(_)) => {
+                        let snapshot = hub.snapshot(&id)?;
+                        let done = snapshot.done;
+                        let event = Event::default().event("snapshot").data(serde_json::to_string(&snapshot).unwrap_or_default());
+                        return Some((Ok::<Event, Infallible>(event), (rx, done)));
+                    }
+                    Err(RecvError::Closed) => return None,
                 }
-                Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return None,
             }
         }
     });

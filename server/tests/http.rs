@@ -305,3 +305,33 @@ async fn an_uploaded_file_is_imported_and_a_bad_one_explained() {
     assert_eq!(res.status(), 403);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_views_from_elsewhere_start_no_process_and_checks_run_once_at_a_time() {
+    use std::os::unix::fs::PermissionsExt;
+    // A "Python" that records each time it is started.
+    let tools = tempfile::tempdir().unwrap();
+    let marker = tools.path().join("started");
+    let python = tools.path().join("python");
+    std::fs::write(&python, format!("#!/bin/sh\necho started >> '{}'\nexit 1\n", marker.display())).unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let server = TestServer::start_with(|s| s.python = Some(python.clone())).await;
+    let started = || std::fs::read_to_string(&marker).map(|t| t.lines().count()).unwrap_or(0);
+
+    // 30 page views that another site triggers (a link, an iframe, an <img>): none runs the checks.
+    let cross: Vec<_> = (0..30)
+        .map(|_| client().get(server.url("/")).header("sec-fetch-site", "cross-site").send())
+        .collect();
+    for res in futures_util::future::join_all(cross).await {
+        assert_eq!(res.unwrap().status(), 200);
+    }
+    assert_eq!(started(), 0, "a cross-site GET / started a process");
+
+    // 10 views of one's own at once: the checks run once (the Python probe and the extras probe).
+    let own: Vec<_> = (0..10).map(|_| client().get(server.url("/")).send()).collect();
+    for res in futures_util::future::join_all(own).await {
+        assert_eq!(res.unwrap().status(), 200);
+    }
+    assert!((1..=2).contains(&started()), "{} Python starts for 10 page views", started());
+    server.stop().await;
+}

@@ -11,7 +11,11 @@ use crate::model::{CheckStatus, Health};
 pub fn HomePage() -> impl IntoView {
     // Bumped by "Check again": the resource reruns the checks on the server.
     let round = RwSignal::new(0u32);
-    let health = Resource::new(move || round.get(), |_| get_health());
+    let query = leptos_router::hooks::use_query_map();
+    let health = Resource::new(
+        move || (round.get(), query.read().get("recheck").is_some()),
+        |(round, recheck)| get_health(round > 0 || recheck),
+    );
 
     view! {
         <Title text="Home" />
@@ -36,6 +40,7 @@ pub fn HomePage() -> impl IntoView {
                         round.update(|r| *r += 1);
                     }
                 >
+                    <input type="hidden" name="recheck" value="1" />
                     <button type="submit" id="recheck" class="button secondary">
                         "Check again"
                     </button>

@@ -127,7 +127,7 @@ pub fn TrainPage() -> impl IntoView {
     let start = ServerAction::<StartRun>::new();
     let query = use_query_map();
     let step = move || query.read().get("step").and_then(|s| s.parse::<usize>().ok()).unwrap_or(1).clamp(1, 6);
-    let health = Resource::new(|| (), |_| get_health());
+    let health = Resource::new(|| (), |_| get_health(false));
     let mlx = Resource::new(|| (), |_| mlx_available());
     let p = params();
     let value = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.to_owned());
