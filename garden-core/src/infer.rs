@@ -145,10 +145,7 @@ pub fn remove_endpoint(conn: &mut Connection, id: &str) -> Result<()> {
 /// The endpoint for an adapter: its own configured one, else one made from its latest
 /// succeeded Ollama deployment (and remembered).
 pub fn endpoint_for_adapter(conn: &Connection, adapter_id: &str) -> Result<Endpoint> {
-    if let Some(e) = conn
-        .query_row(&format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE adapter_id = ?1 ORDER BY created_at DESC LIMIT 1"), [adapter_id], endpoint_row)
-        .optional()?
-    {
+    if let Some(e) = find_endpoint_for_adapter(conn, adapter_id)? {
         return Ok(e);
     }
     let a = crate::adapters::get(conn, adapter_id)?;
@@ -166,6 +163,13 @@ pub fn endpoint_for_adapter(conn: &Connection, adapter_id: &str) -> Result<Endpo
             adapter_id: Some(adapter_id.into()),
         },
     )
+}
+
+/// The model an adapter's deployment became, if it is one already; reads only (for pages).
+pub fn find_endpoint_for_adapter(conn: &Connection, adapter_id: &str) -> Result<Option<Endpoint>> {
+    Ok(conn
+        .query_row(&format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE adapter_id = ?1 ORDER BY created_at DESC LIMIT 1"), [adapter_id], endpoint_row)
+        .optional()?)
 }
 
 fn service(e: &Endpoint) -> &'static str {

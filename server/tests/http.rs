@@ -335,3 +335,30 @@ async fn page_views_from_elsewhere_start_no_process_and_checks_run_once_at_a_tim
     assert!((1..=2).contains(&started()), "{} Python starts for 10 page views", started());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn viewing_pages_writes_nothing() {
+    use garden_core::adapters::{self, safetensors::Dtype, synthetic};
+    let server = TestServer::start().await;
+    let folder = server.studio.settings().data_dir.join("incoming/a1");
+    synthetic::write_adapter(&folder, "Qwen/Qwen2.5-0.5B", synthetic::Dims::TINY, 4, 8.0, &["q_proj"], Dtype::F32, 1).unwrap();
+    let a = server
+        .studio
+        .db()
+        .with_conn(|c| adapters::register(c, adapters::NewAdapter { name: "eden".into(), path: folder.clone(), ..Default::default() }))
+        .unwrap();
+    server.studio.db().with_conn(|c| adapters::activate(c, &a.id, "test")).unwrap();
+    let endpoints = || server.studio.db().with_conn(|c| Ok(garden_core::infer::endpoints(c)?.len())).unwrap();
+    let before = endpoints();
+    for path in [format!("/adapters/{}", a.id), format!("/adapters/{}/Modelfile", a.id), "/chat".to_owned()] {
+        let res = client().get(server.url(&path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        if path.ends_with("Modelfile") {
+            assert!(res.text().await.unwrap().contains("ADAPTER"), "the Modelfile is still shown");
+        }
+    }
+    let work = adapters::deploy::work_dir(&server.studio, &a.id);
+    assert!(!work.join("Modelfile").exists(), "a GET wrote {}", work.display());
+    assert_eq!(endpoints(), before, "a GET added a model");
+    server.stop().await;
+}

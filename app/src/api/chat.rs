@@ -22,7 +22,7 @@ pub async fn load_chat(conversation: Option<String>) -> Result<ChatView, AppErro
             let experiment = experiments::running(c)?;
             let default_target = match (&experiment, adapters::active(c)?) {
                 (Some(e), _) => format!("the running experiment \u{201c}{}\u{201d} picks the model", e.name),
-                (None, Some(a)) => match infer::endpoint_for_adapter(c, &a.id) {
+                (None, Some(a)) => match infer::find_endpoint_for_adapter(c, &a.id).and_then(|e| e.ok_or_else(|| garden_core::Error::invalid("adapter", "not deployed"))) {
                     Ok(e) => format!("the active adapter, {} {} ({})", a.name, a.version, e.name),
                     Err(_) => format!("the active adapter {} {} is not deployed: the first model below answers", a.name, a.version),
                 },
@@ -264,11 +264,11 @@ pub async fn learn_plan() -> Result<crate::model::LearnView, AppError> {
                 Some(r) if r.status == garden_core::train::RunStatus::Succeeded => adapters::list(c)?
                     .into_iter()
                     .find(|a| a.run_id.as_deref() == Some(r.id.as_str()))
-                    .map(|a| (a.id.clone(), format!("{} {}", a.name, a.version), infer::endpoint_for_adapter(c, &a.id).is_ok())),
+                    .map(|a| (a.id.clone(), format!("{} {}", a.name, a.version), infer::find_endpoint_for_adapter(c, &a.id).is_ok_and(|e| e.is_some()))),
                 _ => None,
             };
             Ok(crate::model::LearnView {
-                active_deployed: p.active.as_ref().is_some_and(|a| infer::endpoint_for_adapter(c, &a.id).is_ok()),
+                active_deployed: p.active.as_ref().is_some_and(|a| infer::find_endpoint_for_adapter(c, &a.id).is_ok_and(|e| e.is_some())),
                 active: p.active.map(|a| format!("{} {}", a.name, a.version)),
                 previous_dataset: p.previous_dataset.map(|d| d.name),
                 since: p.since,

@@ -128,11 +128,12 @@ pub fn write_modelfiles(studio: &Studio, a: &Adapter, system: &str) -> Result<St
     Ok(text)
 }
 
-/// The adapter's Modelfile as written (the seed's defaults are written first if there is none).
+/// The adapter's Modelfile as written by its last deployment (or `adapters modelfile`), else the
+/// default one as it would be written. Reads only: pages and downloads call it.
 pub fn modelfile_text(studio: &Studio, a: &Adapter) -> Result<String> {
     match std::fs::read_to_string(work_dir(studio, &a.id).join("Modelfile")) {
         Ok(t) => Ok(t),
-        Err(_) => write_modelfiles(studio, a, modelfile::DEFAULT_SYSTEM),
+        Err(_) => modelfile::with_adapter(&a.base_model, "./adapter.gguf", modelfile::DEFAULT_SYSTEM),
     }
 }
 
@@ -229,7 +230,12 @@ pub async fn run(studio: &Studio, deployment_id: &str, opts: &DeployOptions) -> 
                     ollama_version = COALESCE(?7, ollama_version), strategy = ?8, finished_at = ?9 WHERE id = ?1",
                 rusqlite::params![id, status, error, hint, answer.as_ref().map(|_| prompt), answer, version, strategy, crate::now_ms()],
             )?;
-            super::deployment(c, &id)
+            let d = super::deployment(c, &id)?;
+            if d.status == "succeeded" {
+                // The deployed model becomes a model to chat with now (not when a page is viewed).
+                crate::infer::endpoint_for_adapter(c, &d.adapter_id)?;
+            }
+            Ok(d)
         })
         .await
 }
