@@ -1,5 +1,24 @@
 //! `garden-eden`: the command line. Every command is a thin shell over the core.
 
+// Everything the commands print is cleaned of terminal escapes (see `term`): these shadow std's
+// macros in every module below.
+macro_rules! println {
+    () => { $crate::term::emit("", true, false) };
+    ($($t:tt)*) => { $crate::term::emit(&format!($($t)*), true, false) };
+}
+macro_rules! print {
+    ($($t:tt)*) => { $crate::term::emit(&format!($($t)*), false, false) };
+}
+macro_rules! eprintln {
+    () => { $crate::term::emit("", true, true) };
+    ($($t:tt)*) => { $crate::term::emit(&format!($($t)*), true, true) };
+}
+macro_rules! eprint {
+    ($($t:tt)*) => { $crate::term::emit(&format!($($t)*), false, true) };
+}
+
+mod term;
+
 mod ab_cmd;
 mod adapters_cmd;
 mod commands;

@@ -166,6 +166,17 @@ pub fn register(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
             Error::invalid("base model", "the adapter does not name its base model: give --base-model")
         })?,
     };
+    // Names end up in Modelfiles and terminals: one line, no control characters.
+    for (field, value) in [("base model", Some(base_model.as_str())), ("description", Some(new.description.as_str()))] {
+        if let Some(c) = value.and_then(|v| v.chars().find(|c| c.is_control())) {
+            return Err(Error::invalid(field, format!("contains the control character U+{:04X}", c as u32)));
+        }
+    }
+    if let Some(p) = &new.base_path {
+        if p.to_string_lossy().chars().any(char::is_control) {
+            return Err(Error::invalid("base path", "contains a control character"));
+        }
+    }
     let checksum = crate::fsutil::sha256_file(&adapter.weights)?;
     let targets = serde_json::to_string(&adapter.targets()).unwrap_or_else(|_| "[]".into());
     let format = adapter.format.as_str();

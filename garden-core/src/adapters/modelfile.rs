@@ -17,6 +17,24 @@ fn check_system(system: &str) -> Result<()> {
     if system.contains("\"\"\"") {
         return Err(Error::invalid("system prompt", "it cannot contain three double quotes in a row (\"\"\"), which end the Modelfile's SYSTEM block"));
     }
+    let t = system.trim();
+    if t.starts_with('"') || t.ends_with('"') {
+        return Err(Error::invalid(
+            "system prompt",
+            "it cannot start or end with a double quote: beside the Modelfile's \"\"\" it would end the SYSTEM block early",
+        ));
+    }
+    if let Some(c) = system.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+        return Err(Error::invalid("system prompt", format!("it contains the control character U+{:04X}", c as u32)));
+    }
+    Ok(())
+}
+
+/// A `FROM`/`ADAPTER` value: one line, no control characters.
+fn check_line(field: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() || value.chars().any(char::is_control) {
+        return Err(Error::invalid(field, format!("{value:?} must be one line without control characters")));
+    }
     Ok(())
 }
 
@@ -32,12 +50,15 @@ fn tail(system: &str) -> String {
 /// `FROM <base>` / `ADAPTER <adapter>` / the seed's parameters / `SYSTEM """…"""`.
 pub fn with_adapter(base: &str, adapter: &str, system: &str) -> Result<String> {
     check_system(system)?;
+    check_line("base model", base)?;
+    check_line("adapter", adapter)?;
     Ok(format!("FROM {base}\nADAPTER {adapter}\n{}", tail(system)))
 }
 
 /// The same for a merged model folder (what current Ollama accepts).
 pub fn merged(model_dir: &str, system: &str) -> Result<String> {
     check_system(system)?;
+    check_line("model folder", model_dir)?;
     Ok(format!("FROM {model_dir}\n{}", tail(system)))
 }
 
@@ -96,6 +117,17 @@ pub fn lint(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nothing_can_break_out_of_its_line_or_block() {
+        let err = with_adapter("qwen2.5:14b\nADAPTER /etc/passwd\nSYSTEM x", "./a.gguf", "hi").unwrap_err();
+        assert!(err.to_string().contains("one line"), "{err}");
+        for bad in ["ends with a quote\"", "\"starts with one", "three \"\"\" quotes", "escape \u{1b}[2J"] {
+            assert!(with_adapter("qwen2.5:14b", "./a.gguf", bad).is_err(), "{bad:?}");
+        }
+        let ok = with_adapter("qwen2.5:14b", "./a.gguf", "You are \"kind\", and brief.\nTwo lines.").unwrap();
+        assert!(lint(&ok).is_empty(), "{ok}");
+    }
 
     #[test]
     fn writes_the_seeds_modelfile_and_lints_it() {

@@ -213,3 +213,15 @@ fn the_guides_command_with_a_weights_file_registers_its_folder() {
     let err = register(&mut c, NewAdapter { name: "x".into(), path: stray, ..NewAdapter::default() }).unwrap_err();
     assert!(err.to_string().contains("adapter_config.json"), "{err}");
 }
+
+#[test]
+fn names_with_control_characters_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = db();
+    for (name, base) in [("eden\u{1b}[31m", "Qwen/Qwen2.5-0.5B"), ("eden", "qwen2.5:14b\nADAPTER /etc/passwd")] {
+        let new = NewAdapter { name: name.into(), base_model: Some(base.into()), ..adapter(&tmp.path().join("x"), 1) };
+        let err = register(&mut c, new).unwrap_err();
+        assert!(matches!(err, Error::Invalid { .. }), "{err}");
+    }
+    assert_eq!(c.query_row("SELECT count(*) FROM adapters", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
+}
