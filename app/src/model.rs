@@ -444,6 +444,8 @@ pub struct TrainParams {
     pub gpus: Option<String>,
     /// `llamafactory` (default) or `mlx`.
     pub backend: Option<String>,
+    /// `on`: run the model's own Python code (trust_remote_code).
+    pub trust_remote_code: Option<String>,
 }
 
 /// What the review step shows before launch.
@@ -468,6 +470,8 @@ pub struct TrainPlan {
     /// The trainer that will run it, and what it lacks (MLX).
     pub backend: String,
     pub backend_notes: Vec<String>,
+    /// The model's own code will run (the person opted in).
+    pub trust_remote_code: bool,
 }
 
 /// A trainer package the run needs and the environment lacks.

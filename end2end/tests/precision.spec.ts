@@ -37,6 +37,9 @@ test('4-bit in the wizard, a one-click estimate suggestion, and the precision ch
   const yaml = page.locator('#yaml');
   await expect(yaml).toContainText('quantization_bit: 4');
   await expect(yaml).toContainText('model_name_or_path: "Qwen/Qwen2.5-14B-Instruct"');
+  // A model's own code runs only when the person opts in, and the review says so in red.
+  await expect(yaml).toContainText('trust_remote_code: false');
+  await expect(page.locator('#remote-code')).toHaveCount(0);
   await expect(page.locator('#precision')).toContainText('4-bit (QLoRA), as chosen');
   await expect(page.locator('#device')).toContainText('24 GB GPU (planned)');
   // Batch 4 at 2048 tokens is tight on 24 GB: halving the batch is one click away.

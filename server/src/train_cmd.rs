@@ -52,6 +52,10 @@ pub struct TrainArgs {
     /// imports).
     #[arg(long, value_name = "llamafactory|mlx", value_parser = ["llamafactory", "mlx"])]
     pub backend: Option<String>,
+    /// Run Python code that ships with the model (trust_remote_code). Only for models whose code
+    /// you trust: it runs with your rights.
+    #[arg(long)]
+    pub trust_remote_code: bool,
     /// Queue it and return instead of following it.
     #[arg(long)]
     pub detach: bool,
@@ -119,6 +123,10 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
     }
     if let Some(v) = args.batch_size {
         config.per_device_train_batch_size = v;
+    }
+    if args.trust_remote_code {
+        config.trust_remote_code = true;
+        eprintln!("trust_remote_code: this run executes Python code that comes with the model.");
     }
     if let Some(backend) = &args.backend {
         config.backend = serde_json::from_value(serde_json::Value::String(backend.clone())).context("--backend")?;

@@ -150,6 +150,7 @@ mod ssr {
             Some("mlx") => garden_core::train::backends::Backend::Mlx,
             Some(other) => return Err(AppError::Invalid { field: "backend".into(), message: format!("'{other}' is not llamafactory or mlx") }),
         };
+        config.trust_remote_code = text(&p.trust_remote_code).is_some_and(|v| v == "on" || v == "true");
         let target = target(p).await?;
         let mlx = config.backend == garden_core::train::backends::Backend::Mlx;
         let precision = match text(&p.quantization_bit).unwrap_or("auto") {
@@ -235,6 +236,7 @@ mod ssr {
             yaml,
             backend: config.backend.label().to_owned(),
             backend_notes: if mlx { garden_core::train::mlx::limitations(config) } else { Vec::new() },
+            trust_remote_code: config.trust_remote_code,
             examples: train,
             steps_per_epoch,
             total_steps: total,

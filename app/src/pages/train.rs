@@ -84,6 +84,7 @@ fn params_from_query() -> impl Fn() -> TrainParams + Copy {
             target_gpu: get("target_gpu"),
             gpus: get("gpus"),
             backend: get("backend"),
+            trust_remote_code: get("trust_remote_code"),
         }
     }
 }
@@ -110,6 +111,7 @@ fn pairs(p: &TrainParams) -> Vec<(&'static str, String)> {
         ("target_gpu", &p.target_gpu),
         ("gpus", &p.gpus),
         ("backend", &p.backend),
+        ("trust_remote_code", &p.trust_remote_code),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
@@ -210,6 +212,8 @@ pub fn TrainPage() -> impl IntoView {
                 </label>
                 <label class="check-row"><input type="radio" name="model_kind" value="tiny" checked=tiny />
                     "Tiny demo model (CPU, seconds): made on this machine, no download"</label>
+                <label class="check-row danger"><input type="checkbox" name="trust_remote_code" value="on" checked=p.trust_remote_code.is_some() />
+                    "Run this model's own code (trust_remote_code): only for a model whose code you trust; it runs with your rights"</label>
                 <datalist id="ollama-models">
                     {OLLAMA_TAGS.into_iter().map(|(tag, hf)| view! { <option value=hf>{format!("Ollama {tag}")}</option> }).collect_view()}
                 </datalist>
@@ -331,6 +335,9 @@ pub fn TrainPage() -> impl IntoView {
                                     <ul class="steps" id="backend-notes">{plan.backend_notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul>
                                 })}
                                 <p class="summary" id="precision">{plan.precision.clone()}</p>
+                                {plan.trust_remote_code.then(|| view! {
+                                    <p class="error-box" id="remote-code">"This run executes Python code that comes with the model (trust_remote_code: true). Go on only if you trust where the model comes from."</p>
+                                })}
                                 <MissingExtras missing=plan.missing_extras.clone() />
                                 <pre class="sample" id="yaml">{plan.yaml}</pre>
                                 {match plan.memory {

@@ -256,7 +256,7 @@ fn axolotl(config: &TrainConfig, data: &str, val: Option<&Path>, format: Format)
     let mut y = String::new();
     y.push_str("# Axolotl config written by garden-eden: axolotl train axolotl.yaml\n");
     let _ = writeln!(y, "base_model: {}", quoted(&config.model_name_or_path));
-    y.push_str("trust_remote_code: true\n");
+    let _ = writeln!(y, "trust_remote_code: {}", config.trust_remote_code);
     let (four, eight) = (config.quantization_bit == Some(4), config.quantization_bit == Some(8));
     let _ = writeln!(y, "load_in_8bit: {eight}");
     let _ = writeln!(y, "load_in_4bit: {four}");

@@ -138,6 +138,9 @@ pub struct TrainConfig {
     pub deepspeed: Option<ZeroStage>,
     /// The trainer that runs it: LLaMA-Factory, or MLX (mlx-lm) where it runs.
     pub backend: super::backends::Backend,
+    /// Run Python code that ships with the model (`trust_remote_code`). Off unless the person
+    /// opts in for this model: that code runs with their rights.
+    pub trust_remote_code: bool,
 }
 
 impl Default for TrainConfig {
@@ -175,6 +178,7 @@ impl Default for TrainConfig {
             quantization_bit: None,
             deepspeed: None,
             backend: super::backends::Backend::LlamaFactory,
+            trust_remote_code: false,
         }
     }
 }
@@ -364,7 +368,7 @@ impl TrainConfig {
         if let Some(a) = &self.adapter_name_or_path {
             line("adapter_name_or_path", quote(&a.to_string_lossy()));
         }
-        line("trust_remote_code", "true".into());
+        line("trust_remote_code", self.trust_remote_code.to_string());
         if let Some(bits) = self.quantization_bit {
             line("quantization_bit", bits.to_string());
         }
@@ -520,6 +524,8 @@ mod tests {
         assert!(c.to_yaml(Device::Gpu { bf16: true }).contains("bf16: true"));
         assert!(c.to_yaml(Device::Gpu { bf16: false }).contains("fp16: true"));
         assert!(!y.contains("quantization_bit"), "full precision unless asked");
+        assert!(y.contains("trust_remote_code: false"), "a model's own code runs only when asked");
+        assert!(TrainConfig { trust_remote_code: true, ..ready() }.to_yaml(Device::Cpu).contains("trust_remote_code: true"));
         let q4 = TrainConfig { quantization_bit: Some(4), ..ready() };
         assert!(q4.to_yaml(Device::Gpu { bf16: true }).contains("\nquantization_bit: 4\n"));
     }

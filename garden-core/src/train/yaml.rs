@@ -7,8 +7,8 @@ use super::config::{EvalStrategy, Precision, TrainConfig, ZeroStage};
 use crate::error::{Error, Result};
 
 /// Keys LLaMA-Factory files carry that garden-eden sets itself.
-const DECIDED_HERE: [&str; 12] = [
-    "include_num_input_tokens_seen", "do_train", "trust_remote_code", "overwrite_cache", "preprocessing_num_workers", "plot_loss",
+const DECIDED_HERE: [&str; 11] = [
+    "include_num_input_tokens_seen", "do_train", "overwrite_cache", "preprocessing_num_workers", "plot_loss",
     "overwrite_output_dir", "report_to", "output_dir", "stage", "finetuning_type", "ddp_timeout",
 ];
 
@@ -120,6 +120,7 @@ pub fn from_llamafactory_yaml(text: &str) -> Result<TrainConfig> {
             "cutoff_len" => c.cutoff_len = small(int(&value)?)?,
             "max_samples" => c.max_samples = Some(int(&value)?),
             "seed" => c.seed = int(&value)?,
+            "trust_remote_code" => c.trust_remote_code = flag(&value)?,
             "quantization_bit" => c.quantization_bit = Some(u8::try_from(int(&value)?).map_err(|_| at("quantization_bit: 4 or 8".into()))?),
             "deepspeed" => {
                 c.deepspeed = if value.contains("z3") {
