@@ -128,6 +128,18 @@ pub async fn serve(
     if !addr.ip().is_loopback() && !addr.ip().is_unspecified() {
         guard.allow(&addr.ip().to_string());
     }
+    // What interrupted writes (an export, merge, conversion or upload killed mid-way) left behind:
+    // temporary files older than this start and untouched for two minutes.
+    let data_dir = config.studio.settings().data_dir.clone();
+    let started = std::time::SystemTime::now();
+    let swept = tokio::task::spawn_blocking(move || {
+        garden_core::fsutil::sweep_temporaries(&data_dir, started, std::time::Duration::from_secs(120))
+    })
+    .await
+    .unwrap_or_default();
+    if !swept.is_empty() {
+        tracing::info!(count = swept.len(), "removed leftovers of interrupted writes");
+    }
     let supervisor = garden_core::train::Supervisor::start(config.studio.clone())
         .await
         .map_err(ServeError::Trainer)?;

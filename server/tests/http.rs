@@ -268,13 +268,29 @@ async fn an_uploaded_file_is_imported_and_a_bad_one_explained() {
     assert!(location.starts_with("/import?done="), "{location}");
     let html = client().get(server.url(&location)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Imported 2 conversations"), "{html}");
-    // The upload was saved inside the data dir under a fresh name.
-    let uploads: Vec<_> = std::fs::read_dir(server.studio.settings().data_dir.join("uploads"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(uploads.len(), 1);
-    assert!(uploads[0].ends_with("_.._etc_history.jsonl"), "{uploads:?}");
+    // Imported, the uploaded copy is gone (the import record keeps its sha256).
+    let uploads_dir = server.studio.settings().data_dir.join("uploads");
+    let uploads = || -> Vec<String> {
+        std::fs::read_dir(&uploads_dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+    };
+    assert_eq!(uploads(), Vec::<String>::new());
+    let imports = server.studio.db().call(|c| garden_core::import::list_imports(c)).await.unwrap();
+    assert_eq!(imports[0].sha256.len(), 64, "provenance kept");
+    // Asked to keep it: saved inside the data dir under a fresh name.
+    let (content_type, body) = multipart("jsonl", "../../etc/history.jsonl", good);
+    let body = body.replacen("--garden-eden-test-boundary", "--garden-eden-test-boundary\r\nContent-Disposition: form-data; name=\"keep\"\r\n\r\non\r\n--garden-eden-test-boundary", 1);
+    let res = client()
+        .post(server.url("/import/upload"))
+        .header("origin", server.origin())
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()["location"].to_str().unwrap().starts_with("/import?done="));
+    let kept = uploads();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].ends_with("_.._etc_history.jsonl") && !kept[0].starts_with('.'), "{kept:?}");
 
     let (content_type, body) = multipart("jsonl", "bad.jsonl", "{\"user\": \"hi\", \"assistant\": \"yo\"}\nnot json\n");
     let res = client()
@@ -291,6 +307,14 @@ async fn an_uploaded_file_is_imported_and_a_bad_one_explained() {
     assert!(html.contains("line 2"), "the error names the line");
     let conversations = server.studio.db().call(|c| garden_core::conversations::count(c)).await.unwrap();
     assert_eq!(conversations, 2, "nothing of the bad file was imported");
+    assert_eq!(uploads().len(), 1, "a failed import leaves no file behind");
+    // Two files in one form: refused, nothing left behind.
+    let (content_type, body) = multipart("jsonl", "one.jsonl", good);
+    let second = "--garden-eden-test-boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"two.jsonl\"\r\nContent-Type: application/octet-stream\r\n\r\nx\r\n--garden-eden-test-boundary--\r\n";
+    let body = body.replace("--garden-eden-test-boundary--\r\n", second);
+    let res = client().post(server.url("/import/upload")).header("origin", server.origin()).header("content-type", content_type).body(body).send().await.unwrap();
+    assert!(res.headers()["location"].to_str().unwrap().contains("one%20file"), "{:?}", res.headers()["location"]);
+    assert_eq!(uploads().len(), 1, "the refused upload left nothing behind");
 
     // A cross-origin upload is refused before anything is read.
     let (content_type, body) = multipart("jsonl", "x.jsonl", good);

@@ -70,6 +70,10 @@ pub fn ImportPage() -> impl IntoView {
                         "File"
                         <input type="file" name="file" required />
                     </label>
+                    <label class="check-row">
+                        <input type="checkbox" name="keep" value="on" />
+                        "Keep a copy of the file in garden-eden's data folder (otherwise it is deleted once imported; the import keeps its checksum)"
+                    </label>
                     <button type="submit" class="button">"Import"</button>
                 </form>
             </section>
