@@ -315,6 +315,10 @@ impl Rd<'_> {
         String::from_utf8(b).map_err(|_| std::io::Error::other("string is not UTF-8"))
     }
     fn value(&mut self, ty: u32) -> std::io::Result<Value> {
+        self.value_at(ty, 0)
+    }
+    /// Arrays of arrays are read to a bounded depth: a crafted file cannot exhaust the stack.
+    fn value_at(&mut self, ty: u32, depth: u32) -> std::io::Result<Value> {
         Ok(match ty {
             0 | 1 => {
                 let b = self.bytes::<1>()?;
@@ -329,10 +333,13 @@ impl Rd<'_> {
             10 | 11 => Value::U64(self.u64()?),
             12 => Value::F32(f64::from_le_bytes(self.bytes()?) as f32),
             9 => {
+                if depth >= 4 {
+                    return Err(std::io::Error::other("arrays nested more than 4 deep"));
+                }
                 let elem = self.u32()?;
                 let n = self.u64()?;
                 for _ in 0..n {
-                    self.value(elem)?;
+                    self.value_at(elem, depth + 1)?;
                 }
                 Value::Array(elem, n)
             }

@@ -160,6 +160,7 @@ pub fn register(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
         _ => path,
     };
     let adapter = PeftAdapter::open(&path)?;
+    adapter.check_finite()?;
     let base_model = match new.base_model.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(b) => b.to_string(),
         None => adapter.config.base_model.clone().ok_or_else(|| {

@@ -203,6 +203,15 @@ impl PeftAdapter {
             return Err(invalid(dir, "no such folder (give the folder that holds adapter_config.json)"));
         }
         let config_path = dir.join("adapter_config.json");
+        // Only a regular file of a sane size: a FIFO or /dev/zero behind that name must not hang.
+        if let Ok(meta) = std::fs::metadata(&config_path) {
+            if !meta.is_file() {
+                return Err(invalid(dir, "adapter_config.json is not a regular file"));
+            }
+            if meta.len() > 1024 * 1024 {
+                return Err(invalid(dir, format!("adapter_config.json is {} bytes; a real one is a few KB (1 MB at most)", meta.len())));
+            }
+        }
         let text = std::fs::read_to_string(&config_path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 invalid(dir, "adapter_config.json is missing: this is not a PEFT adapter folder")
@@ -219,6 +228,11 @@ impl PeftAdapter {
         }
         let st = dir.join("adapter_model.safetensors");
         let bin = dir.join("adapter_model.bin");
+        for weights in [&st, &bin] {
+            if weights.exists() && !weights.is_file() {
+                return Err(invalid(dir, format!("{} is not a regular file", weights.file_name().unwrap_or_default().to_string_lossy())));
+            }
+        }
         if st.is_file() {
             let file = SafeTensors::open(&st)?;
             let (pairs, dtype) = pair_up(dir, &config, &file)?;
@@ -243,6 +257,20 @@ impl PeftAdapter {
                 "its weights are adapter_model.bin (a pickle, which garden-eden does not load); re-save them as safetensors with PEFT: model.save_pretrained(dir, safe_serialization=True)",
             )
         })
+    }
+
+    /// Every LoRA weight is a finite number (a NaN or an infinity would poison the merged model);
+    /// the error names the tensor.
+    pub fn check_finite(&self) -> Result<()> {
+        let Some(file) = &self.file else { return Ok(()) };
+        for p in &self.pairs {
+            for t in [&p.a, &p.b] {
+                if file.read_f32(t)?.iter().any(|v| !v.is_finite()) {
+                    return Err(invalid(&self.dir, format!("tensor {} holds NaN or infinite values", t.name)));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The modules the adapter changes, short names (q_proj, …), sorted.
@@ -291,6 +319,9 @@ fn pair_up(dir: &Path, config: &AdapterConfig, file: &SafeTensors) -> Result<(Ve
             .remove(module)
             .ok_or_else(|| invalid(dir, format!("{module} has lora_A but no lora_B")))?;
         let rank = a.shape[0];
+        if rank == 0 {
+            return Err(invalid(dir, format!("{module}: lora_A has rank 0 (an empty adapter)")));
+        }
         if b.shape[1] != rank {
             return Err(invalid(dir, format!("{module}: lora_A has rank {rank} but lora_B {:?} does not", b.shape)));
         }
@@ -306,6 +337,10 @@ fn pair_up(dir: &Path, config: &AdapterConfig, file: &SafeTensors) -> Result<(Ve
     }
     if pairs.is_empty() {
         return Err(invalid(dir, "adapter_model.safetensors holds no LoRA tensors"));
+    }
+    // A rank_pattern entry that matches no module is a config that does not describe these weights.
+    if let Some(key) = config.rank_pattern.keys().find(|k| !pairs.iter().any(|p| p.module == **k || p.module.ends_with(&format!(".{k}")))) {
+        return Err(invalid(dir, format!("rank_pattern names '{key}', which matches none of the adapter's modules")));
     }
     Ok((pairs, dtype.unwrap_or(Dtype::F32)))
 }

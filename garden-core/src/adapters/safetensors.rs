@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
-/// The largest header accepted (the format's own readers cap it at 100 MB).
-const MAX_HEADER: u64 = 100 * 1024 * 1024;
+/// The largest header accepted: 16 MB holds the header of any real model shard many times over.
+const MAX_HEADER: u64 = 16 * 1024 * 1024;
 
 /// Element types. Only the floating-point ones take part in LoRA arithmetic; the others are copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,8 @@ pub struct TensorInfo {
 
 impl TensorInfo {
     pub fn numel(&self) -> usize {
-        self.shape.iter().product()
+        // Checked when the file was opened: the byte length fits, so the count does.
+        self.shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).unwrap_or(usize::MAX)
     }
 }
 
@@ -100,6 +101,12 @@ impl SafeTensors {
     /// Opens and checks the header: every entry has a known dtype, its byte length matches its
     /// shape, and it lies inside the file.
     pub fn open(path: &Path) -> Result<SafeTensors> {
+        // A FIFO would block the open, a device (or a link to /dev/zero) never ends: only regular
+        // files are read.
+        let meta = std::fs::metadata(path).map_err(|e| Error::io("reading", path, e))?;
+        if !meta.is_file() {
+            return Err(bad(path, "it is not a regular file"));
+        }
         let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
         let file_len = file.metadata().map_err(|e| Error::io("reading", path, e))?.len();
         let mut n = [0u8; 8];
@@ -141,8 +148,13 @@ impl SafeTensors {
             let [begin, end] = offsets[..] else {
                 return Err(bad(path, format!("tensor {name}: data_offsets must be [begin, end]")));
             };
-            let expected = shape.iter().product::<usize>() as u64 * dtype.size() as u64;
-            if end < begin || end - begin != expected || data_start + end > file_len {
+            // Checked: a hostile shape like [2^32, 2^32] must be an error, not an overflow.
+            let expected = shape
+                .iter()
+                .try_fold(dtype.size() as u64, |acc, &d| acc.checked_mul(d as u64))
+                .ok_or_else(|| bad(path, format!("tensor {name}: shape {shape:?} is too large")))?;
+            let inside = data_start.checked_add(end).is_some_and(|e| e <= file_len);
+            if end < begin || end - begin != expected || !inside {
                 return Err(bad(
                     path,
                     format!("tensor {name}: data_offsets [{begin}, {end}] do not hold {expected} bytes inside the file"),
@@ -151,6 +163,11 @@ impl SafeTensors {
             tensors.push(TensorInfo { name, dtype, shape, start: data_start + begin, len: end - begin });
         }
         tensors.sort_by_key(|t| t.start);
+        for pair in tensors.windows(2) {
+            if pair[0].start + pair[0].len > pair[1].start {
+                return Err(bad(path, format!("tensors {} and {} overlap", pair[0].name, pair[1].name)));
+            }
+        }
         Ok(SafeTensors { path: path.to_path_buf(), file, tensors, metadata })
     }
 

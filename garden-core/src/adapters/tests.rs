@@ -225,3 +225,91 @@ fn names_with_control_characters_are_refused() {
     }
     assert_eq!(c.query_row("SELECT count(*) FROM adapters", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
 }
+
+/// A safetensors file with exactly this header and `data` bytes after it.
+fn raw_safetensors(path: &Path, header: &serde_json::Value, data: usize) {
+    let h = header.to_string().into_bytes();
+    let mut bytes = (h.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(&h);
+    bytes.extend(std::iter::repeat_n(0u8, data));
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn hostile_adapter_folders_are_refused_quickly_and_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = db();
+    let folder = |name: &str| {
+        let d = tmp.path().join(name);
+        write_adapter(&d, "b", Dims::TINY, 4, 8.0, &["q_proj"], Dtype::F32, 1).unwrap();
+        d
+    };
+    let refuse = |c: &mut Connection, dir: &Path, words: &str| {
+        let started = std::time::Instant::now();
+        let err = register(c, NewAdapter { name: "x".into(), path: dir.to_path_buf(), ..NewAdapter::default() }).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{words}: took {:?}", started.elapsed());
+        assert!(err.to_string().contains(words), "expected {words:?} in: {err}");
+    };
+
+    // A FIFO (and a link to a device) in place of the weights or the config: refused, not read.
+    let fifo = folder("fifo");
+    std::fs::remove_file(fifo.join("adapter_model.safetensors")).unwrap();
+    nix::unistd::mkfifo(&fifo.join("adapter_model.safetensors"), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    refuse(&mut c, &fifo, "not a regular file");
+    let zero = folder("zero");
+    std::fs::remove_file(zero.join("adapter_config.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", zero.join("adapter_config.json")).unwrap();
+    refuse(&mut c, &zero, "not a regular file");
+    let big = folder("big-config");
+    std::fs::write(big.join("adapter_config.json"), vec![b' '; 2 * 1024 * 1024]).unwrap();
+    refuse(&mut c, &big, "1 MB at most");
+
+    // Shapes whose byte size overflows, overlapping tensors, rank 0.
+    let overflow = folder("overflow");
+    raw_safetensors(
+        &overflow.join("adapter_model.safetensors"),
+        &serde_json::json!({
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight": {"dtype": "F32", "shape": [4294967296u64, 4294967296u64], "data_offsets": [0, 64]},
+        }),
+        64,
+    );
+    refuse(&mut c, &overflow, "too large");
+    let overlap = folder("overlap");
+    raw_safetensors(
+        &overlap.join("adapter_model.safetensors"),
+        &serde_json::json!({
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight": {"dtype": "F32", "shape": [4, 16], "data_offsets": [0, 256]},
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight": {"dtype": "F32", "shape": [16, 4], "data_offsets": [128, 384]},
+        }),
+        384,
+    );
+    refuse(&mut c, &overlap, "overlap");
+    let rank0 = folder("rank0");
+    raw_safetensors(
+        &rank0.join("adapter_model.safetensors"),
+        &serde_json::json!({
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight": {"dtype": "F32", "shape": [0, 16], "data_offsets": [0, 0]},
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight": {"dtype": "F32", "shape": [16, 0], "data_offsets": [0, 0]},
+        }),
+        0,
+    );
+    refuse(&mut c, &rank0, "rank 0");
+
+    // A rank_pattern for modules that are not there; NaN weights.
+    let pattern = folder("pattern");
+    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(pattern.join("adapter_config.json")).unwrap()).unwrap();
+    config["rank_pattern"] = serde_json::json!({"nonexistent_proj": 4});
+    std::fs::write(pattern.join("adapter_config.json"), config.to_string()).unwrap();
+    refuse(&mut c, &pattern, "matches none");
+    let nan = tmp.path().join("nan");
+    write_adapter(&nan, "b", Dims::TINY, 4, 8.0, &["q_proj"], Dtype::F32, 1).unwrap();
+    let st = SafeTensors::open(&nan.join("adapter_model.safetensors")).unwrap();
+    let t = st.tensors[0].clone();
+    drop(st);
+    let mut bytes = std::fs::read(nan.join("adapter_model.safetensors")).unwrap();
+    bytes[t.start as usize..t.start as usize + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(nan.join("adapter_model.safetensors"), bytes).unwrap();
+    refuse(&mut c, &nan, &t.name);
+
+    assert_eq!(c.query_row("SELECT count(*) FROM adapters", [], |r| r.get::<_, i64>(0)).unwrap(), 0, "nothing registered");
+}
