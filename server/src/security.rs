@@ -181,11 +181,13 @@ fn same_origin(origin: &str, host: &str) -> bool {
 
 /// Headers on every response: no page elsewhere may frame this one (clickjacking its Train or
 /// Delete buttons), content types are taken as sent, and no address leaks to other sites.
+/// `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` on this
+/// app's own form posts, and the CSRF check above relies on the origin.
 pub const RESPONSE_HEADERS: [(&str, &str); 4] = [
     ("x-frame-options", "DENY"),
     ("content-security-policy", "frame-ancestors 'none'"),
     ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
+    ("referrer-policy", "same-origin"),
 ];
 
 /// axum middleware: refuse with 403 and a log line, or pass on; either way with

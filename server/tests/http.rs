@@ -33,7 +33,7 @@ async fn every_response_forbids_framing_and_sniffing() {
         assert_eq!(h["x-frame-options"], "DENY");
         assert_eq!(h["content-security-policy"], "frame-ancestors 'none'");
         assert_eq!(h["x-content-type-options"], "nosniff");
-        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["referrer-policy"], "same-origin");
     }
     server.stop().await;
 }
