@@ -114,3 +114,28 @@ mod tests {
         assert!(is_temporary(&tmp("x")) && !is_temporary("x.tmp-1") && !is_temporary(".x.json"));
     }
 }
+
+/// Digests already computed, by (path, size, modification time): a file that has not changed is
+/// not read again (an adapter page viewed twice, a base deployed twice).
+static DIGESTS: std::sync::Mutex<Option<std::collections::HashMap<(std::path::PathBuf, u64, std::time::SystemTime), String>>> =
+    std::sync::Mutex::new(None);
+
+/// [`sha256_file`] on a blocking thread (a multi-GB shard takes seconds), remembered while the
+/// file's size and modification time stay the same.
+pub async fn sha256_file_cached(path: &Path) -> Result<String> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let meta = std::fs::metadata(&path).map_err(|e| Error::io("reading", &path, e))?;
+        let key = (path.clone(), meta.len(), meta.modified().unwrap_or(std::time::UNIX_EPOCH));
+        if let Some(hit) = DIGESTS.lock().ok().and_then(|m| m.as_ref().and_then(|m| m.get(&key).cloned())) {
+            return Ok(hit);
+        }
+        let digest = sha256_file(&path)?;
+        if let Ok(mut m) = DIGESTS.lock() {
+            m.get_or_insert_with(Default::default).insert(key, digest.clone());
+        }
+        Ok(digest)
+    })
+    .await
+    .map_err(|e| Error::Task(format!("hashing: {e}")))?
+}

@@ -292,7 +292,7 @@ async fn execute(studio: &Studio, dep: &Deployment, a: &Adapter, opts: &DeployOp
     };
 
     let upload = |path: PathBuf, label: String| async move {
-        let digest = ollama::digest_of(&path)?;
+        let digest = ollama::digest_of(&path).await?;
         let sent = ollama.push_blob(&path, &digest).await?;
         note(studio, &dep.id, format!("{} {label} ({digest})", if sent { "Uploaded" } else { "Ollama already has" })).await?;
         Ok::<String, Error>(digest)
@@ -413,50 +413,43 @@ fn check(label: &str, r: std::result::Result<String, (String, String)>) -> Check
 /// Checks each part of deploying `a` on its own: files, base match, GGUF conversion, Modelfile,
 /// Ollama.
 pub async fn troubleshoot(studio: &Studio, a: &Adapter) -> Vec<Check> {
+    // The file checks read headers and hash the weights: on a blocking thread, with a time limit
+    // (the hash is remembered, so a second look is quick).
+    let checksum = match super::open_files(a) {
+        Ok(f) => Some(tokio::time::timeout(std::time::Duration::from_secs(120), crate::fsutil::sha256_file_cached(&f.weights)).await),
+        Err(_) => None,
+    };
+    let a2 = a.clone();
+    let file_checks = tokio::task::spawn_blocking(move || file_checks(&a2, checksum))
+        .await
+        .unwrap_or_else(|e| vec![check("Adapter files exist and parse", Err((e.to_string(), "Try again.".into())))]);
+    let mut checks = file_checks;
+    checks.extend(service_checks(studio, a).await);
+    checks
+}
+
+/// The checks that read files (blocking).
+fn file_checks(a: &Adapter, checksum: Option<std::result::Result<Result<String>, tokio::time::error::Elapsed>>) -> Vec<Check> {
     let mut checks = Vec::new();
     let files = super::open_files(a);
     checks.push(check(
         "Adapter files exist and parse",
-        match &files {
-            Ok(f) => match crate::fsutil::sha256_file(&f.weights) {
-                Ok(sum) if sum == a.checksum => Ok(format!("{} with {} LoRA pairs; checksum matches the registry", f.weights.display(), f.pairs.len())),
-                Ok(_) => Err((
-                    format!("{} changed since it was registered (checksum differs)", f.weights.display()),
-                    "Register the folder again as a new version, so the registry describes what is on disk.".into(),
-                )),
-                Err(e) => Err((e.to_string(), "Check the file's permissions.".into())),
-            },
-            Err(e) => Err((e.to_string(), "Check that the adapter folder is still where it was registered; register it again if it moved.".into())),
+        match (&files, checksum) {
+            (Ok(f), Some(Ok(Ok(sum)))) if sum == a.checksum => Ok(format!("{} with {} LoRA pairs; checksum matches the registry", f.weights.display(), f.pairs.len())),
+            (Ok(f), Some(Ok(Ok(_)))) => Err((
+                format!("{} changed since it was registered (checksum differs)", f.weights.display()),
+                "Register the folder again as a new version, so the registry describes what is on disk.".into(),
+            )),
+            (Ok(_), Some(Ok(Err(e)))) => Err((e.to_string(), "Check the file's permissions.".into())),
+            (Ok(f), Some(Err(_)) | None) => Err((format!("hashing {} took more than 2 minutes", f.weights.display()), "Check the disk, then look again.".into())),
+            (Err(e), _) => Err((e.to_string(), "Check that the adapter folder is still where it was registered; register it again if it moved.".into())),
         },
-    ));
-    let base = files.as_ref().ok().map(|f| base_folder(a, f));
-    checks.push(check(
-        "Base model matches the adapter",
-        match (&files, &base) {
-            (Ok(f), Some(Ok(dir))) => match BaseModel::open(dir).and_then(|b| b.check_adapter(f).map(|()| b)) {
-                Ok(b) => Ok(format!("{} ({}) has every weight the adapter changes, with the same shapes", dir.display(), b.model_type())),
-                Err(e) => Err((e.to_string(), "Use the base model the adapter was trained on.".into())),
-            },
-            (_, Some(Err(e))) => Err((e.to_string(), "Register the adapter with its base model's folder (--base-path).".into())),
-            _ => Err(("the adapter files could not be read".into(), "Fix the first check.".into())),
-        },
-    ));
-    checks.push(check(
-        "Architecture can become a GGUF adapter",
-        match &base {
-            Some(Ok(dir)) => match BaseModel::open(dir) {
-                Ok(b) => match convert::gguf_architecture(b.model_type()) {
-                    Some(arch) => Ok(format!("{} → llama.cpp architecture {arch}", b.model_type())),
-                    None => Err((
-                        format!("{} has no GGUF adapter mapping", b.model_type()),
-                        "Deploy with the merged route instead.".into(),
-                    )),
-                },
-                Err(e) => Err((e.to_string(), "Check the base model folder.".into())),
-            },
-            _ => Err(("no base model folder".into(), "Fix the check above.".into())),
-        },
-    ));
+    ));    checks
+}
+
+/// The checks that ask Ollama (and lint the Modelfile).
+async fn service_checks(studio: &Studio, a: &Adapter) -> Vec<Check> {
+    let mut checks = Vec::new();
     let modelfile = modelfile::with_adapter(&a.base_model, "./adapter.gguf", modelfile::DEFAULT_SYSTEM).unwrap_or_default();
     let problems = modelfile::lint(&modelfile);
     checks.push(check(

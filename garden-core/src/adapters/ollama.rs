@@ -62,8 +62,9 @@ pub fn accepts_adapters(version: &str) -> bool {
 }
 
 /// `sha256:<hex>` of a file.
-pub fn digest_of(path: &Path) -> Result<String> {
-    Ok(format!("sha256:{}", crate::fsutil::sha256_file(path)?))
+/// `sha256:<hex>` of a file, hashed on a blocking thread (and remembered while it is unchanged).
+pub async fn digest_of(path: &Path) -> Result<String> {
+    Ok(format!("sha256:{}", crate::fsutil::sha256_file_cached(path).await?))
 }
 
 impl Ollama {

@@ -591,10 +591,24 @@ fn read_new_lines(path: &Path, offset: u64) -> Result<(Vec<MetricPoint>, u64)> {
 }
 
 fn failure_reason(log_path: &str, code: Option<i32>) -> String {
-    let text = std::fs::read_to_string(log_path).unwrap_or_default();
+    let text = log_tail(Path::new(log_path), 64 * 1024);
     let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty() && !l.contains("it/s]")).collect();
     let tail = tail[tail.len().saturating_sub(12)..].join("\n");
     format!("the trainer exited with {}:\n{tail}", code.map_or("a signal".to_owned(), |c| format!("code {c}")))
+}
+
+/// The last `max` bytes of a log (a long run's log can be large), from a whole line on.
+fn log_tail(path: &Path, max: u64) -> String {
+    let Ok(mut file) = std::fs::File::open(path) else { return String::new() };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(max);
+    if file.seek(SeekFrom::Start(start)).is_err() {
+        return String::new();
+    }
+    let mut buf = Vec::new();
+    let _ = file.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    if start > 0 { text.split_once('\n').map_or(text.clone(), |(_, rest)| rest.to_owned()) } else { text }
 }
 
 /// `llamafactory-cli` beside the environment's Python.
