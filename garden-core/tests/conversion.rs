@@ -31,7 +31,7 @@ fn python() -> Option<PathBuf> {
         return Some(python);
     }
     assert!(
-        std::env::var("GARDEN_EDEN_REQUIRE_TRAINER").as_deref() != Ok("1"),
+        !garden_core::train::trainer_required(),
         "no Python environment with llama-cpp-python at {}",
         python.display()
     );

@@ -25,7 +25,7 @@ fn python() -> Option<PathBuf> {
     if python.exists() {
         return Some(python);
     }
-    assert!(std::env::var("GARDEN_EDEN_REQUIRE_TRAINER").as_deref() != Ok("1"), "no trainer environment at {}", python.display());
+    assert!(!garden_core::train::trainer_required(), "no trainer environment at {} (CI / GARDEN_EDEN_REQUIRE_TRAINER=1 require it)", python.display());
     eprintln!("SKIPPED: no trainer Python environment at {}", python.display());
     None
 }

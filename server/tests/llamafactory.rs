@@ -16,7 +16,7 @@ fn trainer_python() -> Option<PathBuf> {
         return Some(python);
     }
     assert!(
-        std::env::var("GARDEN_EDEN_REQUIRE_TRAINER").as_deref() != Ok("1"),
+        !garden_core::train::trainer_required(),
         "the trainer's Python environment is missing at {}",
         python.display()
     );

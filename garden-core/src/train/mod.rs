@@ -16,6 +16,13 @@ pub use config::{Adjustment, TrainConfig};
 pub use runs::{MetricPoint, ModelProgress, Phase, Run, RunStatus};
 pub use supervisor::{RunEvent, Supervisor};
 
+/// Whether tests must fail, not skip, when the trainer's Python (or another tool they need) is
+/// missing: under `./scripts/test` (GARDEN_EDEN_REQUIRE_TRAINER=1) and in any CI (CI=true), so a
+/// suite cannot pass by skipping.
+pub fn trainer_required() -> bool {
+    std::env::var("GARDEN_EDEN_REQUIRE_TRAINER").as_deref() == Ok("1") || std::env::var("CI").as_deref() == Ok("true")
+}
+
 /// The tiny demo model's generator, shipped inside the binary.
 const TINY_SCRIPT: &str = include_str!("../../../python/make_tiny_model.py");
 

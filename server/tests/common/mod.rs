@@ -96,7 +96,7 @@ pub fn python_with(need: &str) -> Option<PathBuf> {
     if ok {
         return Some(python);
     }
-    assert!(std::env::var("GARDEN_EDEN_REQUIRE_TRAINER").as_deref() != Ok("1"), "no Python with {need} at {}", python.display());
+    assert!(!garden_core::train::trainer_required(), "no Python with {need} at {} (CI / GARDEN_EDEN_REQUIRE_TRAINER=1 require it)", python.display());
     eprintln!("SKIPPED: no Python with {need} at {}", python.display());
     None
 }
