@@ -64,7 +64,7 @@ async fn current_ollama_gets_the_merged_model_and_answers_the_test_prompt() {
     }
     // The blobs Ollama got are exactly the merged files, checked by digest.
     let merged = deploy::work_dir(&studio, &a.id).join("merged");
-    let digest = adapters::ollama::digest_of(&merged.join("config.json")).unwrap();
+    let digest = adapters::ollama::digest_of(&merged.join("config.json")).await.unwrap();
     assert!(dir.path().join("blobs").join(digest.replace(':', "-")).exists());
     // The seed's Modelfile is always written.
     let mf = std::fs::read_to_string(deploy::work_dir(&studio, &a.id).join("Modelfile")).unwrap();
