@@ -7,6 +7,7 @@ use crate::api::datasets::list_datasets;
 use crate::api::health::get_health;
 use crate::api::runs::{extra_installs, mlx_available, plan_run, InstallExtra, StartRun};
 use crate::components::ErrorBox;
+use crate::format::url_encode;
 use crate::model::TrainParams;
 
 /// Well-known Ollama tags and the Hugging Face models they correspond to.
@@ -41,19 +42,7 @@ fn query_with(p: &TrainParams, changes: &[(String, String)], step: u32) -> Strin
     }
     fields.retain(|(k, _)| k != "adjust");
     fields.push(("step".into(), step.to_string()));
-    fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
-}
-
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    fields.iter().map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v))).collect::<Vec<_>>().join("&")
 }
 
 const STEPS: [&str; 7] = ["Environment", "Data", "Base model", "LoRA", "Training", "Review", "Train"];

@@ -444,7 +444,35 @@ fn file_checks(a: &Adapter, checksum: Option<std::result::Result<Result<String>,
             (Ok(f), Some(Err(_)) | None) => Err((format!("hashing {} took more than 2 minutes", f.weights.display()), "Check the disk, then look again.".into())),
             (Err(e), _) => Err((e.to_string(), "Check that the adapter folder is still where it was registered; register it again if it moved.".into())),
         },
-    ));    checks
+    ));    let base = files.as_ref().ok().map(|f| base_folder(a, f));
+    checks.push(check(
+        "Base model matches the adapter",
+        match (&files, &base) {
+            (Ok(f), Some(Ok(dir))) => match BaseModel::open(dir).and_then(|b| b.check_adapter(f).map(|()| b)) {
+                Ok(b) => Ok(format!("{} ({}) has every weight the adapter changes, with the same shapes", dir.display(), b.model_type())),
+                Err(e) => Err((e.to_string(), "Use the base model the adapter was trained on.".into())),
+            },
+            (_, Some(Err(e))) => Err((e.to_string(), "Register the adapter with its base model's folder (--base-path).".into())),
+            _ => Err(("the adapter files could not be read".into(), "Fix the first check.".into())),
+        },
+    ));
+    checks.push(check(
+        "Architecture can become a GGUF adapter",
+        match &base {
+            Some(Ok(dir)) => match BaseModel::open(dir) {
+                Ok(b) => match convert::gguf_architecture(b.model_type()) {
+                    Some(arch) => Ok(format!("{} → llama.cpp architecture {arch}", b.model_type())),
+                    None => Err((
+                        format!("{} has no GGUF adapter mapping", b.model_type()),
+                        "Deploy with the merged route instead.".into(),
+                    )),
+                },
+                Err(e) => Err((e.to_string(), "Check the base model folder.".into())),
+            },
+            _ => Err(("no base model folder".into(), "Fix the check above.".into())),
+        },
+    ));
+    checks
 }
 
 /// The checks that ask Ollama (and lint the Modelfile).

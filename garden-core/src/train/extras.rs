@@ -85,6 +85,19 @@ pub struct ExtraStatus {
     pub command: String,
 }
 
+impl ExtraStatus {
+    fn of(python: &Path, extra: Extra, installed: Option<String>) -> ExtraStatus {
+        ExtraStatus {
+            extra,
+            package: extra.package().to_owned(),
+            pin: extra.pin().to_owned(),
+            purpose: extra.purpose().to_owned(),
+            installed,
+            command: install_command(python, &[extra]),
+        }
+    }
+}
+
 /// `python -m pip install …` for these extras, as arguments (never through a shell).
 pub fn install_args(python: &Path, extras: &[Extra]) -> Vec<String> {
     let mut args = vec![python.to_string_lossy().into_owned(), "-m".into(), "pip".into(), "install".into()];
@@ -134,32 +147,12 @@ pub async fn status(python: &Path) -> Result<Vec<ExtraStatus>> {
     }
     let versions: std::collections::HashMap<String, Option<String>> = serde_json::from_slice(&output.stdout)
         .map_err(|e| Error::Task(format!("reading {}'s package versions: {e}", python.display())))?;
-    Ok(Extra::ALL
-        .into_iter()
-        .map(|e| ExtraStatus {
-            extra: e,
-            package: e.package().to_owned(),
-            pin: e.pin().to_owned(),
-            purpose: e.purpose().to_owned(),
-            installed: versions.get(e.package()).cloned().flatten(),
-            command: install_command(python, &[e]),
-        })
-        .collect())
+    Ok(Extra::ALL.into_iter().map(|e| ExtraStatus::of(python, e, versions.get(e.package()).cloned().flatten())).collect())
 }
 
 /// Every extra as not installed (when the trainer's Python cannot be asked).
 pub fn none_installed(python: &Path) -> Vec<ExtraStatus> {
-    Extra::ALL
-        .into_iter()
-        .map(|e| ExtraStatus {
-            extra: e,
-            package: e.package().to_owned(),
-            pin: e.pin().to_owned(),
-            purpose: e.purpose().to_owned(),
-            installed: None,
-            command: install_command(python, &[e]),
-        })
-        .collect()
+    Extra::ALL.into_iter().map(|e| ExtraStatus::of(python, e, None)).collect()
 }
 
 /// The extras `needed` that the trainer's Python lacks.
