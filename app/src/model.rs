@@ -812,6 +812,8 @@ pub struct ArmView {
     pub rated: u64,
     pub mean_satisfaction: Option<f64>,
     pub satisfaction_ci: Option<Ci>,
+    /// The interval was clipped to [0, 1] (too few ratings for the t-interval to stay inside).
+    pub satisfaction_clipped: bool,
     pub thumbs_up: u64,
     pub thumbs_total: u64,
     pub thumbs_rate: Option<f64>,
@@ -880,6 +882,7 @@ mod chat_convert {
                 rated: a.rated,
                 mean_satisfaction: a.mean_satisfaction,
                 satisfaction_ci: a.satisfaction_interval.map(Into::into),
+                satisfaction_clipped: a.satisfaction_interval_clipped,
                 thumbs_up: a.thumbs_up,
                 thumbs_total: a.thumbs_total,
                 thumbs_rate: a.thumbs_up_rate,

@@ -45,11 +45,70 @@ struct TurnState {
 }
 
 /// The answers in flight. Cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Hub {
     turns: Arc<Mutex<HashMap<String, TurnState>>>,
     /// comparison id → (turn A, turn B) while its answers are in the hub.
     comparisons: Arc<Mutex<HashMap<String, (String, String)>>>,
+    /// How long a finished turn stays (see [`KEEP`]).
+    keep: std::time::Duration,
+}
+
+impl Default for Hub {
+    fn default() -> Hub {
+        Hub::with_keep(KEEP)
+    }
+}
+
+/// What a follower of a turn receives from [`Follower::next`]: the whole answer so far, or the
+/// event that came next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TurnUpdate {
+    /// The answer so far; it replaces whatever the follower has shown.
+    Snapshot(TurnSnapshot),
+    Event(TurnEvent),
+}
+
+/// Follows one turn from its start to its end (see [`Hub::follow`]).
+pub struct Follower {
+    hub: Hub,
+    id: String,
+    rx: broadcast::Receiver<TurnEvent>,
+    first: Option<TurnSnapshot>,
+    finished: bool,
+}
+
+impl Follower {
+    /// The next update, or `None` once the turn has ended (after its `Done`/`Error`, or a
+    /// snapshot that is already done). A follower too slow to keep up gets a fresh snapshot
+    /// instead of a gap, so the text it shows is never wrong.
+    pub async fn next(&mut self) -> Option<TurnUpdate> {
+        if let Some(first) = self.first.take() {
+            self.finished = first.done;
+            return Some(TurnUpdate::Snapshot(first));
+        }
+        if self.finished {
+            return None;
+        }
+        match self.rx.recv().await {
+            Ok(event) => {
+                self.finished = matches!(event, TurnEvent::Done { .. } | TurnEvent::Error { .. });
+                Some(TurnUpdate::Event(event))
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                // What is still queued is already in a snapshot: take a fresh snapshot and a
+                // fresh receiver together (under the hub's lock, so nothing is lost or doubled).
+                let (snapshot, rx) = self.hub.subscribe(&self.id)?;
+                self.rx = rx;
+                self.finished = snapshot.done;
+                Some(TurnUpdate::Snapshot(snapshot))
+            }
+            Err(broadcast::error::RecvError::Closed) => {
+                self.finished = true;
+                None
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Hub {
@@ -66,11 +125,32 @@ impl Hub {
         Hub::default()
     }
 
+    /// A hub that forgets finished turns (and their comparisons) after `keep` rather than
+    /// [`KEEP`].
+    pub fn with_keep(keep: std::time::Duration) -> Hub {
+        Hub { turns: Arc::default(), comparisons: Arc::default(), keep }
+    }
+
+    /// How many turns and comparisons the hub holds (finished ones included until forgotten).
+    pub fn sizes(&self) -> (usize, usize) {
+        let turns = self.turns.lock().map_or(0, |t| t.len());
+        let comparisons = self.comparisons.lock().map_or(0, |c| c.len());
+        (turns, comparisons)
+    }
+
+    /// Follows a turn: its snapshot first, then each event until it ends. `None` when the hub
+    /// does not know the turn (it finished more than [`KEEP`] ago, or never existed).
+    pub fn follow(&self, id: &str) -> Option<Follower> {
+        let (first, rx) = self.subscribe(id)?;
+        Some(Follower { hub: self.clone(), id: id.to_owned(), rx, first: Some(first), finished: false })
+    }
+
     fn open(&self, conversation_id: Option<String>) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         let (tx, _) = broadcast::channel(1024);
         if let Ok(mut turns) = self.turns.lock() {
-            turns.retain(|_, t| t.finished_at.is_none_or(|at| at.elapsed() < KEEP));
+            let keep = self.keep;
+            turns.retain(|_, t| t.finished_at.is_none_or(|at| at.elapsed() < keep));
             // A comparison is forgotten with its answers (a long session does not grow without bound).
             if let Ok(mut comparisons) = self.comparisons.lock() {
                 comparisons.retain(|_, (a, b)| turns.contains_key(a.as_str()) || turns.contains_key(b.as_str()));
@@ -527,4 +607,105 @@ pub fn tally(conn: &Connection) -> Result<Vec<(String, String, u64, u64, u64, u6
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything a follower shows, applied the way the page applies it: a snapshot replaces
+    /// the text, a delta appends.
+    async fn shown(follower: &mut Follower) -> (String, usize) {
+        let (mut text, mut snapshots) = (String::new(), 0);
+        while let Some(update) = follower.next().await {
+            match update {
+                TurnUpdate::Snapshot(s) => {
+                    text = s.text;
+                    snapshots += 1;
+                }
+                TurnUpdate::Event(TurnEvent::Delta { text: piece }) => text.push_str(&piece),
+                TurnUpdate::Event(_) => {}
+            }
+        }
+        (text, snapshots)
+    }
+
+    #[tokio::test]
+    async fn a_follower_that_falls_behind_gets_a_snapshot_and_never_wrong_text() {
+        let hub = Hub::new();
+        let id = hub.open(None);
+        let mut slow = hub.follow(&id).unwrap();
+        let mut expected = String::new();
+        // Three times the channel's capacity, while the follower reads nothing.
+        for i in 0..3000 {
+            let piece = format!("{i} ");
+            expected.push_str(&piece);
+            hub.push(&id, TurnEvent::Delta { text: piece });
+        }
+        // The follower starts reading only now; the answer goes on while it catches up.
+        let producer = {
+            let (hub, id) = (hub.clone(), id.clone());
+            tokio::spawn(async move {
+                for i in 3000..3100 {
+                    hub.push(&id, TurnEvent::Delta { text: format!("{i} ") });
+                    tokio::task::yield_now().await;
+                }
+                hub.push(&id, TurnEvent::Done { message_id: None });
+            })
+        };
+        for i in 3000..3100 {
+            expected.push_str(&format!("{i} "));
+        }
+        let (text, snapshots) = tokio::time::timeout(std::time::Duration::from_secs(10), shown(&mut slow)).await.unwrap();
+        producer.await.unwrap();
+        assert!(snapshots >= 2, "the lag was answered with a fresh snapshot ({snapshots} snapshots)");
+        assert_eq!(text.len(), expected.len(), "nothing lost and nothing doubled");
+        assert_eq!(text, expected);
+        assert_eq!(hub.snapshot(&id).unwrap().text, expected);
+
+        // A follower that keeps up sees the initial snapshot only, then every delta.
+        let id = hub.open(None);
+        let mut quick = hub.follow(&id).unwrap();
+        let reader = tokio::spawn(async move { shown(&mut quick).await });
+        for i in 0..50 {
+            hub.push(&id, TurnEvent::Delta { text: format!("{i}.") });
+            tokio::task::yield_now().await;
+        }
+        hub.push(&id, TurnEvent::Done { message_id: None });
+        let (text, snapshots) = reader.await.unwrap();
+        assert_eq!(snapshots, 1);
+        assert_eq!(text, (0..50).map(|i| format!("{i}.")).collect::<String>());
+    }
+
+    #[test]
+    fn finished_turns_and_their_comparisons_are_forgotten() {
+        let hub = Hub::with_keep(std::time::Duration::from_millis(50));
+        let (a, b) = (hub.open(None), hub.open(None));
+        hub.comparisons.lock().unwrap().insert("cmp".into(), (a.clone(), b.clone()));
+        let running = hub.open(None);
+        hub.comparisons.lock().unwrap().insert("live".into(), (running.clone(), running.clone()));
+        for t in [&a, &b] {
+            hub.push(t, TurnEvent::Done { message_id: None });
+        }
+        assert_eq!(hub.sizes(), (3, 2));
+        assert!(hub.comparison_turns("cmp").is_some());
+        std::thread::sleep(std::time::Duration::from_millis(80));
+        // Pruning happens when the next answer starts.
+        let next = hub.open(None);
+        assert_eq!(hub.sizes(), (2, 1), "the finished pair and its comparison are gone; the running one stays");
+        assert!(hub.comparison_turns("cmp").is_none());
+        assert!(hub.snapshot(&a).is_none() && hub.follow(&b).is_none());
+        assert!(hub.snapshot(&running).is_some() && hub.snapshot(&next).is_some());
+        // A long session stays bounded: a thousand finished answers later, only what is fresh remains.
+        for i in 0..1000 {
+            let (x, y) = (hub.open(None), hub.open(None));
+            hub.comparisons.lock().unwrap().insert(format!("c{i}"), (x.clone(), y.clone()));
+            hub.push(&x, TurnEvent::Done { message_id: None });
+            hub.push(&y, TurnEvent::Error { message: "down".into() });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(80));
+        hub.open(None);
+        let (turns, comparisons) = hub.sizes();
+        assert!(turns <= 3 && comparisons <= 1, "{turns} turns, {comparisons} comparisons kept");
+    }
 }

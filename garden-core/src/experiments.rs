@@ -156,6 +156,10 @@ pub struct ArmReport {
     pub mean_satisfaction: Option<f64>,
     /// The 95% t-interval of the mean, clipped to [0, 1] (satisfaction cannot leave it).
     pub satisfaction_interval: Option<Interval>,
+    /// The t-interval reached past [0, 1] and was clipped (so few ratings that the interval
+    /// says little): shown as "clipped" next to it.
+    #[serde(default)]
+    pub satisfaction_interval_clipped: bool,
     pub thumbs_up: u64,
     pub thumbs_total: u64,
     pub thumbs_up_rate: Option<f64>,
@@ -199,6 +203,7 @@ fn evidence(conn: &Connection, filter: &str, args: [&str; 2], arm: &str, endpoin
         running_mean.push(sum / (i + 1) as f64);
     }
     let (up, total) = (up as u64, total as u64);
+    let bounded = stats::bounded_mean_interval(&scores, 0.95, 0.0, 1.0);
     let report = ArmReport {
         arm: arm.into(),
         endpoint: endpoint.into(),
@@ -206,7 +211,8 @@ fn evidence(conn: &Connection, filter: &str, args: [&str; 2], arm: &str, endpoin
         conversations,
         rated: scores.len() as u64,
         mean_satisfaction: (!scores.is_empty()).then(|| sum / scores.len() as f64),
-        satisfaction_interval: stats::bounded_mean_interval(&scores, 0.95, 0.0, 1.0).map(|(i, _)| i),
+        satisfaction_interval: bounded.map(|(i, _)| i),
+        satisfaction_interval_clipped: bounded.is_some_and(|(_, clipped)| clipped),
         thumbs_up: up,
         thumbs_total: total,
         thumbs_up_rate: (total > 0).then(|| up as f64 / total as f64),
@@ -388,6 +394,40 @@ pub fn promote(conn: &mut Connection, id: &str, arm: Option<&str>, force: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_satisfaction_interval_from_few_ratings_is_clipped_and_says_so() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        crate::migrate::apply(&mut c, std::path::Path::new(":memory:")).unwrap();
+        let add = |c: &mut Connection, name: &str| {
+            let new = infer::NewEndpoint { name: name.into(), kind: "ollama".into(), url: "http://127.0.0.1:9".into(), model: format!("{name}:1"), adapter_id: None };
+            infer::add_endpoint(c, new).unwrap().id
+        };
+        let (a, b) = (add(&mut c, "a"), add(&mut c, "b"));
+        let e = start(&mut c, "few", &a, &b, 0.5).unwrap();
+        // Arm A: two ratings, 0 and 1 (the t-interval is about [−5.9, 6.9]); arm B: twelve close ones.
+        let scores = [("a", vec![0.0, 1.0]), ("b", (0..12).map(|i| 0.8 + if i % 2 == 0 { 0.02 } else { -0.02 }).collect())];
+        for (arm, values) in scores {
+            for (i, v) in values.into_iter().enumerate() {
+                let id = format!("{arm}{i}");
+                c.execute(
+                    "INSERT INTO conversations (id, title, source, source_ref, created_at, updated_at, experiment_id, arm)
+                     VALUES (?1, 't', 'chat', ?1, 0, 0, ?2, ?3)",
+                    params![id, e.id, arm],
+                )
+                .unwrap();
+                crate::conversations::set_satisfaction(&mut c, &id, Some(v)).unwrap();
+            }
+        }
+        let r = report(&c, &e.id).unwrap();
+        let i = r.a.satisfaction_interval.unwrap();
+        assert_eq!((i.low, i.high), (0.0, 1.0));
+        assert!(r.a.satisfaction_interval_clipped, "{:?}", r.a);
+        let i = r.b.satisfaction_interval.unwrap();
+        assert!(i.low > 0.7 && i.high < 0.9, "{i:?}");
+        assert!(!r.b.satisfaction_interval_clipped);
+    }
 
     #[test]
     fn the_hash_is_stable_and_splits_evenly() {

@@ -4,7 +4,7 @@
 use std::io::{BufRead, Write};
 
 use clap::{Args, Subcommand};
-use garden_core::chat::{self, Hub, SendRequest, TurnEvent};
+use garden_core::chat::{self, Hub, SendRequest, TurnEvent, TurnUpdate};
 use garden_core::experiments::{self, ArmReport, Report};
 use garden_core::{infer, Studio};
 
@@ -80,22 +80,29 @@ pub enum ModelsCommand {
 
 async fn one_turn(studio: &Studio, hub: &Hub, req: SendRequest) -> anyhow::Result<chat::Sent> {
     let sent = chat::send(studio, hub, req).await?;
-    let (snapshot, mut rx) = hub.subscribe(&sent.turn_id).ok_or_else(|| anyhow::anyhow!("the answer vanished"))?;
+    let mut follower = hub.follow(&sent.turn_id).ok_or_else(|| anyhow::anyhow!("the answer vanished"))?;
     let mut out = std::io::stdout();
-    print!("{}", snapshot.text);
-    if let Some(e) = snapshot.error {
-        anyhow::bail!("{e}");
-    }
-    while !snapshot.done {
-        match rx.recv().await {
-            Ok(TurnEvent::Delta { text }) => {
-                print!("{text}");
-                let _ = out.flush();
+    // What is on the terminal so far: a snapshot after a lag prints only what is new.
+    let mut shown = String::new();
+    while let Some(update) = follower.next().await {
+        match update {
+            TurnUpdate::Snapshot(s) => {
+                if let Some(rest) = s.text.strip_prefix(shown.as_str()) {
+                    print!("{rest}");
+                }
+                shown = s.text;
+                if let Some(e) = s.error {
+                    anyhow::bail!("{e}");
+                }
             }
-            Ok(TurnEvent::Done { .. }) => break,
-            Ok(TurnEvent::Error { message }) => anyhow::bail!("{message}"),
-            Err(_) => break,
+            TurnUpdate::Event(TurnEvent::Delta { text }) => {
+                print!("{text}");
+                shown.push_str(&text);
+            }
+            TurnUpdate::Event(TurnEvent::Done { .. }) => break,
+            TurnUpdate::Event(TurnEvent::Error { message }) => anyhow::bail!("{message}"),
         }
+        let _ = out.flush();
     }
     println!();
     Ok(sent)
@@ -158,7 +165,7 @@ fn arm_line(a: &ArmReport) -> String {
         a.endpoint,
         a.conversations,
         a.mean_satisfaction.map_or("  -  ".into(), |m| format!("{m:.2}")),
-        ci(a.satisfaction_interval, false),
+        ci(a.satisfaction_interval, false) + if a.satisfaction_interval_clipped { " (clipped to 0–1: too few ratings)" } else { "" },
         a.thumbs_up,
         a.thumbs_total,
         a.thumbs_up_rate.map_or("".into(), |r| format!("{:.0}%", r * 100.0)),

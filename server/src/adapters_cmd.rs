@@ -221,7 +221,7 @@ pub async fn compare(studio: Studio, args: CompareArgs) -> anyhow::Result<()> {
             a.endpoint,
             a.conversations,
             a.rated,
-            a.mean_satisfaction.map_or("-".into(), |m| format!("{m:.2}{}", a.satisfaction_interval.map(|i| format!(" [{:.2}, {:.2}]", i.low, i.high)).unwrap_or_default())),
+            a.mean_satisfaction.map_or("-".into(), |m| format!("{m:.2}{}", a.satisfaction_interval.map(|i| format!(" [{:.2}, {:.2}]{}", i.low, i.high, if a.satisfaction_interval_clipped { " (clipped to 0–1: too few ratings)" } else { "" })).unwrap_or_default())),
             a.thumbs_up,
             a.thumbs_total
         );

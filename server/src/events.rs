@@ -9,7 +9,7 @@ use app::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{self, Stream, StreamExt};
+use futures_util::stream::{self, Stream};
 use garden_core::train::runs;
 use garden_core::train::RunEvent;
 use serde_json::json;
@@ -64,8 +64,10 @@ fn events(
                     return Some((Ok(event), (None, rx, db, id)));
                 }
                 Ok(_) => continue,
-                // Too slow a reader: send the whole state again instead of a gap.
+                // Too slow a reader: send the whole state again instead of a gap, and skip the
+                // backlog the state already holds.
                 Err(RecvError::Lagged(_)) => {
+                    rx = rx.resubscribe();
                     let event = snapshot(&db, &id).await.ok()?;
                     return Some((Ok(event), (None, rx, db, id)));
                 }
@@ -98,46 +100,26 @@ pub async fn modelfile(State(state): State<AppState>, Path(id): Path<String>) ->
 }
 
 /// `GET /turns/{id}/events`: an answer as it is generated. `snapshot` first (the text so far),
-/// then `delta` events, and `done` or `error` at the end.
+/// then `delta` events, and `done` or `error` at the end. A listener too slow to keep up gets a
+/// fresh `snapshot` (the page replaces its text) instead of a gap: see [`garden_core::chat::Follower`].
 pub async fn turn_events(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    use garden_core::chat::TurnEvent;
-    let Some((snapshot, receiver)) = state.hub.subscribe(&id) else {
+    use garden_core::chat::{TurnEvent, TurnUpdate};
+    let Some(follower) = state.hub.follow(&id) else {
         return (axum::http::StatusCode::NOT_FOUND, "no such answer (it finished a while ago: reload the page)").into_response();
     };
-    let first = Event::default().event("snapshot").data(serde_json::to_string(&snapshot).unwrap_or_default());
-    let finished = snapshot.done;
-    let hub = state.hub.clone();
-    let rest = stream::unfold((receiver, finished), move |(mut rx, finished)| {
-        let (hub, id) = (hub.clone(), id.clone());
-        async move {
-            if finished {
-                return None;
+    let updates = stream::unfold(follower, |mut follower| async move {
+        let event = match follower.next().await? {
+            TurnUpdate::Snapshot(s) => Event::default().event("snapshot").data(serde_json::to_string(&s).unwrap_or_default()),
+            TurnUpdate::Event(ev) => {
+                let name = match &ev {
+                    TurnEvent::Delta { .. } => "delta",
+                    TurnEvent::Done { .. } => "done",
+                    TurnEvent::Error { .. } => "error",
+                };
+                Event::default().event(name).data(serde_json::to_string(&ev).unwrap_or_default())
             }
-            loop {
-                match rx.recv().await {
-                    Ok(ev) => {
-                        let (name, end) = match &ev {
-                            TurnEvent::Delta { .. } => ("delta", false),
-                            TurnEvent::Done { .. } => ("done", true),
-                            TurnEvent::Error { .. } => ("error", true),
-                        };
-                        let event = Event::default().event(name).data(serde_json::to_string(&ev).unwrap_or_default());
-                        return Some((Ok::<Event, Infallible>(event), (rx, end)));
-                    }
-                    // Too slow a reader lost some deltas: send the whole answer so far instead,
-                    // so the text on screen is never wrong.
-                    Err(RecvError::Lagged(_)) => {
-                        let snapshot = hub.snapshot(&id)?;
-                        let done = snapshot.done;
-                        let event = Event::default().event("snapshot").data(serde_json::to_string(&snapshot).unwrap_or_default());
-                        return Some((Ok::<Event, Infallible>(event), (rx, done)));
-                    }
-                    Err(RecvError::Closed) => return None,
-                }
-            }
-        }
+        };
+        Some((Ok::<Event, Infallible>(event), follower))
     });
-    Sse::new(stream::once(async move { Ok::<Event, Infallible>(first) }).chain(rest))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response()
+    Sse::new(updates).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }

@@ -67,7 +67,12 @@ fn ExperimentCard(e: ExperimentView, stop: ServerAction<StopExperiment>, promote
                 <td class="num">{a.conversations}</td>
                 <td class="num">{a.rated}</td>
                 <td class="num">{format::satisfaction(a.mean_satisfaction)}</td>
-                <td class="num">{ci(a.satisfaction_ci, false)}</td>
+                <td class="num">
+                    {ci(a.satisfaction_ci, false)}
+                    {a.satisfaction_clipped.then(|| view! {
+                        " " <abbr class="clipped" title="With so few ratings the 95% interval reached past 0–1; it is cut to the range a satisfaction can take, so read it as “not known yet”.">"(clipped)"</abbr>
+                    })}
+                </td>
                 <td class="num">{format!("{}/{}", a.thumbs_up, a.thumbs_total)}</td>
                 <td class="num">{a.thumbs_rate.map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "–".into())}</td>
                 <td class="num">{ci(a.thumbs_ci, true)}</td>
