@@ -96,8 +96,13 @@ async fn experiments_route_conversations_stickily_and_judge_the_evidence() {
     assert!(report.judgement.verdict.starts_with("No evidence yet"), "{}", report.judgement.verdict);
     assert!(studio.db().with_conn(|c| experiments::promote(c, &e.id, None, false)).unwrap_err().to_string().contains("no winner yet"));
 
-    let mut arms = std::collections::HashMap::new();
-    for i in 0..24 {
+    // At least 24 conversations and 5 in each arm: the arms are drawn by hash, so the loop goes
+    // on until both have enough (it cannot pass or fail by the luck of 24 draws).
+    let mut arms = std::collections::HashMap::from([("a".to_owned(), 0), ("b".to_owned(), 0)]);
+    let mut i = 0;
+    while i < 24 || arms["a"] < 5 || arms["b"] < 5 {
+        assert!(i < 400, "the split never gave both arms five conversations: {arms:?}");
+        i += 1;
         let sent = chat::send(&studio, &hub, SendRequest { text: format!("question {i}"), ..Default::default() }).await.unwrap();
         let snap = hub.wait(&sent.turn_id).await.unwrap();
         assert!(snap.error.is_none(), "{snap:?}");
@@ -126,10 +131,11 @@ async fn experiments_route_conversations_stickily_and_judge_the_evidence() {
             .unwrap();
     }
     assert!(arms["a"] >= 5 && arms["b"] >= 5, "{arms:?}");
+    let total = arms["a"] + arms["b"];
     let r = studio.db().with_conn(|c| experiments::report(c, &e.id)).unwrap();
     assert_eq!(r.judgement.better.as_deref(), Some("b"), "{}", r.judgement.verdict);
     assert!(r.judgement.verdict.starts_with("B (eden) is better"), "{}", r.judgement.verdict);
-    assert_eq!(r.a.conversations + r.b.conversations, 24);
+    assert_eq!(r.a.conversations + r.b.conversations, total);
     assert_eq!(r.b.thumbs_up, r.b.thumbs_total);
     assert!(r.judgement.prob_b_better_thumbs > 0.99);
     // Promoting the arm the evidence does not name is refused; the named one is accepted.
