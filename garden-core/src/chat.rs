@@ -14,9 +14,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::adapters::ollama::ChatMessage;
 use crate::error::{Error, Result};
-use crate::infer::{self, Endpoint, Sampling};
+use crate::infer::{self, ChatMessage, Endpoint, Sampling};
 use crate::Studio;
 
 /// What a watcher of a turn receives.

@@ -9,8 +9,15 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::adapters::ollama::ChatMessage;
 use crate::error::{Error, Result};
+
+/// One message of a conversation sent to a model (Ollama's `/api/chat` and OpenAI's
+/// `/v1/chat/completions` take the same two fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: String,
+    pub content: String,
+}
 
 /// Which protocol an endpoint speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

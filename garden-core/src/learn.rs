@@ -283,7 +283,7 @@ pub async fn start_experiment(studio: &Studio, run_id: &str, split_b: f64) -> Re
             if run.status != RunStatus::Succeeded {
                 return Err(Error::invalid("run", format!("run {} has not succeeded (it is {})", run.name, run.status.as_str())));
             }
-            let new = adapters::register_run(c, &run)?;
+            let new = adapters::register_run(c, run.new_adapter()?)?;
             let active = adapters::active(c)?.ok_or_else(|| Error::invalid("adapter", "no adapter is active"))?;
             if active.id == new.id {
                 return Err(Error::invalid("adapter", "the new adapter is already active"));

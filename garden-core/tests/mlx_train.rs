@@ -100,7 +100,7 @@ async fn mlx_trains_stops_resumes_and_registers_its_adapter() {
     }
     assert!(streamed >= 20, "{streamed} points streamed");
     let id = run.id.clone();
-    let adapter = studio.db().call(move |c| garden_core::adapters::register_run(c, &runs::get(c, &id)?).or_else(|_| {
+    let adapter = studio.db().call(move |c| garden_core::adapters::register_run(c, runs::get(c, &id)?.new_adapter()?).or_else(|_| {
         Ok(garden_core::adapters::list(c)?.into_iter().find(|a| a.run_id.as_deref() == Some(id.as_str())).unwrap())
     })).await.unwrap();
     assert_eq!(adapter.format, "mlx", "registered with its backend's layout");

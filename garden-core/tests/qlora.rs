@@ -243,7 +243,7 @@ async fn a_4bit_run_on_the_cpu_gives_a_lora_that_merges_into_the_full_precision_
     // The registry takes it as it is.
     let registered = studio
         .db()
-        .with_conn(|c| garden_core::adapters::register_run(c, &run))
+        .with_conn(|c| garden_core::adapters::register_run(c, run.new_adapter()?))
         .unwrap();
     assert_eq!(
         (

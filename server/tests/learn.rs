@@ -66,7 +66,7 @@ async fn export_merge_train_register_ab_promote_rollback() {
     let run = supervisor.submit(NewRun { name: "eden".into(), dataset_id: Some(first.id.clone()), config }).await.unwrap();
     let run = wait_done(&studio, &run.id).await;
     let v1 = studio.db().with_conn(|c| {
-        let a = adapters::register_run(c, &run)?;
+        let a = adapters::register_run(c, run.new_adapter()?)?;
         adapters::activate(c, &a.id, "first version")
     }).unwrap();
     assert_eq!(v1.version, "1.0.0");
@@ -113,7 +113,7 @@ async fn export_merge_train_register_ab_promote_rollback() {
     let run2 = wait_done(&studio, &cycle.run.id).await;
 
     // Step 4: registered by the supervisor as the next version of the same adapter.
-    let v2 = studio.db().with_conn(|c| adapters::register_run(c, &run2)).unwrap();
+    let v2 = studio.db().with_conn(|c| adapters::register_run(c, run2.new_adapter()?)).unwrap();
     assert_eq!((v2.name.as_str(), v2.version.as_str()), ("eden", "1.1.0"));
     assert_eq!(v2.parent_id.as_deref(), Some(v1.id.as_str()));
     assert_eq!(v2.dataset_id.as_deref(), Some(cycle.dataset.id.as_str()));

@@ -109,7 +109,7 @@ pub async fn register_run(run_id: String) -> Result<AdapterRow, AppError> {
         .db()
         .call(move |c| {
             let run = garden_core::train::runs::get(c, &run_id)?;
-            garden_core::adapters::register_run(c, &run)
+            garden_core::adapters::register_run(c, run.new_adapter()?)
         })
         .await?;
     Ok(a.into())

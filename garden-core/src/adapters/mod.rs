@@ -21,7 +21,6 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::train::{Run, RunStatus};
 
 pub use peft::{PeftAdapter, WeightsFormat};
 
@@ -266,33 +265,15 @@ fn final_losses(conn: &Connection, run_id: &str) -> Result<(Option<f64>, Option<
     Ok((loss, eval))
 }
 
-/// Registers a succeeded run's adapter: named after the run, next version, base and dataset from
-/// the run. Returns the existing entry when the run is already registered.
-pub fn register_run(conn: &mut Connection, run: &Run) -> Result<Adapter> {
-    if let Some(a) = conn
-        .query_row(&format!("SELECT {COLUMNS} FROM adapters WHERE run_id = ?1"), [&run.id], from_row)
-        .optional()?
-    {
+/// Registers a trained run's adapter, as [`crate::train::Run::new_adapter`] describes it (named
+/// after the run, next version, base and dataset from the run). Returns the existing entry when
+/// that run is already registered.
+pub fn register_run(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
+    let run_id = new.run_id.clone().ok_or_else(|| Error::invalid("run", "the adapter names no run"))?;
+    if let Some(a) = conn.query_row(&format!("SELECT {COLUMNS} FROM adapters WHERE run_id = ?1"), [&run_id], from_row).optional()? {
         return Ok(a);
     }
-    if run.status != RunStatus::Succeeded {
-        return Err(Error::invalid("run", format!("run {} has not succeeded (it is {})", run.name, run.status.as_str())));
-    }
-    let base = run.config.get("model_name_or_path").and_then(serde_json::Value::as_str).map(String::from);
-    let base_path = base.as_deref().map(PathBuf::from).filter(|p| p.join("config.json").is_file());
-    register(
-        conn,
-        NewAdapter {
-            name: run.name.clone(),
-            version: None,
-            description: format!("Trained by run {}", run.name),
-            base_model: base,
-            base_path,
-            path: PathBuf::from(&run.output_dir),
-            run_id: Some(run.id.clone()),
-            dataset_id: run.dataset_id.clone(),
-        },
-    )
+    register(conn, new)
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Adapter> {

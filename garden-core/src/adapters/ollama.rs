@@ -5,10 +5,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
+use crate::infer::ChatMessage;
 
 /// The first Ollama release that refuses to create models with an ADAPTER layer.
 pub const ADAPTERS_REFUSED_FROM: (u64, u64, u64) = (0, 34, 1);
@@ -36,13 +37,6 @@ pub struct CreateRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantize: Option<String>,
     pub stream: bool,
-}
-
-/// A chat message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatMessage {
-    pub role: String,
-    pub content: String,
 }
 
 /// `0.34.1`, `v0.5.7`, `0.35.0-rc2` → (major, minor, patch); `None` when unreadable.

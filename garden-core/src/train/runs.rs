@@ -75,6 +75,28 @@ pub struct Run {
     pub model_progress: Option<ModelProgress>,
 }
 
+impl Run {
+    /// What registering this run's adapter needs: named after the run, base and dataset from the
+    /// run (`adapters::register_run` takes it). Only a succeeded run has an adapter to register.
+    pub fn new_adapter(&self) -> Result<crate::adapters::NewAdapter> {
+        if self.status != RunStatus::Succeeded {
+            return Err(Error::invalid("run", format!("run {} has not succeeded (it is {})", self.name, self.status.as_str())));
+        }
+        let base = self.config.get("model_name_or_path").and_then(serde_json::Value::as_str).map(String::from);
+        let base_path = base.as_deref().map(std::path::PathBuf::from).filter(|p| p.join("config.json").is_file());
+        Ok(crate::adapters::NewAdapter {
+            name: self.name.clone(),
+            version: None,
+            description: format!("Trained by run {}", self.name),
+            base_model: base,
+            base_path,
+            path: self.output_dir.clone().into(),
+            run_id: Some(self.id.clone()),
+            dataset_id: self.dataset_id.clone(),
+        })
+    }
+}
+
 /// The two phases of a running run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

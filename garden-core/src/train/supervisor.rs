@@ -513,7 +513,7 @@ impl Supervisor {
                 .db()
                 .call(move |c| {
                     let run = runs::get(c, &id2)?;
-                    crate::adapters::register_run(c, &run)
+                    crate::adapters::register_run(c, run.new_adapter()?)
                 })
                 .await;
             match registered {
