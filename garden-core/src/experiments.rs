@@ -8,7 +8,6 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::infer::{self, Endpoint};
@@ -21,10 +20,7 @@ pub const POWER: f64 = 0.8;
 
 /// A number in [0, 1) from sha256(`salt`:`subject`): the same subject always lands the same way.
 pub fn unit_hash(salt: &str, subject: &str) -> f64 {
-    let digest = Sha256::digest(format!("{salt}:{subject}").as_bytes());
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&digest[..8]);
-    (u64::from_be_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+    crate::draw::unit_interval(&[salt.as_bytes(), b":", subject.as_bytes()])
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -305,7 +301,7 @@ pub fn report(conn: &Connection, id: &str) -> Result<Report> {
     let e = get(conn, id)?;
     let (a, sa) = arm_evidence(conn, &e, "a")?;
     let (b, sb) = arm_evidence(conn, &e, "b")?;
-    let votes = stats::summarize_votes(&crate::chat::votes_between(conn, &e.arm_a.id, &e.arm_b.id)?);
+    let votes = stats::summarize_votes(&crate::compare::votes_between(conn, &e.arm_a.id, &e.arm_b.id)?);
     let judgement = judge(&a, &sa, &b, &sb, (&format!("A ({})", e.arm_a.name), &format!("B ({})", e.arm_b.name)));
     Ok(Report { experiment: e, a, b, votes, judgement })
 }

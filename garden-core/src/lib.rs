@@ -5,10 +5,12 @@
 pub mod adapters;
 pub mod bench;
 pub mod chat;
+pub mod compare;
 pub mod conversations;
 pub mod curate;
 pub mod db;
 pub mod doctor;
+pub mod draw;
 pub mod error;
 pub mod experiments;
 pub mod export;
@@ -22,6 +24,7 @@ pub mod settings;
 pub mod stats;
 pub mod time;
 pub mod train;
+pub mod turns;
 
 pub use error::{Error, Result};
 pub use settings::Settings;

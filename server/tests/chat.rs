@@ -58,16 +58,16 @@ async fn llama_cpp_answers_stream_and_are_stored_with_their_model() {
     assert!(hub.wait(&again.turn_id).await.unwrap().error.is_none());
 
     // Side by side: the adapter and the base answer the same prompt differently (greedy-ish).
-    let cmp = chat::compare(&studio, &hub, "What makes a garden beautiful?", &eden.id, &base.id, true, None).await.unwrap();
+    let cmp = garden_core::compare::compare(&studio, &hub, "What makes a garden beautiful?", &eden.id, &base.id, true, None).await.unwrap();
     for t in [cmp.turn_a.as_ref().unwrap(), cmp.turn_b.as_ref().unwrap()] {
         let s = hub.wait(t).await.unwrap();
         assert!(s.error.is_none(), "{s:?}");
     }
     let id = cmp.id.clone();
-    let voted = studio.db().with_conn(|c| chat::vote(c, &id, "a")).unwrap();
+    let voted = studio.db().with_conn(|c| garden_core::compare::vote(c, &id, "a")).unwrap();
     assert_eq!(voted.winner.as_deref(), Some("a"));
     assert!(voted.answer_a.is_some() && voted.answer_b.is_some());
-    let votes = studio.db().with_conn(|c| chat::votes_between(c, &base.id, &eden.id)).unwrap();
+    let votes = studio.db().with_conn(|c| garden_core::compare::votes_between(c, &base.id, &eden.id)).unwrap();
     assert_eq!(votes, vec![garden_core::stats::Vote::B], "seen from the base's side, the adapter won");
 
     // A server that is down is a clear error on the turn, and no answer is stored.

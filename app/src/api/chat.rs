@@ -86,7 +86,7 @@ pub async fn remove_model(id: String) -> Result<(), AppError> {
 }
 
 #[cfg(feature = "ssr")]
-fn comparison_row(c: garden_core::chat::Comparison, hub: &garden_core::chat::Hub) -> ComparisonRow {
+fn comparison_row(c: garden_core::compare::Comparison, hub: &garden_core::chat::Hub) -> ComparisonRow {
     ComparisonRow {
         turn_a: c.turn_a.as_deref().and_then(|t| hub.snapshot(t)).map(Into::into),
         turn_b: c.turn_b.as_deref().and_then(|t| hub.snapshot(t)).map(Into::into),
@@ -105,7 +105,7 @@ fn comparison_row(c: garden_core::chat::Comparison, hub: &garden_core::chat::Hub
 /// The compare page: models, prompt sets, the comparison open, and the tally of votes.
 #[server(endpoint = "compare/view")]
 pub async fn load_compare(comparison: Option<String>, dataset: Option<String>) -> Result<CompareView, AppError> {
-    use garden_core::{chat, export, infer};
+    use garden_core::{compare, export, infer};
     let studio = crate::state::studio()?;
     let hub = crate::state::hub()?;
     let turns = comparison.as_deref().and_then(|c| hub_turns(&hub, c));
@@ -116,14 +116,14 @@ pub async fn load_compare(comparison: Option<String>, dataset: Option<String>) -
             let datasets: Vec<(String, String)> =
                 export::list(c)?.into_iter().filter(|d| d.validation_path.is_some()).map(|d| (d.id, d.name)).collect();
             let prompts = match dataset.as_deref().filter(|d| !d.is_empty()) {
-                Some(d) => chat::held_out_prompts(c, d, 50)?,
+                Some(d) => compare::held_out_prompts(c, d, 50)?,
                 None => Vec::new(),
             };
             let comparison = match comparison.as_deref().filter(|x| !x.is_empty()) {
-                Some(id) => Some(chat::get_comparison(c, id)?),
+                Some(id) => Some(compare::get_comparison(c, id)?),
                 None => None,
             };
-            let tally = chat::tally(c)?;
+            let tally = compare::tally(c)?;
             Ok((endpoints, datasets, prompts, comparison, tally))
         })
         .await?;
@@ -161,7 +161,7 @@ pub async fn start_comparison(
 ) -> Result<String, AppError> {
     use crate::api::form::text;
     let blind = blind.as_deref().is_some_and(|b| b == "on" || b == "true");
-    let c = garden_core::chat::compare(
+    let c = garden_core::compare::compare(
         &crate::state::studio()?,
         &crate::state::hub()?,
         &prompt,
@@ -188,7 +188,7 @@ pub async fn start_comparison(
 #[server(endpoint = "compare/vote")]
 pub async fn vote(id: String, winner: String) -> Result<ComparisonRow, AppError> {
     let hub = crate::state::hub()?;
-    let c = crate::state::studio()?.db().call(move |c| garden_core::chat::vote(c, &id, &winner)).await?;
+    let c = crate::state::studio()?.db().call(move |c| garden_core::compare::vote(c, &id, &winner)).await?;
     Ok(comparison_row(c, &hub))
 }
 
