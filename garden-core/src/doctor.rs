@@ -382,11 +382,7 @@ async fn check_ollama(base_url: &str) -> Check {
         "install Ollama (ollama.com) and run `ollama serve`, or set OLLAMA_HOST / --ollama-url if it \
          runs elsewhere (now {base_url})"
     );
-    let client = match reqwest::Client::builder().timeout(HTTP_TIMEOUT).build() {
-        Ok(c) => c,
-        Err(e) => return Check::new("ollama", "Ollama", Status::Missing, e.to_string()).fix(fix),
-    };
-    let response = client.get(&url).send().await.and_then(|r| r.error_for_status());
+    let response = crate::http::client().get(&url).timeout(HTTP_TIMEOUT).send().await.and_then(|r| r.error_for_status());
     let version = match response {
         Ok(r) => r.json::<OllamaVersion>().await,
         Err(e) => {

@@ -3,6 +3,7 @@
 //! Studio). Endpoints are configured in the database; the active adapter's Ollama deployment is
 //! one too.
 
+use futures_util::StreamExt;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -207,7 +208,7 @@ impl Default for Sampling {
 
 /// Streams a chat answer: `on_delta` gets each piece of text as it arrives; returns the whole.
 pub async fn chat_stream(e: &Endpoint, messages: &[ChatMessage], sampling: Sampling, mut on_delta: impl FnMut(&str)) -> Result<String> {
-    let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build().unwrap_or_default();
+    let http = crate::http::client();
     let (url, body) = match e.kind {
         Kind::Ollama => {
             let mut options = json!({"temperature": sampling.temperature, "top_p": sampling.top_p, "num_predict": sampling.max_tokens});
@@ -225,7 +226,7 @@ pub async fn chat_stream(e: &Endpoint, messages: &[ChatMessage], sampling: Sampl
             (format!("{}/v1/chat/completions", e.url), body)
         }
     };
-    let mut resp = http.post(&url).json(&body).timeout(Duration::from_secs(600)).send().await.map_err(|x| {
+    let resp = http.post(&url).json(&body).timeout(Duration::from_secs(600)).send().await.map_err(|x| {
         if x.is_connect() {
             err(e, format!("nothing answers there: is the server running?{}", if e.kind == Kind::Ollama { " Start it with `ollama serve`." } else { "" }))
         } else {
@@ -242,28 +243,12 @@ pub async fn chat_stream(e: &Endpoint, messages: &[ChatMessage], sampling: Sampl
         return Err(err(e, format!("model {} answered {status}: {msg}", e.model)));
     }
     let mut whole = String::new();
-    let mut buf: Vec<u8> = Vec::new();
-    loop {
-        let chunk = resp.chunk().await.map_err(|x| err(e, format!("the answer stream broke: {x}")))?;
-        let done = chunk.is_none();
-        if let Some(c) = chunk {
-            buf.extend_from_slice(&c);
-        }
-        while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=pos).collect();
-            let line = String::from_utf8_lossy(&line).trim().to_string();
-            if let Some(piece) = parse_line(e, &line)? {
-                whole.push_str(&piece);
-                on_delta(&piece);
-            }
-        }
-        if done {
-            let line = String::from_utf8_lossy(&buf).trim().to_string();
-            if let Some(piece) = parse_line(e, &line)? {
-                whole.push_str(&piece);
-                on_delta(&piece);
-            }
-            break;
+    let mut lines = std::pin::pin!(crate::http::lines(resp));
+    while let Some(line) = lines.next().await {
+        let line = line.map_err(|x| err(e, format!("the answer stream broke: {}", crate::http::line_error(&x))))?;
+        if let Some(piece) = parse_line(e, line.trim())? {
+            whole.push_str(&piece);
+            on_delta(&piece);
         }
     }
     Ok(whole)

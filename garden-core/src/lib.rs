@@ -16,6 +16,7 @@ pub mod experiments;
 pub mod export;
 pub mod fsutil;
 pub mod hardware;
+pub mod http;
 pub mod import;
 pub mod infer;
 pub mod learn;

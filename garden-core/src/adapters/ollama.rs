@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 use crate::infer::ChatMessage;
+use futures_util::StreamExt;
 
 /// The first Ollama release that refuses to create models with an ADAPTER layer.
 pub const ADAPTERS_REFUSED_FROM: (u64, u64, u64) = (0, 34, 1);
@@ -63,11 +64,7 @@ pub async fn digest_of(path: &Path) -> Result<String> {
 
 impl Ollama {
     pub fn new(url: &str) -> Ollama {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
-        Ollama { url: url.trim_end_matches('/').to_string(), http }
+        Ollama { url: url.trim_end_matches('/').to_string(), http: crate::http::client() }
     }
 
     pub fn url(&self) -> &str {
@@ -159,7 +156,7 @@ impl Ollama {
     /// `POST /api/create`, streamed: `on_status` sees each status line; the call ends at
     /// `{"status":"success"}` or fails with the `{"error": …}` Ollama sent.
     pub async fn create(&self, req: &CreateRequest, mut on_status: impl FnMut(&str)) -> Result<()> {
-        let mut resp = self
+        let resp = self
             .http
             .post(format!("{}/api/create", self.url))
             .json(&CreateRequest { stream: true, ..req.clone() })
@@ -169,37 +166,23 @@ impl Ollama {
         if !resp.status().is_success() {
             return Err(self.status_err(&format!("creating {}", req.model), resp).await);
         }
-        let mut buf: Vec<u8> = Vec::new();
         let mut success = false;
-        loop {
-            let chunk = resp.chunk().await.map_err(|e| self.err(format!("the create stream broke: {e}")))?;
-            let done = chunk.is_none();
-            if let Some(c) = chunk {
-                buf.extend_from_slice(&c);
+        let mut lines = std::pin::pin!(crate::http::lines(resp));
+        while let Some(line) = lines.next().await {
+            let line = line.map_err(|e| self.err(format!("the create stream broke: {}", crate::http::line_error(&e))))?;
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
             }
-            while let Some(pos) = buf.iter().position(|b| *b == b'\n').or(done.then_some(buf.len()).filter(|n| *n > 0)) {
-                let line: Vec<u8> = buf.drain(..pos.min(buf.len())).collect();
-                if !buf.is_empty() && buf[0] == b'\n' {
-                    buf.remove(0);
-                }
-                let line = String::from_utf8_lossy(&line);
-                let line = line.trim();
-                if line.is_empty() {
-                    continue;
-                }
-                let v: Value = serde_json::from_str(line).map_err(|_| self.err(format!("unexpected create output: {line}")))?;
-                if let Some(e) = v.get("error").and_then(Value::as_str) {
-                    return Err(self.err(format!("creating {} failed: {e}", req.model)));
-                }
-                if let Some(s) = v.get("status").and_then(Value::as_str) {
-                    on_status(s);
-                    if s == "success" {
-                        success = true;
-                    }
-                }
+            let v: Value = serde_json::from_str(line).map_err(|_| self.err(format!("unexpected create output: {line}")))?;
+            if let Some(e) = v.get("error").and_then(Value::as_str) {
+                return Err(self.err(format!("creating {} failed: {e}", req.model)));
             }
-            if done {
-                break;
+            if let Some(s) = v.get("status").and_then(Value::as_str) {
+                on_status(s);
+                if s == "success" {
+                    success = true;
+                }
             }
         }
         if success {
