@@ -1,0 +1,1 @@
+//! Registered adapters, their deployments and the checks on them.

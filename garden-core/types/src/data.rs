@@ -1,0 +1,1 @@
+//! Health checks, conversations, imports and exported datasets.

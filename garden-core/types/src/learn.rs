@@ -1,0 +1,1 @@
+//! The continual-learning flow.
