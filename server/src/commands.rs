@@ -1,7 +1,7 @@
 //! The data commands: import, export-training-data, datasets. Each parses its flags, calls the
 //! core, and prints a human line (or JSON with --json).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -158,9 +158,12 @@ pub async fn export_training_data(studio: Studio, args: ExportArgs) -> anyhow::R
     let dataset = studio
         .db()
         .call(move |conn| {
-            let mut bar = Progress::new(show_progress);
-            let result = export::export(conn, &data_dir, &request, &mut |done, total| bar.draw(done, total));
-            bar.finish();
+            let bar = conversation_bar(show_progress);
+            let result = export::export(conn, &data_dir, &request, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            });
+            bar.finish_and_clear();
             result
         })
         .await?;
@@ -214,38 +217,16 @@ pub async fn datasets(studio: Studio, command: DatasetsCommand) -> anyhow::Resul
     Ok(())
 }
 
-/// A one-line progress bar on a terminal; nothing otherwise.
-struct Progress {
-    enabled: bool,
-    drawn: bool,
-}
-
-impl Progress {
-    fn new(enabled: bool) -> Self {
-        Progress { enabled, drawn: false }
+/// A one-line progress bar over the conversations read, on a terminal; hidden otherwise.
+fn conversation_bar(shown: bool) -> indicatif::ProgressBar {
+    if !shown {
+        return indicatif::ProgressBar::hidden();
     }
-
-    fn draw(&mut self, done: u64, total: u64) {
-        if !self.enabled || total == 0 {
-            return;
-        }
-        const WIDTH: u64 = 30;
-        let filled = (done.min(total) * WIDTH / total) as usize;
-        let mut err = std::io::stderr();
-        let _ = write!(
-            err,
-            "\r  reading conversations [{}{}] {:>3}% ({done}/{total})",
-            "#".repeat(filled),
-            "-".repeat(WIDTH as usize - filled),
-            done * 100 / total
-        );
-        let _ = err.flush();
-        self.drawn = true;
-    }
-
-    fn finish(&mut self) {
-        if self.drawn {
-            eprintln!();
-        }
-    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("  reading conversations [{bar:30}] {percent:>3}% ({pos}/{len})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("#-"),
+    );
+    bar
 }

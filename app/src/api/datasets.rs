@@ -92,15 +92,10 @@ pub(crate) mod ssr {
 
     pub fn preview_view(format: Format, p: Preview) -> PreviewView {
         let c = p.counts;
-        let pii = [
-            ("email", c.pii.email),
-            ("phone", c.pii.phone),
-            ("ip", c.pii.ip),
-            ("url_credentials", c.pii.url_credentials),
-            ("api_key", c.pii.api_key),
-            ("card", c.pii.card),
-        ]
-        .into_iter()
+        let pii = c
+            .pii
+            .by_kind()
+            .into_iter()
         .map(|(k, n)| (k.to_owned(), n))
         .collect();
         PreviewView {
