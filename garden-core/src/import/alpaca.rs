@@ -17,114 +17,110 @@
 
 use serde_json::Value;
 
-use super::json::{kind_of, record_id, Input};
-use super::{content_ref, title_or_first_user, Collector, ImportKind, Parsed};
+use super::json::{kind_of, record_id, Input, Record};
+use super::{content_ref, title_or_first_user, Collector, ImportKind};
 use crate::conversations::{NewConversation, NewMessage, Role};
 use crate::error::Result;
 
-pub(super) fn parse(input: &Input<'_>) -> Result<Parsed> {
-    let mut out = Collector::default();
-    for record in input.records()? {
-        let place = record.place.as_str();
-        let expected = "expected an Alpaca record with \"instruction\" and \"output\"";
-        let obj = match record.value.as_object() {
-            Some(obj) if obj.contains_key("instruction") && obj.contains_key("output") => obj,
-            _ => return Err(input.wrong_shape(place, ImportKind::Alpaca, &record.value, expected)),
-        };
-        let instruction = input
-            .opt_str(place, obj, "instruction")?
-            .unwrap_or_default();
-        let extra = input.opt_str(place, obj, "input")?.unwrap_or_default();
-        let output = match obj.get("output") {
-            Some(Value::String(s)) => s.as_str(),
-            Some(Value::Null) | None => "",
-            Some(Value::Array(_)) => {
-                return Err(input.error(
-                    place,
-                    "\"output\" is a list (a ranking or preference set?); only one answer per record is supported",
-                ));
-            }
-            Some(other) => {
-                return Err(input.error(
-                    place,
-                    format!("\"output\" must be a string, found {}", kind_of(other)),
-                ))
-            }
-        };
-        let at = input.record_time(place, obj)?.unwrap_or(input.mtime);
-        let message = |role, content: &str| NewMessage {
-            role,
-            content: content.to_owned(),
-            created_at: at,
-            model: None,
-            thumbs: None,
-        };
-
-        let mut messages = Vec::new();
-        if let Some(system) = input
-            .opt_str(place, obj, "system")?
-            .filter(|s| !s.trim().is_empty())
-        {
-            messages.push(message(Role::System, system));
+/// One record of the file: a conversation (or a skip) handed to `out`.
+pub(super) fn record(input: &Input<'_>, record: &Record, out: &mut Collector<'_>) -> Result<()> {
+    let place = record.place.as_str();
+    let expected = "expected an Alpaca record with \"instruction\" and \"output\"";
+    let obj = match record.value.as_object() {
+        Some(obj) if obj.contains_key("instruction") && obj.contains_key("output") => obj,
+        _ => return Err(input.wrong_shape(place, ImportKind::Alpaca, &record.value, expected)),
+    };
+    let instruction = input
+        .opt_str(place, obj, "instruction")?
+        .unwrap_or_default();
+    let extra = input.opt_str(place, obj, "input")?.unwrap_or_default();
+    let output = match obj.get("output") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(Value::Null) | None => "",
+        Some(Value::Array(_)) => {
+            return Err(input.error(
+                place,
+                "\"output\" is a list (a ranking or preference set?); only one answer per record is supported",
+            ));
         }
-        match obj.get("history") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(pairs)) => {
-                for (i, pair) in pairs.iter().enumerate() {
-                    let Some([Value::String(q), Value::String(a)]) =
-                        pair.as_array().map(Vec::as_slice)
-                    else {
-                        return Err(input.error(
-                            place,
-                            format!(
-                                "\"history\" item {} must be a [question, answer] pair of strings",
-                                i + 1
-                            ),
-                        ));
-                    };
-                    for (role, text) in [(Role::User, q), (Role::Assistant, a)] {
-                        if !text.trim().is_empty() {
-                            messages.push(message(role, text));
-                        }
+        Some(other) => {
+            return Err(input.error(
+                place,
+                format!("\"output\" must be a string, found {}", kind_of(other)),
+            ))
+        }
+    };
+    let at = input.record_time(place, obj)?.unwrap_or(input.mtime);
+    let message = |role, content: &str| NewMessage {
+        role,
+        content: content.to_owned(),
+        created_at: at,
+        model: None,
+        thumbs: None,
+    };
+
+    let mut messages = Vec::new();
+    if let Some(system) = input
+        .opt_str(place, obj, "system")?
+        .filter(|s| !s.trim().is_empty())
+    {
+        messages.push(message(Role::System, system));
+    }
+    match obj.get("history") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(pairs)) => {
+            for (i, pair) in pairs.iter().enumerate() {
+                let Some([Value::String(q), Value::String(a)]) = pair.as_array().map(Vec::as_slice)
+                else {
+                    return Err(input.error(
+                        place,
+                        format!(
+                            "\"history\" item {} must be a [question, answer] pair of strings",
+                            i + 1
+                        ),
+                    ));
+                };
+                for (role, text) in [(Role::User, q), (Role::Assistant, a)] {
+                    if !text.trim().is_empty() {
+                        messages.push(message(role, text));
                     }
                 }
             }
-            Some(other) => {
-                return Err(input.error(
-                    place,
-                    format!("\"history\" must be an array, found {}", kind_of(other)),
-                ))
-            }
         }
-        let prompt = [instruction, extra]
-            .into_iter()
-            .filter(|s| !s.trim().is_empty())
-            .collect::<Vec<_>>()
-            .join("\n\n");
-        if prompt.is_empty() {
-            out.skip(place, "the instruction and input are empty");
-            continue;
+        Some(other) => {
+            return Err(input.error(
+                place,
+                format!("\"history\" must be an array, found {}", kind_of(other)),
+            ))
         }
-        if output.trim().is_empty() {
-            out.skip(place, "the output is empty");
-            continue;
-        }
-        messages.push(message(Role::User, &prompt));
-        messages.push(message(Role::Assistant, output));
-        let title = title_or_first_user(input.opt_str(place, obj, "title")?, &messages);
-        let source_ref = record_id(obj, &["id"]).unwrap_or_else(|| content_ref(&messages));
-        out.add(
-            place,
-            NewConversation {
-                source_ref,
-                title,
-                created_at: at,
-                messages,
-                satisfaction: None,
-            },
-        );
     }
-    Ok(out.finish())
+    let prompt = [instruction, extra]
+        .into_iter()
+        .filter(|s| !s.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    if prompt.is_empty() {
+        out.skip(place, "the instruction and input are empty");
+        return Ok(());
+    }
+    if output.trim().is_empty() {
+        out.skip(place, "the output is empty");
+        return Ok(());
+    }
+    messages.push(message(Role::User, &prompt));
+    messages.push(message(Role::Assistant, output));
+    let title = title_or_first_user(input.opt_str(place, obj, "title")?, &messages);
+    let source_ref = record_id(obj, &["id"]).unwrap_or_else(|| content_ref(&messages));
+    out.add(
+        place,
+        NewConversation {
+            source_ref,
+            title,
+            created_at: at,
+            messages,
+            satisfaction: None,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -21,160 +21,155 @@
 
 use serde_json::Value;
 
-use super::json::{branch, kind_of, latest_leaf, record_id, Input};
-use super::{content_ref, ms_from_json, title_or_first_user, Collector, ImportKind, Parsed};
+use super::json::{branch, kind_of, latest_leaf, record_id, Input, Record};
+use super::{content_ref, ms_from_json, title_or_first_user, Collector, ImportKind};
 use crate::conversations::{NewConversation, NewMessage, Role};
 use crate::error::Result;
 
-pub(super) fn parse(input: &Input<'_>) -> Result<Parsed> {
-    let mut out = Collector::default();
-    for record in input.records()? {
-        let place = record.place.as_str();
-        let expected =
-            "expected a ChatGPT conversation (an object with a \"mapping\" of message nodes)";
-        let Some(obj) = record.value.as_object() else {
-            return Err(input.wrong_shape(place, ImportKind::Chatgpt, &record.value, expected));
-        };
-        let mapping = match obj.get("mapping") {
-            Some(Value::Object(mapping)) => mapping,
-            Some(other) => {
-                return Err(input.error(
-                    place,
-                    format!("\"mapping\" must be an object, found {}", kind_of(other)),
-                ))
-            }
-            None => {
-                return Err(input.wrong_shape(place, ImportKind::Chatgpt, &record.value, expected))
-            }
-        };
-        let message_time = |node: &Value| {
-            node.get("message")?
-                .get("create_time")
-                .and_then(ms_from_json)
-        };
-        let current = obj
-            .get("current_node")
-            .and_then(Value::as_str)
-            .filter(|id| mapping.contains_key(*id))
-            .or_else(|| latest_leaf(mapping, "parent", message_time));
-        let chain = match current.map(|current| branch(mapping, current, "parent")) {
-            Some(Ok(chain)) => chain,
-            Some(Err(reason)) => {
-                out.skip(place, reason);
-                continue;
-            }
-            None => Vec::new(),
-        };
-
-        let mut timed = Vec::with_capacity(chain.len());
-        for (node_id, node) in chain {
-            let place = format!("{place}, node {node_id}");
-            if !node.is_object() {
-                return Err(input.error(
-                    &place,
-                    format!("expected a node object, found {}", kind_of(node)),
-                ));
-            }
-            let message = match node.get("message") {
-                None | Some(Value::Null) => continue,
-                Some(Value::Object(message)) => message,
-                Some(other) => {
-                    return Err(input.error(
-                        &place,
-                        format!("\"message\" must be an object, found {}", kind_of(other)),
-                    ))
-                }
-            };
-            let Some(role) = message
-                .get("author")
-                .and_then(|a| a.get("role"))
-                .and_then(Value::as_str)
-            else {
-                return Err(input.error(&place, "the message has no \"author.role\""));
-            };
-            let hidden = message
-                .get("metadata")
-                .and_then(|m| m.get("is_visually_hidden_from_conversation"))
-                .and_then(Value::as_bool)
-                == Some(true);
-            let to_tool = message
-                .get("recipient")
-                .and_then(Value::as_str)
-                .is_some_and(|r| r != "all");
-            if role == "tool" || hidden || to_tool {
-                continue;
-            }
-            let text = message
-                .get("content")
-                .and_then(|c| c.get("parts"))
-                .and_then(Value::as_array)
-                .map(|parts| {
-                    parts
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-                .unwrap_or_default();
-            if text.trim().is_empty() {
-                continue;
-            }
-            let Some(role) = Role::parse(role) else {
-                out.skip(
-                    place,
-                    format!("role \"{role}\" is not user, assistant or system"),
-                );
-                continue;
-            };
-            let model = match role {
-                Role::Assistant => message
-                    .get("metadata")
-                    .and_then(|m| m.get("model_slug"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                _ => None,
-            };
-            let at = message.get("create_time").and_then(ms_from_json);
-            timed.push((
-                at,
-                NewMessage {
-                    role,
-                    content: text,
-                    created_at: 0,
-                    model,
-                    thumbs: None,
-                },
-            ));
+/// One record of the file: a conversation (or a skip) handed to `out`.
+pub(super) fn record(input: &Input<'_>, record: &Record, out: &mut Collector<'_>) -> Result<()> {
+    let place = record.place.as_str();
+    let expected =
+        "expected a ChatGPT conversation (an object with a \"mapping\" of message nodes)";
+    let Some(obj) = record.value.as_object() else {
+        return Err(input.wrong_shape(place, ImportKind::Chatgpt, &record.value, expected));
+    };
+    let mapping = match obj.get("mapping") {
+        Some(Value::Object(mapping)) => mapping,
+        Some(other) => {
+            return Err(input.error(
+                place,
+                format!("\"mapping\" must be an object, found {}", kind_of(other)),
+            ))
         }
-
-        let created_at = obj
+        None => return Err(input.wrong_shape(place, ImportKind::Chatgpt, &record.value, expected)),
+    };
+    let message_time = |node: &Value| {
+        node.get("message")?
             .get("create_time")
             .and_then(ms_from_json)
-            .or_else(|| timed.iter().find_map(|(at, _)| *at))
-            .unwrap_or(input.mtime);
-        let messages: Vec<NewMessage> = timed
-            .into_iter()
-            .map(|(at, message)| NewMessage {
-                created_at: at.unwrap_or(created_at),
-                ..message
+    };
+    let current = obj
+        .get("current_node")
+        .and_then(Value::as_str)
+        .filter(|id| mapping.contains_key(*id))
+        .or_else(|| latest_leaf(mapping, "parent", message_time));
+    let chain = match current.map(|current| branch(mapping, current, "parent")) {
+        Some(Ok(chain)) => chain,
+        Some(Err(reason)) => {
+            out.skip(place, reason);
+            return Ok(());
+        }
+        None => Vec::new(),
+    };
+
+    let mut timed = Vec::with_capacity(chain.len());
+    for (node_id, node) in chain {
+        let place = format!("{place}, node {node_id}");
+        if !node.is_object() {
+            return Err(input.error(
+                &place,
+                format!("expected a node object, found {}", kind_of(node)),
+            ));
+        }
+        let message = match node.get("message") {
+            None | Some(Value::Null) => continue,
+            Some(Value::Object(message)) => message,
+            Some(other) => {
+                return Err(input.error(
+                    &place,
+                    format!("\"message\" must be an object, found {}", kind_of(other)),
+                ))
+            }
+        };
+        let Some(role) = message
+            .get("author")
+            .and_then(|a| a.get("role"))
+            .and_then(Value::as_str)
+        else {
+            return Err(input.error(&place, "the message has no \"author.role\""));
+        };
+        let hidden = message
+            .get("metadata")
+            .and_then(|m| m.get("is_visually_hidden_from_conversation"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        let to_tool = message
+            .get("recipient")
+            .and_then(Value::as_str)
+            .is_some_and(|r| r != "all");
+        if role == "tool" || hidden || to_tool {
+            continue;
+        }
+        let text = message
+            .get("content")
+            .and_then(|c| c.get("parts"))
+            .and_then(Value::as_array)
+            .map(|parts| {
+                parts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n")
             })
-            .collect();
-        let title = title_or_first_user(obj.get("title").and_then(Value::as_str), &messages);
-        let source_ref =
-            record_id(obj, &["id", "conversation_id"]).unwrap_or_else(|| content_ref(&messages));
-        out.add(
-            place,
-            NewConversation {
-                source_ref,
-                title,
-                created_at,
-                messages,
-                satisfaction: None,
+            .unwrap_or_default();
+        if text.trim().is_empty() {
+            continue;
+        }
+        let Some(role) = Role::parse(role) else {
+            out.skip(
+                place,
+                format!("role \"{role}\" is not user, assistant or system"),
+            );
+            continue;
+        };
+        let model = match role {
+            Role::Assistant => message
+                .get("metadata")
+                .and_then(|m| m.get("model_slug"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            _ => None,
+        };
+        let at = message.get("create_time").and_then(ms_from_json);
+        timed.push((
+            at,
+            NewMessage {
+                role,
+                content: text,
+                created_at: 0,
+                model,
+                thumbs: None,
             },
-        );
+        ));
     }
-    Ok(out.finish())
+
+    let created_at = obj
+        .get("create_time")
+        .and_then(ms_from_json)
+        .or_else(|| timed.iter().find_map(|(at, _)| *at))
+        .unwrap_or(input.mtime);
+    let messages: Vec<NewMessage> = timed
+        .into_iter()
+        .map(|(at, message)| NewMessage {
+            created_at: at.unwrap_or(created_at),
+            ..message
+        })
+        .collect();
+    let title = title_or_first_user(obj.get("title").and_then(Value::as_str), &messages);
+    let source_ref =
+        record_id(obj, &["id", "conversation_id"]).unwrap_or_else(|| content_ref(&messages));
+    out.add(
+        place,
+        NewConversation {
+            source_ref,
+            title,
+            created_at,
+            messages,
+            satisfaction: None,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -530,7 +530,7 @@ fn read(conn: &Connection, path: &Path) -> Result<Parsed> {
                 messages,
                 satisfaction,
             },
-        );
+        )?;
     }
     Ok(out.finish())
 }

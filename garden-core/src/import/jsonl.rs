@@ -15,84 +15,79 @@
 
 use serde_json::Value;
 
-use super::json::{kind_of, record_id, Input};
-use super::{content_ref, title_or_first_user, Collector, ImportKind, Parsed};
+use super::json::{kind_of, record_id, Input, Record};
+use super::{content_ref, title_or_first_user, Collector, ImportKind};
 use crate::conversations::{NewConversation, NewMessage, Role};
 use crate::error::Result;
 
-pub(super) fn parse(input: &Input<'_>) -> Result<Parsed> {
-    let mut out = Collector::default();
-    for record in input.records()? {
-        let place = record.place.as_str();
-        let expected = "expected an object with \"user\" and \"assistant\" (or \"messages\")";
-        let Some(obj) = record.value.as_object() else {
-            return Err(input.wrong_shape(place, ImportKind::Jsonl, &record.value, expected));
-        };
-        let satisfaction = match obj.get("satisfaction") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => match n.as_f64() {
-                Some(s) if (0.0..=1.0).contains(&s) => Some(s),
-                _ => return Err(input.error(place, format!("satisfaction {n} is outside 0..1"))),
-            },
-            Some(other) => {
-                return Err(input.error(
-                    place,
-                    format!(
-                        "satisfaction must be a number in 0..1, found {}",
-                        kind_of(other)
-                    ),
-                ));
-            }
-        };
-        let at = input.record_time(place, obj)?.unwrap_or(input.mtime);
-        let messages = match obj.get("messages") {
-            Some(Value::Array(list)) => input.message_list(place, list, at, &mut out)?,
-            Some(other) => {
-                return Err(input.error(
-                    place,
-                    format!("\"messages\" must be an array, found {}", kind_of(other)),
-                ))
-            }
-            None if obj.contains_key("user") && obj.contains_key("assistant") => {
-                let mut messages = Vec::with_capacity(3);
-                for (role, key) in [
-                    (Role::System, "system"),
-                    (Role::User, "user"),
-                    (Role::Assistant, "assistant"),
-                ] {
-                    if let Some(text) = input
-                        .opt_str(place, obj, key)?
-                        .filter(|s| !s.trim().is_empty())
-                    {
-                        messages.push(NewMessage {
-                            role,
-                            content: text.to_owned(),
-                            created_at: at,
-                            model: None,
-                            thumbs: None,
-                        });
-                    }
+/// One record of the file: a conversation (or a skip) handed to `out`.
+pub(super) fn record(input: &Input<'_>, record: &Record, out: &mut Collector<'_>) -> Result<()> {
+    let place = record.place.as_str();
+    let expected = "expected an object with \"user\" and \"assistant\" (or \"messages\")";
+    let Some(obj) = record.value.as_object() else {
+        return Err(input.wrong_shape(place, ImportKind::Jsonl, &record.value, expected));
+    };
+    let satisfaction = match obj.get("satisfaction") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(s) if (0.0..=1.0).contains(&s) => Some(s),
+            _ => return Err(input.error(place, format!("satisfaction {n} is outside 0..1"))),
+        },
+        Some(other) => {
+            return Err(input.error(
+                place,
+                format!(
+                    "satisfaction must be a number in 0..1, found {}",
+                    kind_of(other)
+                ),
+            ));
+        }
+    };
+    let at = input.record_time(place, obj)?.unwrap_or(input.mtime);
+    let messages = match obj.get("messages") {
+        Some(Value::Array(list)) => input.message_list(place, list, at, out)?,
+        Some(other) => {
+            return Err(input.error(
+                place,
+                format!("\"messages\" must be an array, found {}", kind_of(other)),
+            ))
+        }
+        None if obj.contains_key("user") && obj.contains_key("assistant") => {
+            let mut messages = Vec::with_capacity(3);
+            for (role, key) in [
+                (Role::System, "system"),
+                (Role::User, "user"),
+                (Role::Assistant, "assistant"),
+            ] {
+                if let Some(text) = input
+                    .opt_str(place, obj, key)?
+                    .filter(|s| !s.trim().is_empty())
+                {
+                    messages.push(NewMessage {
+                        role,
+                        content: text.to_owned(),
+                        created_at: at,
+                        model: None,
+                        thumbs: None,
+                    });
                 }
-                messages
             }
-            None => {
-                return Err(input.wrong_shape(place, ImportKind::Jsonl, &record.value, expected))
-            }
-        };
-        let title = title_or_first_user(input.opt_str(place, obj, "title")?, &messages);
-        let source_ref = record_id(obj, &["id"]).unwrap_or_else(|| content_ref(&messages));
-        out.add(
-            place,
-            NewConversation {
-                source_ref,
-                title,
-                created_at: at,
-                messages,
-                satisfaction,
-            },
-        );
-    }
-    Ok(out.finish())
+            messages
+        }
+        None => return Err(input.wrong_shape(place, ImportKind::Jsonl, &record.value, expected)),
+    };
+    let title = title_or_first_user(input.opt_str(place, obj, "title")?, &messages);
+    let source_ref = record_id(obj, &["id"]).unwrap_or_else(|| content_ref(&messages));
+    out.add(
+        place,
+        NewConversation {
+            source_ref,
+            title,
+            created_at: at,
+            messages,
+            satisfaction,
+        },
+    )
 }
 
 #[cfg(test)]

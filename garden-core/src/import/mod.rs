@@ -8,12 +8,15 @@
 //!
 //! # Rules every importer follows
 //!
-//! - **All or nothing.** The whole file is parsed first; only then is anything written, in one
-//!   transaction that records the run in `imports` and stores the conversations (each pointing at
-//!   the run through `conversations.import_id`). A file that is not what its kind promises is an
-//!   [`Error::Import`] naming the place (`line 17`, `conversation 3 (id abc)`,
-//!   `conversation 3, message 2`, `messages row id=m9`) and nothing is imported. A missing or
-//!   unreadable file is an [`Error::Io`].
+//! - **All or nothing.** Files are streamed: each record is parsed and stored before the next is
+//!   read, so memory follows the largest record, never the file (one record may take at most
+//!   64 MB; a longer one is an error naming it). Everything happens in one transaction: the run's
+//!   row in `imports` first, then each conversation as it is read (each pointing at the run
+//!   through `conversations.import_id`), then the run's counts; any error rolls it all back. A
+//!   file that is not what its kind promises is an [`Error::Import`] naming the place
+//!   (`line 17`, `conversation 3 (id abc)`, `conversation 3, message 2`, `messages row id=m9`)
+//!   and nothing is imported. A missing or unreadable file is an [`Error::Io`]. (Garden of Eden
+//!   databases are read whole first: they are SQLite, not a stream of records.)
 //! - **Skipped, not failed.** Rows that are well-formed but cannot become a message (an unknown
 //!   role, an empty message, an orphan row, a conversation with no messages or with only a
 //!   system prompt, a repeat of a conversation earlier in the same file) are left out and listed
@@ -178,41 +181,58 @@ pub struct ImportReport {
     pub created_at: i64,
 }
 
-/// Reads a file of the given kind into conversations without storing anything.
+/// Reads a file of the given kind into conversations without storing anything (through the same
+/// record-at-a-time reader as [`import_path`]).
 pub fn parse(kind: ImportKind, path: &Path) -> Result<Parsed> {
-    Ok(read(kind, path)?.0)
+    Ok(read(kind, path, json::RECORD_CAP, Collector::default())?.0)
 }
 
-/// The parsed file and the SHA-256 of its bytes.
-fn read(kind: ImportKind, path: &Path) -> Result<(Parsed, String)> {
-    let parse_json: fn(&json::Input<'_>) -> Result<Parsed> = match kind {
+/// How one JSON record of a kind becomes conversations (handed to the collector).
+type ParseRecord = fn(&json::Input<'_>, &json::Record, &mut Collector<'_>) -> Result<()>;
+
+/// Reads the file record by record into `out` (which keeps or hands on each conversation);
+/// returns what `out` kept and the SHA-256 of the file's bytes.
+fn read(
+    kind: ImportKind,
+    path: &Path,
+    cap: u64,
+    mut out: Collector<'_>,
+) -> Result<(Parsed, String)> {
+    let parse_record: ParseRecord = match kind {
         ImportKind::GoeV3 => {
             let parsed = goe::parse(path)?;
-            return Ok((parsed, file_sha256(path)?));
+            let sha256 = file_sha256(path)?;
+            out.skipped.extend(parsed.skipped);
+            for conversation in parsed.conversations {
+                out.keep(conversation)?;
+            }
+            return Ok((out.finish(), sha256));
         }
-        ImportKind::OpenWebui => openwebui::parse,
-        ImportKind::Chatgpt => chatgpt::parse,
-        ImportKind::Sharegpt => sharegpt::parse,
-        ImportKind::Alpaca => alpaca::parse,
-        ImportKind::Jsonl => jsonl::parse,
+        ImportKind::OpenWebui => openwebui::record,
+        ImportKind::Chatgpt => chatgpt::record,
+        ImportKind::Sharegpt => sharegpt::record,
+        ImportKind::Alpaca => alpaca::record,
+        ImportKind::Jsonl => jsonl::record,
     };
-    let input = json::Input::read(path)?;
-    let parsed = parse_json(&input)?;
-    Ok((parsed, input.sha256))
+    let input = json::Input::new(path);
+    let sha256 = input.each_record(cap, &mut |record| parse_record(&input, &record, &mut out))?;
+    Ok((out.finish(), sha256))
 }
 
-/// Parses the file fully, then in ONE transaction inserts a row into `imports` and stores the
-/// conversations (`conversations.import_id` = the import's id). Any error → nothing written.
+/// Reads the file record by record and, in ONE transaction, inserts a row into `imports` and
+/// stores each conversation as it is read (`conversations.import_id` = the import's id). Any
+/// error → nothing written.
 pub fn import_path(db: &Db, kind: ImportKind, path: &Path) -> Result<ImportReport> {
-    let (parsed, sha256) = read(kind, path)?;
+    import_capped(db, kind, path, json::RECORD_CAP)
+}
+
+/// [`import_path`] with the most bytes one record may take.
+fn import_capped(db: &Db, kind: ImportKind, path: &Path, cap: u64) -> Result<ImportReport> {
     let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    record(
-        db,
-        kind.as_str(),
-        &shown.display().to_string(),
-        sha256,
-        parsed,
-    )
+    record(db, kind.as_str(), &shown.display().to_string(), |store| {
+        let (parsed, sha256) = read(kind, path, cap, Collector::handing(store))?;
+        Ok((parsed.skipped, sha256))
+    })
 }
 
 /// A clearly labelled synthetic history (source `sample`, titles starting with `[sample] `) with
@@ -222,21 +242,26 @@ pub fn import_path(db: &Db, kind: ImportKind, path: &Path) -> Result<ImportRepor
 pub fn import_sample(db: &Db) -> Result<ImportReport> {
     let conversations = sample::history(crate::now_ms());
     let sha256 = sample::fingerprint(&conversations);
-    let parsed = Parsed {
-        conversations,
-        skipped: Vec::new(),
-    };
-    record(db, sample::SOURCE, "(sample)", sha256, parsed)
+    record(db, sample::SOURCE, "(sample)", |store| {
+        for conversation in conversations {
+            store(conversation)?;
+        }
+        Ok((Vec::new(), sha256))
+    })
 }
 
-/// Stores a parsed input and its `imports` row in one transaction.
-fn record(db: &Db, kind: &str, path: &str, sha256: String, parsed: Parsed) -> Result<ImportReport> {
-    let Parsed {
-        conversations,
-        skipped,
-    } = parsed;
-    let skipped_json = serde_json::to_string(&skipped)
-        .map_err(|e| Error::invalid("skipped", format!("cannot be written as JSON: {e}")))?;
+/// Where [`record`] stores each conversation as it comes.
+type Store<'s> = &'s mut dyn FnMut(NewConversation) -> Result<()>;
+
+/// One import run in one transaction: the `imports` row first, then every conversation `read`
+/// hands over (stored at once), then the run's counts, skipped list and SHA-256 (which `read`
+/// returns); then commit. Any error drops the transaction: nothing is written.
+fn record(
+    db: &Db,
+    kind: &str,
+    path: &str,
+    read: impl FnOnce(Store<'_>) -> Result<(Vec<Skipped>, String)>,
+) -> Result<ImportReport> {
     db.with_conn(|conn| {
         let id = conversations::new_id();
         let created_at = crate::now_ms();
@@ -245,19 +270,32 @@ fn record(db: &Db, kind: &str, path: &str, sha256: String, parsed: Parsed) -> Re
         tx.execute(
             "INSERT INTO imports (id, kind, path, sha256, conversations, messages, ratings, already,
                                   skipped, created_at)
-             VALUES (?1, ?2, ?3, ?4, 0, 0, 0, 0, ?5, ?6)",
-            params![id, kind, path, sha256, skipped_json, created_at],
+             VALUES (?1, ?2, ?3, '', 0, 0, 0, 0, '[]', ?4)",
+            params![id, kind, path, created_at],
         )?;
-        let stored = conversations::store(&tx, kind, Some(&id), conversations)?;
+        let mut stored = StoreReport::default();
+        let (skipped, sha256) = read(&mut |conversation| {
+            let one = conversations::store(&tx, kind, Some(&id), std::iter::once(conversation))?;
+            stored.conversations += one.conversations;
+            stored.messages += one.messages;
+            stored.ratings += one.ratings;
+            stored.already += one.already;
+            Ok(())
+        })?;
+        let skipped_json = serde_json::to_string(&skipped)
+            .map_err(|e| Error::invalid("skipped", format!("cannot be written as JSON: {e}")))?;
         tx.execute(
-            "UPDATE imports SET conversations = ?2, messages = ?3, ratings = ?4, already = ?5
+            "UPDATE imports SET sha256 = ?2, conversations = ?3, messages = ?4, ratings = ?5,
+                                already = ?6, skipped = ?7
               WHERE id = ?1",
             params![
                 id,
+                sha256,
                 count_to_sql(stored.conversations),
                 count_to_sql(stored.messages),
                 count_to_sql(stored.ratings),
-                count_to_sql(stored.already)
+                count_to_sql(stored.already),
+                skipped_json
             ],
         )?;
         tx.commit()?;
@@ -342,49 +380,79 @@ fn import_error(path: &Path, place: impl Into<String>, message: impl Into<String
     }
 }
 
-/// Gathers a parse's conversations and skipped rows, leaving out empty conversations and repeats
-/// of one already gathered (same `source_ref`).
-#[derive(Debug, Default)]
-struct Collector {
-    parsed: Parsed,
+/// Gathers a parse's skipped rows and its conversations (kept, or handed on to be stored as
+/// they come), leaving out empty conversations and repeats of one already gathered (same
+/// `source_ref`; only the keys are remembered, never the conversations handed on).
+#[derive(Default)]
+struct Collector<'s> {
+    skipped: Vec<Skipped>,
+    /// Conversations kept ([`Collector::default`]), for [`parse`].
+    kept: Vec<NewConversation>,
+    /// Where conversations go instead of `kept`, for [`import_path`].
+    store: Option<Store<'s>>,
     /// source_ref → the place it was first seen.
     seen: HashMap<String, String>,
 }
 
-impl Collector {
+impl<'s> Collector<'s> {
+    /// A collector that hands each conversation to `store` instead of keeping it.
+    fn handing(store: Store<'s>) -> Collector<'s> {
+        Collector {
+            store: Some(store),
+            ..Collector::default()
+        }
+    }
+
     fn skip(&mut self, place: impl Into<String>, reason: impl Into<String>) {
-        self.parsed.skipped.push(Skipped {
+        self.skipped.push(Skipped {
             place: place.into(),
             reason: reason.into(),
         });
     }
 
-    fn add(&mut self, place: &str, conversation: NewConversation) {
+    /// Adds a conversation read at `place`, unless it is empty or a repeat (then it is listed as
+    /// skipped). Errors only when storing it fails.
+    fn add(&mut self, place: &str, conversation: NewConversation) -> Result<()> {
         if conversation.messages.is_empty() {
             self.skip(place, "it has no messages");
-            return;
+            return Ok(());
         }
         if conversation.messages.iter().all(|m| m.role == Role::System) {
             self.skip(
                 place,
                 "it has only a system prompt, no user or assistant message",
             );
-            return;
+            return Ok(());
         }
         match self.seen.entry(conversation.source_ref.clone()) {
             Entry::Occupied(first) => {
                 let reason = format!("the same conversation as {}", first.get());
                 self.skip(place, reason);
+                Ok(())
             }
             Entry::Vacant(slot) => {
                 slot.insert(place.to_owned());
-                self.parsed.conversations.push(conversation);
+                self.keep(conversation)
+            }
+        }
+    }
+
+    /// Keeps or hands on a conversation without checking it.
+    fn keep(&mut self, conversation: NewConversation) -> Result<()> {
+        match &mut self.store {
+            Some(store) => store(conversation),
+            None => {
+                self.kept.push(conversation);
+                Ok(())
             }
         }
     }
 
     fn finish(self) -> Parsed {
-        self.parsed
+        Parsed {
+            conversations: self.kept,
+            skipped: self.skipped,
+        }
     }
 }
 
@@ -698,6 +766,169 @@ mod tests {
             Ok(())
         })
         .unwrap();
+    }
+
+    /// Nothing stored, no import recorded.
+    fn assert_empty(db: &Db) {
+        db.with_conn(|conn| {
+            assert_eq!(conversations::count(conn)?, 0);
+            assert!(list_imports(conn)?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_line_longer_than_the_cap_is_named_and_nothing_is_stored() {
+        let (dir, db) = db();
+        let good = r#"{"user": "q", "assistant": "a"}"#;
+        let long = format!(r#"{{"user": "{}", "assistant": "a"}}"#, "x".repeat(200));
+        let path = write(
+            &dir,
+            "long.jsonl",
+            &format!(
+                "{good}
+
+{long}
+{good}
+"
+            ),
+        );
+        let err = import_capped(&db, ImportKind::Jsonl, &path, 100).unwrap_err();
+        assert!(
+            matches!(&err, Error::Import { place, message, .. }
+                if place == "line 3" && message.contains("longer than 100 bytes")),
+            "{err}"
+        );
+        assert_empty(&db);
+        // A line of exactly the cap is fine; the real cap is in MB.
+        let exact = format!(r#"{{"user": "{}", "assistant": "a"}}"#, "y".repeat(70));
+        let path = write(
+            &dir,
+            "exact.jsonl",
+            &format!(
+                "{exact}
+{good}
+"
+            ),
+        );
+        let report = import_capped(&db, ImportKind::Jsonl, &path, exact.len() as u64).unwrap();
+        assert_eq!(report.stored.conversations, 2);
+        assert_eq!(json::RECORD_CAP, 64 << 20);
+        let err = import_capped(&db, ImportKind::Jsonl, &path, 16 << 20).err();
+        assert!(err.is_none());
+    }
+
+    #[test]
+    fn a_single_huge_line_fails_at_the_cap_without_reading_on() {
+        let (dir, db) = db();
+        // One 1 MB line (never closed): the error comes at the cap, naming line 1.
+        let path = write(
+            &dir,
+            "huge.jsonl",
+            &format!("\n{{\"user\": \"{}", "z".repeat(1 << 20)),
+        );
+        let err = import_capped(&db, ImportKind::Jsonl, &path, 4096)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2: the line is longer than 4 KB"),
+            "{err}"
+        );
+        assert_empty(&db);
+    }
+
+    #[test]
+    fn an_array_element_larger_than_the_cap_is_named_and_nothing_is_stored() {
+        let (dir, db) = db();
+        let good = |id: &str| {
+            format!(
+                r#"{{"id": "{id}", "conversations": [{{"from": "human", "value": "hi"}}, {{"from": "gpt", "value": "hello"}}]}}"#
+            )
+        };
+        let big = format!(
+            r#"{{"id": "big", "conversations": [{{"from": "human", "value": "{}"}}]}}"#,
+            "가".repeat(100)
+        );
+        let text = format!(
+            "[\n{},\n{},\n{big},\n{}\n]",
+            good("a"),
+            good("b"),
+            good("c")
+        );
+        let path = write(&dir, "big.json", &text);
+        let err = import_capped(&db, ImportKind::Sharegpt, &path, 200).unwrap_err();
+        assert!(
+            matches!(&err, Error::Import { place, message, .. }
+                if place == "conversation 3" && message.contains("larger than 200 bytes")),
+            "{err}"
+        );
+        assert_empty(&db);
+        let report = import_capped(&db, ImportKind::Sharegpt, &path, 1024).unwrap();
+        assert_eq!(report.stored.conversations, 4);
+        // One pretty-printed object larger than the cap.
+        let one = write(
+            &dir,
+            "one.json",
+            &format!(
+                "{{\n  \"conversations\": [{}]\n}}\n",
+                "1, ".repeat(100) + "1"
+            ),
+        );
+        let err = import_capped(&db, ImportKind::Sharegpt, &one, 100)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("conversation 1: the record is larger than 100 bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn text_across_read_chunks_and_the_file_hash_survive_streaming() {
+        let (dir, db) = db();
+        // Three-byte characters straddle every 64 KiB chunk boundary.
+        let lines: Vec<String> = (0..8)
+            .map(|i| {
+                format!(
+                    r#"{{"id": "k{i}", "user": "{}", "assistant": "네"}}"#,
+                    "한".repeat(30_000)
+                )
+            })
+            .collect();
+        let text = lines.join("\n");
+        let path = write(&dir, "korean.jsonl", &text);
+        let report = import_path(&db, ImportKind::Jsonl, &path).unwrap();
+        assert_eq!(report.stored.conversations, 8);
+        assert_eq!(report.sha256, hex(&Sha256::digest(text.as_bytes())));
+        let array = write(&dir, "korean.json", &format!("[{}]", lines.join(",")));
+        let parsed = parse(ImportKind::Jsonl, &array).unwrap();
+        assert_eq!(parsed.conversations.len(), 8);
+        assert!(parsed.conversations[7].messages[0]
+            .content
+            .chars()
+            .all(|c| c == '한'));
+
+        // A bad byte far into the file is placed by its offset.
+        let mut bytes = text.into_bytes();
+        let at = 200_001;
+        bytes[at] = 0xff;
+        let bad = dir.path().join("bad.jsonl");
+        std::fs::write(&bad, &bytes).unwrap();
+        let err = parse(ImportKind::Jsonl, &bad).unwrap_err().to_string();
+        let want = std::str::from_utf8(&bytes).unwrap_err().valid_up_to();
+        assert!(want > 3 * (1 << 16), "past the third chunk");
+        assert!(
+            err.contains(&format!(
+                "file: not UTF-8 text (invalid bytes at offset {want})"
+            )),
+            "{err}"
+        );
+        // A sequence cut off by the end of the file.
+        let cut = dir.path().join("cut.jsonl");
+        std::fs::write(&cut, b"{\"user\": \"a\", \"assistant\": \"b\"}\n\xed\x95").unwrap();
+        let err = parse(ImportKind::Jsonl, &cut).unwrap_err().to_string();
+        assert!(err.contains("invalid bytes at offset 32"), "{err}");
     }
 
     #[test]

@@ -19,137 +19,128 @@
 
 use serde_json::{Map, Value};
 
-use super::json::{branch, kind_of, latest_leaf, parts_text, record_id, Input};
+use super::json::{branch, kind_of, latest_leaf, parts_text, record_id, Input, Record};
 use super::{
     content_ref, ms_from_json, thumbs_from_number, title_or_first_user, Collector, ImportKind,
-    Parsed,
 };
 use crate::conversations::{NewConversation, NewMessage, Role};
 use crate::error::Result;
 
-pub(super) fn parse(input: &Input<'_>) -> Result<Parsed> {
-    let mut out = Collector::default();
-    for record in input.records()? {
-        let place = record.place.as_str();
-        let expected = "expected an Open WebUI chat (an object with \"chat\": {\"history\": …})";
-        let Some(obj) = record.value.as_object() else {
-            return Err(input.wrong_shape(place, ImportKind::OpenWebui, &record.value, expected));
+/// One record of the file: a conversation (or a skip) handed to `out`.
+pub(super) fn record(input: &Input<'_>, record: &Record, out: &mut Collector<'_>) -> Result<()> {
+    let place = record.place.as_str();
+    let expected = "expected an Open WebUI chat (an object with \"chat\": {\"history\": …})";
+    let Some(obj) = record.value.as_object() else {
+        return Err(input.wrong_shape(place, ImportKind::OpenWebui, &record.value, expected));
+    };
+    let chat = match obj.get("chat") {
+        Some(Value::Object(chat)) => chat,
+        Some(other) => {
+            return Err(input.error(
+                place,
+                format!("\"chat\" must be an object, found {}", kind_of(other)),
+            ))
+        }
+        None if obj.get("history").is_some_and(Value::is_object) => obj,
+        None => {
+            return Err(input.wrong_shape(place, ImportKind::OpenWebui, &record.value, expected))
+        }
+    };
+    let raw = match on_screen(input, place, chat)? {
+        Ok(raw) => raw,
+        Err(reason) => {
+            out.skip(place, reason);
+            return Ok(());
+        }
+    };
+
+    let mut timed = Vec::with_capacity(raw.len());
+    for (i, item) in raw.iter().enumerate() {
+        let place = format!("{place}, message {}", i + 1);
+        let Some(m) = item.as_object() else {
+            return Err(input.error(
+                &place,
+                format!("expected a message object, found {}", kind_of(item)),
+            ));
         };
-        let chat = match obj.get("chat") {
-            Some(Value::Object(chat)) => chat,
+        let role = match m.get("role") {
+            Some(Value::String(role)) => role,
             Some(other) => {
                 return Err(input.error(
-                    place,
-                    format!("\"chat\" must be an object, found {}", kind_of(other)),
-                ))
-            }
-            None if obj.get("history").is_some_and(Value::is_object) => obj,
-            None => {
-                return Err(input.wrong_shape(
-                    place,
-                    ImportKind::OpenWebui,
-                    &record.value,
-                    expected,
-                ))
-            }
-        };
-        let raw = match on_screen(input, place, chat)? {
-            Ok(raw) => raw,
-            Err(reason) => {
-                out.skip(place, reason);
-                continue;
-            }
-        };
-
-        let mut timed = Vec::with_capacity(raw.len());
-        for (i, item) in raw.iter().enumerate() {
-            let place = format!("{place}, message {}", i + 1);
-            let Some(m) = item.as_object() else {
-                return Err(input.error(
                     &place,
-                    format!("expected a message object, found {}", kind_of(item)),
-                ));
-            };
-            let role = match m.get("role") {
-                Some(Value::String(role)) => role,
-                Some(other) => {
-                    return Err(input.error(
-                        &place,
-                        format!("\"role\" must be a string, found {}", kind_of(other)),
-                    ))
-                }
-                None => return Err(input.error(&place, "the message has no \"role\"")),
-            };
-            let content = match m.get("content") {
-                Some(v) => parts_text(v).ok_or_else(|| {
-                    input.error(
-                        &place,
-                        format!("\"content\" must be text, found {}", kind_of(v)),
-                    )
-                })?,
-                None => String::new(),
-            };
-            let Some(role) = Role::parse(role) else {
-                out.skip(
-                    place,
-                    format!("role \"{role}\" is not user, assistant or system"),
-                );
-                continue;
-            };
-            if content.trim().is_empty() {
-                out.skip(place, "the message is empty");
-                continue;
+                    format!("\"role\" must be a string, found {}", kind_of(other)),
+                ))
             }
-            let model = match role {
-                Role::Assistant => m.get("model").and_then(Value::as_str).map(str::to_owned),
-                _ => None,
-            };
-            let at = m.get("timestamp").and_then(ms_from_json);
-            timed.push((
-                at,
-                NewMessage {
-                    role,
-                    content,
-                    created_at: 0,
-                    model,
-                    thumbs: rating(m),
-                },
-            ));
+            None => return Err(input.error(&place, "the message has no \"role\"")),
+        };
+        let content = match m.get("content") {
+            Some(v) => parts_text(v).ok_or_else(|| {
+                input.error(
+                    &place,
+                    format!("\"content\" must be text, found {}", kind_of(v)),
+                )
+            })?,
+            None => String::new(),
+        };
+        let Some(role) = Role::parse(role) else {
+            out.skip(
+                place,
+                format!("role \"{role}\" is not user, assistant or system"),
+            );
+            continue;
+        };
+        if content.trim().is_empty() {
+            out.skip(place, "the message is empty");
+            continue;
         }
-
-        let created_at = obj
-            .get("created_at")
-            .and_then(ms_from_json)
-            .or_else(|| chat.get("timestamp").and_then(ms_from_json))
-            .or_else(|| timed.iter().find_map(|(at, _)| *at))
-            .unwrap_or(input.mtime);
-        let messages: Vec<NewMessage> = timed
-            .into_iter()
-            .map(|(at, message)| NewMessage {
-                created_at: at.unwrap_or(created_at),
-                ..message
-            })
-            .collect();
-        let title = obj
-            .get("title")
-            .or_else(|| chat.get("title"))
-            .and_then(Value::as_str);
-        let title = title_or_first_user(title, &messages);
-        let source_ref = record_id(obj, &["id"])
-            .or_else(|| record_id(chat, &["id"]))
-            .unwrap_or_else(|| content_ref(&messages));
-        out.add(
-            place,
-            NewConversation {
-                source_ref,
-                title,
-                created_at,
-                messages,
-                satisfaction: None,
+        let model = match role {
+            Role::Assistant => m.get("model").and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        };
+        let at = m.get("timestamp").and_then(ms_from_json);
+        timed.push((
+            at,
+            NewMessage {
+                role,
+                content,
+                created_at: 0,
+                model,
+                thumbs: rating(m),
             },
-        );
+        ));
     }
-    Ok(out.finish())
+
+    let created_at = obj
+        .get("created_at")
+        .and_then(ms_from_json)
+        .or_else(|| chat.get("timestamp").and_then(ms_from_json))
+        .or_else(|| timed.iter().find_map(|(at, _)| *at))
+        .unwrap_or(input.mtime);
+    let messages: Vec<NewMessage> = timed
+        .into_iter()
+        .map(|(at, message)| NewMessage {
+            created_at: at.unwrap_or(created_at),
+            ..message
+        })
+        .collect();
+    let title = obj
+        .get("title")
+        .or_else(|| chat.get("title"))
+        .and_then(Value::as_str);
+    let title = title_or_first_user(title, &messages);
+    let source_ref = record_id(obj, &["id"])
+        .or_else(|| record_id(chat, &["id"]))
+        .unwrap_or_else(|| content_ref(&messages));
+    out.add(
+        place,
+        NewConversation {
+            source_ref,
+            title,
+            created_at,
+            messages,
+            satisfaction: None,
+        },
+    )
 }
 
 /// The chat's messages on screen: the current branch of its history, else `chat.messages`.

@@ -18,63 +18,60 @@
 
 use serde_json::Value;
 
-use super::json::{kind_of, record_id, Input};
-use super::{content_ref, title_or_first_user, Collector, ImportKind, Parsed};
+use super::json::{kind_of, record_id, Input, Record};
+use super::{content_ref, title_or_first_user, Collector, ImportKind};
 use crate::conversations::{NewConversation, NewMessage, Role};
 use crate::error::Result;
 
-pub(super) fn parse(input: &Input<'_>) -> Result<Parsed> {
-    let mut out = Collector::default();
-    for record in input.records()? {
-        let place = record.place.as_str();
-        let expected = "expected a ShareGPT record with \"conversations\" (or OpenAI \"messages\")";
-        let Some(obj) = record.value.as_object() else {
-            return Err(input.wrong_shape(place, ImportKind::Sharegpt, &record.value, expected));
-        };
-        let list = match obj.get("conversations").or_else(|| obj.get("messages")) {
-            Some(Value::Array(list)) => list,
-            Some(other) => {
-                return Err(input.error(
-                    place,
-                    format!(
-                        "the message list must be an array, found {}",
-                        kind_of(other)
-                    ),
-                ));
-            }
-            None => {
-                return Err(input.wrong_shape(place, ImportKind::Sharegpt, &record.value, expected))
-            }
-        };
-        let at = input.record_time(place, obj)?.unwrap_or(input.mtime);
-        let mut messages = Vec::with_capacity(list.len() + 1);
-        if let Some(system) = input
-            .opt_str(place, obj, "system")?
-            .filter(|s| !s.trim().is_empty())
-        {
-            messages.push(NewMessage {
-                role: Role::System,
-                content: system.to_owned(),
-                created_at: at,
-                model: None,
-                thumbs: None,
-            });
+/// One record of the file: a conversation (or a skip) handed to `out`.
+pub(super) fn record(input: &Input<'_>, record: &Record, out: &mut Collector<'_>) -> Result<()> {
+    let place = record.place.as_str();
+    let expected = "expected a ShareGPT record with \"conversations\" (or OpenAI \"messages\")";
+    let Some(obj) = record.value.as_object() else {
+        return Err(input.wrong_shape(place, ImportKind::Sharegpt, &record.value, expected));
+    };
+    let list = match obj.get("conversations").or_else(|| obj.get("messages")) {
+        Some(Value::Array(list)) => list,
+        Some(other) => {
+            return Err(input.error(
+                place,
+                format!(
+                    "the message list must be an array, found {}",
+                    kind_of(other)
+                ),
+            ));
         }
-        messages.extend(input.message_list(place, list, at, &mut out)?);
-        let title = title_or_first_user(input.opt_str(place, obj, "title")?, &messages);
-        let source_ref = record_id(obj, &["id"]).unwrap_or_else(|| content_ref(&messages));
-        out.add(
-            place,
-            NewConversation {
-                source_ref,
-                title,
-                created_at: at,
-                messages,
-                satisfaction: None,
-            },
-        );
+        None => {
+            return Err(input.wrong_shape(place, ImportKind::Sharegpt, &record.value, expected))
+        }
+    };
+    let at = input.record_time(place, obj)?.unwrap_or(input.mtime);
+    let mut messages = Vec::with_capacity(list.len() + 1);
+    if let Some(system) = input
+        .opt_str(place, obj, "system")?
+        .filter(|s| !s.trim().is_empty())
+    {
+        messages.push(NewMessage {
+            role: Role::System,
+            content: system.to_owned(),
+            created_at: at,
+            model: None,
+            thumbs: None,
+        });
     }
-    Ok(out.finish())
+    messages.extend(input.message_list(place, list, at, out)?);
+    let title = title_or_first_user(input.opt_str(place, obj, "title")?, &messages);
+    let source_ref = record_id(obj, &["id"]).unwrap_or_else(|| content_ref(&messages));
+    out.add(
+        place,
+        NewConversation {
+            source_ref,
+            title,
+            created_at: at,
+            messages,
+            satisfaction: None,
+        },
+    )
 }
 
 #[cfg(test)]
