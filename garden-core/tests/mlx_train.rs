@@ -84,7 +84,7 @@ async fn mlx_trains_stops_resumes_and_registers_its_adapter() {
     let supervisor = Supervisor::start_with(studio.clone(), Vec::new(), Duration::from_secs(30)).await.unwrap();
     let mut events = supervisor.subscribe();
     let run = supervisor.submit(NewRun { name: "mlx".into(), dataset_id: Some(dataset_id.clone()), config: config.clone() }).await.unwrap();
-    assert_eq!(run.backend, "mlx");
+    assert_eq!(run.backend, Backend::Mlx);
     assert!(run.yaml.contains("\"iters\": 20"), "the runner's config is what the run shows: {}", run.yaml);
     let done = wait_for(&studio, &run.id, |r, _| r.status.is_finished(), Duration::from_secs(300)).await;
     assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);

@@ -31,12 +31,8 @@ pub async fn run_events(State(state): State<AppState>, Path(id): Path<String>) -
 
 async fn snapshot(db: &garden_core::db::Db, id: &str) -> garden_core::Result<Event> {
     let id = id.to_owned();
-    let (run, points) = db.call(move |c| Ok((runs::get(c, &id)?, runs::metrics(c, &id)?))).await?;
-    let data = json!({
-        "status": run.status, "points": points, "total_steps": run.total_steps, "error": run.error,
-        "phase": run.phase, "model": run.model_progress,
-    });
-    Ok(Event::default().event("snapshot").data(data.to_string()))
+    let snapshot = db.call(move |c| runs::snapshot(c, &id)).await?;
+    Ok(Event::default().event("snapshot").data(serde_json::to_string(&snapshot).unwrap_or_default()))
 }
 
 fn events(

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use garden_core::train::extras::Extra;
-use garden_core::train::runs::{self, Phase, RunStatus};
+use garden_core::train::extras::{self, Extra};
+use garden_core::train::plan::{self, PrecisionChoice};
+use garden_core::train::runs::{self, ModelState, Phase, RunStatus};
 use garden_core::train::supervisor::{self, NewRun};
 use garden_core::train::{Supervisor, TrainConfig};
 use garden_core::Studio;
@@ -98,9 +99,7 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
                 .into_iter()
                 .find(|d| d.id == wanted || d.name == wanted)
                 .with_context(|| format!("no dataset '{wanted}' (see `garden-eden datasets list`)"))?;
-            config.dataset = dataset.name.clone();
-            config.dataset_dir = PathBuf::from(&dataset.path).parent().map(PathBuf::from).unwrap_or_default();
-            config.eval_dataset = dataset.validation_path.as_ref().map(|_| format!("{}_val", dataset.name));
+            config.use_dataset(&dataset);
             dataset_id = Some(dataset.id);
         }
         None if config.dataset.is_empty() => bail!("give --dataset (see `garden-eden datasets list`), or a --config YAML that names a dataset"),
@@ -129,7 +128,7 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
         eprintln!("trust_remote_code: this run executes Python code that comes with the model.");
     }
     if let Some(backend) = &args.backend {
-        config.backend = serde_json::from_value(serde_json::Value::String(backend.clone())).context("--backend")?;
+        config.backend = backend.parse().context("--backend")?;
     }
     let mlx = config.backend == garden_core::train::backends::Backend::Mlx;
     if mlx {
@@ -138,14 +137,15 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
         }
     }
     let hardware = garden_core::hardware::detect().await;
-    let target = garden_core::train::plan::target(&hardware, args.plan_gpu, None);
+    let target = plan::target(&hardware, args.plan_gpu, None);
     let mut precision = None;
     match args.quantization_bit.as_deref() {
-        Some("none") => config.quantization_bit = None,
-        Some(bits) => config.quantization_bit = Some(bits.parse().context("--quantization-bit")?),
+        Some(choice) => {
+            plan::set_precision(&mut config, choice.parse::<PrecisionChoice>().context("--quantization-bit")?, &target);
+        }
         // A YAML that sets quantization_bit, or the tiny model, keeps its own settings.
         None if args.config.is_none() && args.tiny.is_none() && !mlx => {
-            precision = garden_core::train::plan::choose_precision(&mut config, &target);
+            precision = plan::choose_precision(&mut config, &target);
             if let (Some(sentence), false) = (&precision, args.dry_run) {
                 println!("{sentence}");
             }
@@ -153,14 +153,14 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
         None => {}
     }
     if args.dry_run {
-        let memory = garden_core::train::plan::memory(&config, &target);
+        let memory = plan::memory(&config, &target);
         let review = serde_json::json!({
             "target": target,
             "precision": precision,
             "quantization_bit": config.quantization_bit,
             "memory": memory.as_ref().ok(),
             "memory_error": memory.as_ref().err(),
-            "missing_extras": garden_core::train::plan::missing_extras(&studio.settings().python_path(), &config).await,
+            "missing_extras": plan::missing_extras(&studio.settings().python_path(), &config).await,
             "yaml": config.to_yaml(hardware.device()),
         });
         println!("{}", serde_json::to_string_pretty(&review)?);
@@ -180,7 +180,7 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
             if !answer.trim().eq_ignore_ascii_case("y") {
                 bail!("not installed; to install it later: garden-eden extras install {extra}   (or: {command})");
             }
-            let extras: Vec<Extra> = extra.split_whitespace().map(Extra::parse).collect::<Result<_, _>>()?;
+            let extras: Vec<Extra> = extra.split_whitespace().map(extras::parse).collect::<Result<_, _>>()?;
             install_extras(&python, &extras).await?;
             supervisor.submit(NewRun { name: args.name, dataset_id, config }).await?
         }
@@ -307,7 +307,7 @@ pub async fn extras_command(studio: Studio, command: ExtrasCommand) -> anyhow::R
             }
         }
         ExtrasCommand::Install { names } => {
-            let extras: Vec<Extra> = names.iter().map(|n| Extra::parse(n)).collect::<Result<_, _>>()?;
+            let extras: Vec<Extra> = names.iter().map(|n| extras::parse(n)).collect::<Result<_, _>>()?;
             install_extras(&python, &extras).await?;
         }
     }
@@ -348,7 +348,7 @@ async fn install_extras(python: &std::path::Path, extras: &[Extra]) -> anyhow::R
 /// Shows a progress bar until the run ends.
 pub async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
     let tty = std::io::stderr().is_terminal();
-    let mut last_model_line: Option<String> = None;
+    let mut last_model_line: Option<ModelState> = None;
     loop {
         let id2 = id.to_owned();
         let (run, last) = studio
@@ -362,9 +362,9 @@ pub async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
                 let mut err = std::io::stderr();
                 let _ = write!(err, "\r  {line:<100}");
                 let _ = err.flush();
-            } else if last_model_line.as_deref() != Some(m.state.as_str()) {
+            } else if last_model_line != Some(m.state) {
                 eprintln!("  {line}");
-                last_model_line = Some(m.state.clone());
+                last_model_line = Some(m.state);
             }
         } else if tty {
             let pct = last.as_ref().and_then(|p| p.percentage).unwrap_or(0.0);
@@ -388,7 +388,7 @@ pub async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
 /// `model Qwen/Qwen2.5-14B-Instruct  3.1 GiB / 29.5 GiB  10.5%  85.2 MiB/s  eta 5m17s`
 fn model_line(m: &runs::ModelProgress) -> String {
     use garden_core::doctor::human_bytes;
-    if m.state != "downloading" || m.total_bytes == 0 {
+    if m.state != ModelState::Downloading || m.total_bytes == 0 {
         return m.message.clone().unwrap_or_else(|| format!("model {}: {}", m.repo, m.state));
     }
     let pct = m.done_bytes as f64 / m.total_bytes as f64 * 100.0;

@@ -3,9 +3,9 @@
 
 use charts_rs::{LineChart, Series};
 
-use crate::model::Point;
+use crate::model::MetricPoint;
 
-fn chart(title: &str, points: &[Point], series: Vec<Series>) -> String {
+fn chart(title: &str, points: &[MetricPoint], series: Vec<Series>) -> String {
     let x: Vec<String> = points.iter().map(|p| p.step.to_string()).collect();
     let mut c = LineChart::new(series, x);
     c.title.text = title.to_owned();
@@ -15,7 +15,7 @@ fn chart(title: &str, points: &[Point], series: Vec<Series>) -> String {
 }
 
 /// Training loss and eval loss on one chart (eval loss is what LlamaBoard never shows).
-pub fn loss_svg(points: &[Point]) -> String {
+pub fn loss_svg(points: &[MetricPoint]) -> String {
     let loss = points.iter().map(|p| p.loss.map(|v| v as f32)).collect();
     let eval = points.iter().map(|p| p.eval_loss.map(|v| v as f32)).collect();
     chart(
@@ -26,27 +26,16 @@ pub fn loss_svg(points: &[Point]) -> String {
 }
 
 /// The learning rate schedule.
-pub fn lr_svg(points: &[Point]) -> String {
+pub fn lr_svg(points: &[MetricPoint]) -> String {
     let lr = points.iter().map(|p| p.lr.map(|v| v as f32)).collect();
     chart("Learning rate", points, vec![Series::new_nullable("learning rate".into(), lr)])
 }
 
 /// Merges new points into `points` (one per step, sorted).
-pub fn merge(points: &mut Vec<Point>, new: Vec<Point>) {
+pub fn merge(points: &mut Vec<MetricPoint>, new: Vec<MetricPoint>) {
     for p in new {
         match points.binary_search_by_key(&p.step, |q| q.step) {
-            Ok(i) => {
-                let q = &mut points[i];
-                q.total_steps = p.total_steps.or(q.total_steps);
-                q.epoch = p.epoch.or(q.epoch);
-                q.loss = p.loss.or(q.loss);
-                q.eval_loss = p.eval_loss.or(q.eval_loss);
-                q.lr = p.lr.or(q.lr);
-                q.percentage = p.percentage.or(q.percentage);
-                q.elapsed_s = p.elapsed_s.or(q.elapsed_s);
-                q.remaining_s = p.remaining_s.or(q.remaining_s);
-                q.throughput = p.throughput.or(q.throughput);
-            }
+            Ok(i) => points[i].merge(&p),
             Err(i) => points.insert(i, p),
         }
     }

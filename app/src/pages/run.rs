@@ -7,7 +7,7 @@ use crate::api::runs::{get_run, CancelRun, ResumeRun};
 use crate::components::charts::merge;
 use crate::components::charts::{loss_svg, lr_svg};
 use crate::components::ErrorBox;
-use crate::model::{ModelProgressView, Point, RunView};
+use crate::model::{MetricPoint, ModelProgress, Phase, RunStatus, RunView};
 
 /// One run, live: loss and eval loss, learning rate, progress with ETA. The browser listens to
 /// `/runs/{id}/events` (a snapshot first, then each point as it is logged).
@@ -35,11 +35,11 @@ pub fn RunPage() -> impl IntoView {
 fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<ResumeRun>) -> impl IntoView {
     let run = view.run;
     let points = RwSignal::new(view.points);
-    let status = RwSignal::new(run.status.clone());
+    let status = RwSignal::new(run.status);
     let error = RwSignal::new(run.error.clone());
     let received = RwSignal::new(0u64);
-    let phase = RwSignal::new(run.phase.clone());
-    let model = RwSignal::new(run.model.clone());
+    let phase = RwSignal::new(run.phase);
+    let model = RwSignal::new(run.model_progress.clone());
     listen(run.id.clone(), Live { points, status, error, received, phase, model });
 
     let last = move || points.with(|p| p.last().cloned());
@@ -59,15 +59,15 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
         <Title text=run.name.clone() />
         <div class="page-head">
             <h1>{run.name.clone()}</h1>
-            <span id="run-status" class=move || format!("status {}", status.get())>{move || status.get()}</span>
+            <span id="run-status" class=move || format!("status {}", status.get())>{move || status.get().as_str()}</span>
         </div>
-        {move || model.get().map(|m| view! { <ModelPhase m active=phase.get().as_deref() == Some("model") && status.get() == "running" /> })}
+        {move || model.get().map(|m| view! { <ModelPhase m active=phase.get() == Some(Phase::Model) && status.get() == RunStatus::Running /> })}
         <section class="card">
             <div class="progress"><div class="progress-bar" style=move || format!("width: {:.1}%", progress().0)></div></div>
             <p class="summary" id="progress-text">{move || progress().1}</p>
             {move || error.get().map(|e| view! { <pre class="error-box" id="run-error">{e}</pre> })}
             <div class="inline-form">
-                {move || matches!(status.get().as_str(), "queued" | "running").then(|| {
+                {move || (!status.get().is_finished()).then(|| {
                     let id = id_cancel.clone();
                     view! {
                         <ActionForm action=cancel>
@@ -76,7 +76,7 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
                         </ActionForm>
                     }
                 })}
-                {move || matches!(status.get().as_str(), "cancelled" | "failed" | "interrupted").then(|| {
+                {move || status.get().is_resumable().then(|| {
                     let id = id_resume.clone();
                     view! {
                         <ActionForm action=resume>
@@ -107,7 +107,7 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
 /// The base model's phase: found locally or in the cache, or its download with bytes, speed and
 /// time left.
 #[component]
-fn ModelPhase(m: ModelProgressView, active: bool) -> impl IntoView {
+fn ModelPhase(m: ModelProgress, active: bool) -> impl IntoView {
     let pct = if m.total_bytes > 0 { m.done_bytes as f64 / m.total_bytes as f64 * 100.0 } else { 0.0 };
     let human = |b: f64| {
         const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -130,7 +130,7 @@ fn ModelPhase(m: ModelProgressView, active: bool) -> impl IntoView {
         )
     });
     view! {
-        <section class="card" id="model-phase" data-state=m.state.clone()>
+        <section class="card" id="model-phase" data-state=m.state.as_str()>
             <h2>{format!("Base model · {}", m.repo)}</h2>
             {(m.total_bytes > 0).then(|| view! {
                 <div class="progress"><div class="progress-bar" style=format!("width: {pct:.1}%")></div></div>
@@ -151,50 +151,40 @@ fn secs(s: f64) -> String {
 #[derive(Clone, Copy)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 struct Live {
-    points: RwSignal<Vec<Point>>,
-    status: RwSignal<String>,
+    points: RwSignal<Vec<MetricPoint>>,
+    status: RwSignal<RunStatus>,
     error: RwSignal<Option<String>>,
     received: RwSignal<u64>,
-    phase: RwSignal<Option<String>>,
-    model: RwSignal<Option<ModelProgressView>>,
+    phase: RwSignal<Option<Phase>>,
+    model: RwSignal<Option<ModelProgress>>,
 }
 
-/// Subscribes to the run's event stream (in the browser only).
+/// Subscribes to the run's event stream (in the browser only): `snapshot` first (the whole
+/// state, again after a reader fell behind), then `points`, `status` and `model` events.
 #[allow(unused_variables)]
 fn listen(id: String, live: Live) {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        use leptos::wasm_bindgen::closure::Closure;
-        use leptos::wasm_bindgen::JsCast;
         use serde::Deserialize;
+
+        use crate::components::live::{follow_events, Flow};
+        use crate::model::RunSnapshot;
 
         let Live { points, status, error, received, phase, model } = live;
         #[derive(Deserialize)]
-        struct Snapshot {
-            status: String,
-            points: Vec<Point>,
-            error: Option<String>,
-            #[serde(default)]
-            phase: Option<String>,
-            #[serde(default)]
-            model: Option<ModelProgressView>,
-        }
-        #[derive(Deserialize)]
         struct Points {
-            points: Vec<Point>,
+            points: Vec<MetricPoint>,
         }
         #[derive(Deserialize)]
         struct Status {
-            status: String,
+            status: RunStatus,
         }
         #[derive(Deserialize)]
         struct Model {
-            progress: ModelProgressView,
+            progress: ModelProgress,
         }
-        let Ok(source) = web_sys::EventSource::new(&format!("/runs/{id}/events")) else { return };
-        let data = |e: &web_sys::MessageEvent| e.data().as_string().unwrap_or_default();
-        let on_snapshot = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            if let Ok(s) = serde_json::from_str::<Snapshot>(&data(&e)) {
+        let on_snapshot = move |data: String| {
+            if let Ok(s) = serde_json::from_str::<RunSnapshot>(&data) {
                 points.update(|p| merge(p, s.points));
                 status.set(s.status);
                 error.set(s.error);
@@ -204,37 +194,40 @@ fn listen(id: String, live: Live) {
                 }
                 received.update(|n| *n += 1);
             }
-        });
-        let on_points = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            if let Ok(s) = serde_json::from_str::<Points>(&data(&e)) {
+            Flow::Continue
+        };
+        let on_points = move |data: String| {
+            if let Ok(s) = serde_json::from_str::<Points>(&data) {
                 points.update(|p| merge(p, s.points));
-                phase.set(Some("training".into()));
+                phase.set(Some(Phase::Training));
                 received.update(|n| *n += 1);
             }
-        });
-        let on_status = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            if let Ok(s) = serde_json::from_str::<Status>(&data(&e)) {
+            Flow::Continue
+        };
+        let on_status = move |data: String| {
+            if let Ok(s) = serde_json::from_str::<Status>(&data) {
                 status.set(s.status);
                 received.update(|n| *n += 1);
             }
-        });
-        let on_model = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            if let Ok(s) = serde_json::from_str::<Model>(&data(&e)) {
-                phase.set(Some("model".into()));
+            Flow::Continue
+        };
+        let on_model = move |data: String| {
+            if let Ok(s) = serde_json::from_str::<Model>(&data) {
+                phase.set(Some(Phase::Model));
                 model.set(Some(s.progress));
                 received.update(|n| *n += 1);
             }
-        });
-        let _ = source.add_event_listener_with_callback("snapshot", on_snapshot.as_ref().unchecked_ref());
-        let _ = source.add_event_listener_with_callback("points", on_points.as_ref().unchecked_ref());
-        let _ = source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
-        let _ = source.add_event_listener_with_callback("model", on_model.as_ref().unchecked_ref());
-        // The listeners live as long as the page's event source; it is closed when the page goes.
-        on_snapshot.forget();
-        on_points.forget();
-        on_status.forget();
-        on_model.forget();
-        let source = send_wrapper::SendWrapper::new(source);
-        on_cleanup(move || source.close());
+            Flow::Continue
+        };
+        // The source is closed, and these handlers dropped, when the page goes.
+        follow_events(
+            &format!("/runs/{id}/events"),
+            vec![
+                ("snapshot", Box::new(on_snapshot)),
+                ("points", Box::new(on_points)),
+                ("status", Box::new(on_status)),
+                ("model", Box::new(on_model)),
+            ],
+        );
     });
 }

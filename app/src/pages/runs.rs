@@ -32,7 +32,7 @@ pub fn RunsPage() -> impl IntoView {
                                 {rows.into_iter().map(|r| view! {
                                     <tr data-id=r.id.clone()>
                                         <td><a href=format!("/runs/{}", r.id)>{r.name}</a></td>
-                                        <td><span class=format!("status {}", r.status)>{r.status.clone()}</span></td>
+                                        <td><span class=format!("status {}", r.status)>{r.status.as_str()}</span></td>
                                         <td class="num">{r.total_steps.map(|s| s.to_string()).unwrap_or_default()}</td>
                                         <td class="num">{r.final_loss.map(|l| format!("{l:.4}")).unwrap_or_default()}</td>
                                         <td class="num">{r.final_eval_loss.map(|l| format!("{l:.4}")).unwrap_or_default()}</td>

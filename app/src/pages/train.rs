@@ -8,7 +8,7 @@ use crate::api::health::get_health;
 use crate::api::runs::{extra_installs, mlx_available, plan_run, InstallExtra, StartRun};
 use crate::components::ErrorBox;
 use crate::format::url_encode;
-use crate::model::TrainParams;
+use crate::model::{ExtraStatus, TrainParams};
 
 /// Well-known Ollama tags and the Hugging Face models they correspond to.
 const OLLAMA_TAGS: [(&str, &str); 5] = [
@@ -34,11 +34,11 @@ const PRECISIONS: [(&str, &str); 4] = [
 const TARGETS: [&str; 7] = ["8", "12", "16", "24", "48", "80", "141"];
 
 /// `a=1&b=x%20y`: the wizard's address with some fields changed (a suggestion applied).
-fn query_with(p: &TrainParams, changes: &[(String, String)], step: u32) -> String {
-    let mut fields: Vec<(String, String)> = pairs(p).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+fn query_with(p: &TrainParams, changes: Vec<(&'static str, String)>, step: u32) -> String {
+    let mut fields: Vec<(String, String)> = p.pairs().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     for (k, v) in changes {
         fields.retain(|(key, _)| key != k);
-        fields.push((k.clone(), v.clone()));
+        fields.push((k.to_owned(), v));
     }
     fields.retain(|(k, _)| k != "adjust");
     fields.push(("step".into(), step.to_string()));
@@ -51,60 +51,8 @@ fn params_from_query() -> impl Fn() -> TrainParams + Copy {
     let query = use_query_map();
     move || {
         let q = query.read();
-        let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
-        TrainParams {
-            name: get("name"),
-            dataset_id: get("dataset_id"),
-            model: get("model"),
-            model_kind: get("model_kind"),
-            lora_rank: get("lora_rank"),
-            lora_alpha: get("lora_alpha"),
-            lora_dropout: get("lora_dropout"),
-            lora_target: get("lora_target"),
-            num_train_epochs: get("num_train_epochs"),
-            max_steps: get("max_steps"),
-            learning_rate: get("learning_rate"),
-            per_device_train_batch_size: get("per_device_train_batch_size"),
-            gradient_accumulation_steps: get("gradient_accumulation_steps"),
-            cutoff_len: get("cutoff_len"),
-            adjust: get("adjust"),
-            deepspeed: get("deepspeed"),
-            quantization_bit: get("quantization_bit"),
-            target_gpu: get("target_gpu"),
-            gpus: get("gpus"),
-            backend: get("backend"),
-            trust_remote_code: get("trust_remote_code"),
-        }
+        TrainParams::from_pairs(TrainParams::FIELDS.into_iter().filter_map(|k| q.get(k).filter(|v| !v.is_empty()).map(|v| (k, v))))
     }
-}
-
-fn pairs(p: &TrainParams) -> Vec<(&'static str, String)> {
-    [
-        ("name", &p.name),
-        ("dataset_id", &p.dataset_id),
-        ("model", &p.model),
-        ("model_kind", &p.model_kind),
-        ("lora_rank", &p.lora_rank),
-        ("lora_alpha", &p.lora_alpha),
-        ("lora_dropout", &p.lora_dropout),
-        ("lora_target", &p.lora_target),
-        ("num_train_epochs", &p.num_train_epochs),
-        ("max_steps", &p.max_steps),
-        ("learning_rate", &p.learning_rate),
-        ("per_device_train_batch_size", &p.per_device_train_batch_size),
-        ("gradient_accumulation_steps", &p.gradient_accumulation_steps),
-        ("cutoff_len", &p.cutoff_len),
-        ("adjust", &p.adjust),
-        ("deepspeed", &p.deepspeed),
-        ("quantization_bit", &p.quantization_bit),
-        ("target_gpu", &p.target_gpu),
-        ("gpus", &p.gpus),
-        ("backend", &p.backend),
-        ("trust_remote_code", &p.trust_remote_code),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
-    .collect()
 }
 
 /// Training, step by step. Every choice lives in the address, so a reload keeps it.
@@ -312,7 +260,7 @@ pub fn TrainPage() -> impl IntoView {
                     None => view! { <p class="muted">"Choose a dataset (step 2), then review."</p> }.into_any(),
                     Some(Err(error)) => view! { <ErrorBox error /> }.into_any(),
                     Some(Ok(plan)) => {
-                        let hidden: Vec<(String, String)> = pairs(&current).into_iter().map(|(k, v)| (format!("params[{k}]"), v)).collect();
+                        let hidden: Vec<(String, String)> = current.pairs().into_iter().map(|(k, v)| (format!("params[{k}]"), v)).collect();
                         view! {
                             <section class="card" id="plan">
                                 <h2>"6 · Review"</h2>
@@ -331,14 +279,14 @@ pub fn TrainPage() -> impl IntoView {
                                 <pre class="sample" id="yaml">{plan.yaml}</pre>
                                 {match plan.memory {
                                     Ok(m) => view! {
-                                        <div class=format!("memory {}", m.fit) id="memory" data-fit=m.fit.clone()>
+                                        <div class=format!("memory {}", m.fit) id="memory" data-fit=m.fit.as_str()>
                                             <h3>{format!("GPU memory: about {}", m.total)}{m.gpu.map(|g| format!(" on {g}"))}</h3>
                                             <p>{m.message}</p>
                                             <ul class="steps">{m.parts.into_iter().map(|(k, v)| view! { <li><span class="num">{v}</span>" "{k}</li> }).collect_view()}</ul>
                                             <p class="muted path">{m.formula}</p>
                                             {(!m.suggestions.is_empty()).then(|| view! {
                                                 <ul class="suggestions">{m.suggestions.into_iter().map(|s| {
-                                                    let href = format!("/train?{}", query_with(&current, &s.params, 6));
+                                                    let href = format!("/train?{}", query_with(&current, s.change.params(), 6));
                                                     view! { <li>{s.text}" "<a class="button secondary apply" href=href>"Apply"</a></li> }
                                                 }).collect_view()}</ul>
                                             })}
@@ -373,7 +321,7 @@ pub fn TrainPage() -> impl IntoView {
 /// The trainer packages these settings need and the environment lacks: what each is for, the
 /// exact command, and a button that installs it (pip, in the background, followed here).
 #[component]
-fn MissingExtras(missing: Vec<crate::model::MissingExtra>) -> impl IntoView {
+fn MissingExtras(missing: Vec<ExtraStatus>) -> impl IntoView {
     let install = ServerAction::<InstallExtra>::new();
     let installs = Resource::new(move || install.version().get(), |_| extra_installs());
     // While an install runs, look again every second (with JavaScript; without it, reload).
@@ -381,7 +329,7 @@ fn MissingExtras(missing: Vec<crate::model::MissingExtra>) -> impl IntoView {
     {
         let handle = leptos::prelude::set_interval_with_handle(
             move || {
-                let running = installs.get().and_then(Result::ok).is_some_and(|l| l.iter().any(|i| i.state == "running"));
+                let running = installs.get().and_then(Result::ok).is_some_and(|l| l.iter().any(|i| i.state == crate::model::InstallState::Running));
                 if running {
                     installs.refetch();
                 }
@@ -415,8 +363,8 @@ fn MissingExtras(missing: Vec<crate::model::MissingExtra>) -> impl IntoView {
                                     (Some(d), Some(t)) if t > 0 => format!(" ({:.0}%)", d as f64 / t as f64 * 100.0),
                                     _ => String::new(),
                                 };
-                                view! { <li class=format!("install {}", i.state) data-state=i.state.clone()>
-                                    {format!("{}: {}{bytes}", i.package, i.line)}
+                                view! { <li class=format!("install {}", i.state) data-state=i.state.as_str()>
+                                    {format!("{}: {}{bytes}", i.extra.package(), i.line)}
                                     {i.error.map(|e| view! { <pre class="sample">{e}</pre> })}
                                 </li> }
                             }).collect_view()}

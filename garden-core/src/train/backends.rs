@@ -37,44 +37,7 @@ use super::config::{EvalStrategy, Precision, TrainConfig, ZeroStage};
 use crate::error::{Error, Result};
 use crate::export::Format;
 
-/// A trainer garden-eden can write files for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    #[default]
-    LlamaFactory,
-    Axolotl,
-    Unsloth,
-    Mlx,
-}
-
-impl Backend {
-    pub const ALL: [Backend; 4] = [Backend::LlamaFactory, Backend::Axolotl, Backend::Unsloth, Backend::Mlx];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Backend::LlamaFactory => "LLaMA-Factory",
-            Backend::Axolotl => "Axolotl",
-            Backend::Unsloth => "Unsloth",
-            Backend::Mlx => "MLX (mlx-lm, Apple silicon)",
-        }
-    }
-
-    /// LLaMA-Factory and MLX: garden-eden runs and charts them (MLX where it imports); the
-    /// others get files and a command to run elsewhere.
-    pub fn runs_here(self) -> bool {
-        matches!(self, Backend::LlamaFactory | Backend::Mlx)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::LlamaFactory => "llamafactory",
-            Backend::Axolotl => "axolotl",
-            Backend::Unsloth => "unsloth",
-            Backend::Mlx => "mlx",
-        }
-    }
-}
+pub use garden_types::runs::Backend;
 
 /// What to run, and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

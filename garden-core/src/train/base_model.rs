@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::runs::ModelProgress;
+use super::runs::{ModelProgress, ModelState};
 use crate::error::{Error, Result};
 
 /// The downloader, run with the trainer's Python (JSON lines on stdout; see the script).
@@ -116,19 +116,19 @@ pub async fn resolve(
         let checked = tokio::task::spawn_blocking(move || check_folder(&dir2)).await.map_err(|e| Error::Task(e.to_string()))?;
         return Ok(match checked {
             Ok(()) => {
-                progress.state = "local".into();
+                progress.state = ModelState::Local;
                 progress.path = Some(model.to_owned());
                 progress.message = Some(format!("Local folder {model}: config, tokenizer and weights are there."));
                 Outcome::Ready { progress, from_hub: false }
             }
             Err(why) => {
-                progress.state = "failed".into();
+                progress.state = ModelState::Failed;
                 Outcome::Failed { message: format!("The base model folder is not usable: {why}."), progress }
             }
         });
     }
     if !is_hub_id(model) {
-        progress.state = "failed".into();
+        progress.state = ModelState::Failed;
         return Ok(Outcome::Failed {
             message: format!(
                 "The base model '{model}' is neither a folder on this machine nor a Hugging Face id (owner/name, like Qwen/Qwen2.5-14B-Instruct)."
@@ -137,7 +137,7 @@ pub async fn resolve(
         });
     }
     if !python.exists() {
-        progress.state = "failed".into();
+        progress.state = ModelState::Failed;
         return Ok(Outcome::Failed {
             message: format!(
                 "The trainer's Python ({}) is missing, so {model} cannot be looked up or downloaded: run ./scripts/start, or give a local folder.",
@@ -167,7 +167,7 @@ pub async fn resolve(
     let mut child = command.spawn().map_err(|e| Error::io("running", python, e))?;
     let pid = child.id();
     let mut lines = BufReader::new(child.stdout.take().ok_or_else(|| Error::Task("no downloader output".into()))?).lines();
-    progress.state = "downloading".into();
+    progress.state = ModelState::Downloading;
     progress.message = Some(format!("Looking up {model}…"));
     report.progress(&progress).await?;
     let mut speed = Speed { samples: Vec::new() };
@@ -180,7 +180,7 @@ pub async fn resolve(
                 let Ok(parsed) = serde_json::from_str::<Line>(line.trim()) else { continue };
                 match parsed {
                     Line::Cached { path } => {
-                        progress.state = "cached".into();
+                        progress.state = ModelState::Cached;
                         progress.message = Some(format!("{model} is already in the Hugging Face cache: nothing to download."));
                         progress.path = Some(path);
                         outcome = Some(Outcome::Ready { progress: progress.clone(), from_hub: true });
@@ -209,7 +209,7 @@ pub async fn resolve(
                         report.progress(&progress).await?;
                     }
                     Line::Done { path, total_bytes } => {
-                        progress.state = "downloaded".into();
+                        progress.state = ModelState::Downloaded;
                         progress.done_bytes = total_bytes.max(progress.done_bytes);
                         progress.total_bytes = total_bytes.max(progress.total_bytes);
                         progress.files_done = progress.files_total;
@@ -219,7 +219,7 @@ pub async fn resolve(
                         outcome = Some(Outcome::Ready { progress: progress.clone(), from_hub: true });
                     }
                     Line::Error { kind, message } => {
-                        progress.state = "failed".into();
+                        progress.state = ModelState::Failed;
                         let message = match kind.as_str() {
                             "offline" | "gated" | "auth" | "not_found" | "disk" => message,
                             _ => format!("Getting {model} failed: {message}"),
@@ -236,7 +236,7 @@ pub async fn resolve(
                     }
                     let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
                     let _ = child.kill().await;
-                    progress.state = "stopped".into();
+                    progress.state = ModelState::Stopped;
                     progress.message = Some(format!("Download of {model} stopped at {} of {}: resume the run to continue it.", human(progress.done_bytes), human(progress.total_bytes)));
                     report.progress(&progress).await?;
                     return Ok(Outcome::Stopped { progress });
@@ -248,7 +248,7 @@ pub async fn resolve(
     let outcome = match outcome {
         Some(o) => o,
         None => {
-            progress.state = "failed".into();
+            progress.state = ModelState::Failed;
             let tail = std::fs::read_to_string(log).unwrap_or_default();
             let last = tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_owned();
             let message = format!("Getting {model} stopped unexpectedly ({status}){}", if last.is_empty() { String::new() } else { format!(": {last}") });

@@ -47,6 +47,16 @@ pub enum ZeroStage {
 }
 
 impl ZeroStage {
+    pub const ALL: [ZeroStage; 2] = [ZeroStage::Zero2, ZeroStage::Zero3];
+
+    /// The serde name: `z2` or `z3` (the form's and LLaMA-Factory's word).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZeroStage::Zero2 => "z2",
+            ZeroStage::Zero3 => "z3",
+        }
+    }
+
     pub fn file_name(self) -> &'static str {
         match self {
             ZeroStage::Zero2 => "ds_z2_config.json",
@@ -198,12 +208,45 @@ pub enum Adjustment {
 impl Adjustment {
     pub const ALL: [Adjustment; 3] = [Adjustment::OutOfMemory, Adjustment::TooGeneric, Adjustment::Overfitting];
 
+    /// The serde name (the form's value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Adjustment::OutOfMemory => "out_of_memory",
+            Adjustment::TooGeneric => "too_generic",
+            Adjustment::Overfitting => "overfitting",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Adjustment::OutOfMemory => "Out of memory: halve the batch, double gradient accumulation",
             Adjustment::TooGeneric => "Answers too generic: LoRA rank 32, 5 epochs",
             Adjustment::Overfitting => "Overfitting (eval loss rising): dropout 0.1, 2 epochs",
         }
+    }
+}
+
+impl std::str::FromStr for ZeroStage {
+    type Err = Error;
+
+    /// `z2` or `z3`.
+    fn from_str(s: &str) -> Result<ZeroStage> {
+        ZeroStage::ALL
+            .into_iter()
+            .find(|z| z.as_str() == s)
+            .ok_or_else(|| Error::invalid("deepspeed", format!("'{s}' is not z2 or z3")))
+    }
+}
+
+impl std::str::FromStr for Adjustment {
+    type Err = Error;
+
+    /// `out_of_memory`, `too_generic` or `overfitting`.
+    fn from_str(s: &str) -> Result<Adjustment> {
+        Adjustment::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| Error::invalid("adjust", format!("'{s}' is not a known adjustment")))
     }
 }
 
@@ -562,6 +605,20 @@ mod tests {
                 other => panic!("{field}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn form_values_are_the_serde_names() {
+        for z in ZeroStage::ALL {
+            assert_eq!(serde_json::to_value(z).unwrap(), z.as_str());
+            assert_eq!(z.as_str().parse::<ZeroStage>().unwrap(), z);
+        }
+        for a in Adjustment::ALL {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+            assert_eq!(a.as_str().parse::<Adjustment>().unwrap(), a);
+        }
+        assert!(matches!("z1".parse::<ZeroStage>(), Err(Error::Invalid { field, .. }) if field == "deepspeed"));
+        assert!(matches!("louder".parse::<Adjustment>(), Err(Error::Invalid { field, .. }) if field == "adjust"));
     }
 
     #[test]

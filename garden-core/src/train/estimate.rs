@@ -266,18 +266,6 @@ pub struct Estimate {
     pub formula: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fit {
-    /// At most 80% of the GPU's memory.
-    Fits,
-    /// Above 80%, at most 100%: may run out of memory.
-    Tight,
-    WillNotFit,
-    /// No GPU: training runs on the CPU.
-    NoGpu,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub fit: Fit,
@@ -299,55 +287,20 @@ pub struct Target {
     pub count: u32,
 }
 
-/// A change that lowers the estimate, in words and as a change of settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Suggestion {
-    pub text: String,
-    pub change: Change,
-}
+pub use garden_types::runs::{Change, Fit, Suggestion};
 
-/// The settings a suggestion changes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Change {
-    /// Smaller batch, more accumulation (the same effective batch).
-    Batch { batch: u32, accumulation: u32 },
-    /// Load the base model in 4 or 8 bits.
-    Quantize { bits: u8 },
-    Cutoff { tokens: u32 },
-    /// Another base model (a Hugging Face id).
-    Model { id: String },
-    /// DeepSpeed ZeRO-3 across this many GPUs.
-    Zero3 { gpus: u32 },
-}
-
-impl Change {
-    /// The change as the training wizard's form fields (name, value).
-    pub fn params(&self) -> Vec<(&'static str, String)> {
-        match self {
-            Change::Batch { batch, accumulation } => vec![
-                ("per_device_train_batch_size", batch.to_string()),
-                ("gradient_accumulation_steps", accumulation.to_string()),
-            ],
-            Change::Quantize { bits } => vec![("quantization_bit", bits.to_string())],
-            Change::Cutoff { tokens } => vec![("cutoff_len", tokens.to_string())],
-            Change::Model { id } => vec![("model_kind", "path".to_owned()), ("model", id.clone())],
-            Change::Zero3 { gpus } => vec![("deepspeed", "z3".to_owned()), ("gpus", gpus.to_string())],
+/// Applies a suggested change to a config (the GPU count of ZeRO-3 is the target's, not the
+/// config's).
+pub fn apply_change(change: &Change, config: &mut TrainConfig) {
+    match change {
+        Change::Batch { batch, accumulation } => {
+            config.per_device_train_batch_size = *batch;
+            config.gradient_accumulation_steps = *accumulation;
         }
-    }
-
-    /// Applies it to a config (the GPU count of ZeRO-3 is the target's, not the config's).
-    pub fn apply(&self, config: &mut TrainConfig) {
-        match self {
-            Change::Batch { batch, accumulation } => {
-                config.per_device_train_batch_size = *batch;
-                config.gradient_accumulation_steps = *accumulation;
-            }
-            Change::Quantize { bits } => config.quantization_bit = Some(*bits),
-            Change::Cutoff { tokens } => config.cutoff_len = *tokens,
-            Change::Model { id } => config.model_name_or_path = id.clone(),
-            Change::Zero3 { .. } => config.deepspeed = Some(ZeroStage::Zero3),
-        }
+        Change::Quantize { bits } => config.quantization_bit = Some(*bits),
+        Change::Cutoff { tokens } => config.cutoff_len = *tokens,
+        Change::Model { id } => config.model_name_or_path = id.clone(),
+        Change::Zero3 { .. } => config.deepspeed = Some(ZeroStage::Zero3),
     }
 }
 
@@ -981,7 +934,7 @@ mod tests {
         // Each change, applied, lowers the estimate as its sentence says.
         for s in &v.suggestions {
             let mut c = seed_config();
-            s.change.apply(&mut c);
+            apply_change(&s.change, &mut c);
             let gpus = if let Change::Zero3 { gpus } = s.change { gpus } else { 1 };
             let shape = match &s.change {
                 Change::Model { id } => ModelShape::known(id).unwrap(),

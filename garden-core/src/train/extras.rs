@@ -15,86 +15,21 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long one pip install may take before it is stopped.
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-/// An optional package of the trainer's environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Extra {
-    /// Loads the base model in 4 or 8 bits (`quantization_bit`).
-    Bitsandbytes,
-    /// ZeRO-2/3 across several GPUs (`deepspeed`).
-    Deepspeed,
+pub use garden_types::runs::{Extra, ExtraInstall, ExtraStatus, InstallState};
+
+/// An extra by its package name, in any case (the error names the extras there are).
+pub fn parse(name: &str) -> Result<Extra> {
+    Ok(name.parse()?)
 }
 
-impl Extra {
-    pub const ALL: [Extra; 2] = [Extra::Bitsandbytes, Extra::Deepspeed];
-
-    /// The distribution name on PyPI.
-    pub fn package(self) -> &'static str {
-        match self {
-            Extra::Bitsandbytes => "bitsandbytes",
-            Extra::Deepspeed => "deepspeed",
-        }
-    }
-
-    /// What pip is given.
-    pub fn requirements(self) -> Vec<&'static str> {
-        vec![self.pin()]
-    }
-
-    /// The version garden-eden installs: checked with torch 2.11 and LLaMA-Factory 0.9.5 (see
-    /// the README's "GPU extras").
-    pub fn pin(self) -> &'static str {
-        match self {
-            Extra::Bitsandbytes => "bitsandbytes==0.50.2",
-            Extra::Deepspeed => "deepspeed==0.19.8",
-        }
-    }
-
-    /// What it is for, in a few words.
-    pub fn purpose(self) -> &'static str {
-        match self {
-            Extra::Bitsandbytes => "loads the base model in 4-bit (QLoRA) or 8-bit",
-            Extra::Deepspeed => "shards training across several GPUs (DeepSpeed ZeRO-2/3)",
-        }
-    }
-
-    pub fn parse(name: &str) -> Result<Extra> {
-        Extra::ALL.into_iter().find(|e| e.package().eq_ignore_ascii_case(name.trim())).ok_or_else(|| {
-            Error::invalid(
-                "extra",
-                format!(
-                    "'{name}' is not an extra garden-eden installs (one of: {})",
-                    Extra::ALL.map(Extra::package).join(", ")
-                ),
-            )
-        })
-    }
-}
-
-/// One extra in the trainer's environment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExtraStatus {
-    pub extra: Extra,
-    pub package: String,
-    /// What garden-eden installs.
-    pub pin: String,
-    pub purpose: String,
-    /// The installed version, if any.
-    pub installed: Option<String>,
-    /// The exact command that installs it (for people who prefer to run it themselves).
-    pub command: String,
-}
-
-impl ExtraStatus {
-    fn of(python: &Path, extra: Extra, installed: Option<String>) -> ExtraStatus {
-        ExtraStatus {
-            extra,
-            package: extra.package().to_owned(),
-            pin: extra.pin().to_owned(),
-            purpose: extra.purpose().to_owned(),
-            installed,
-            command: install_command(python, &[extra]),
-        }
+fn status_of(python: &Path, extra: Extra, installed: Option<String>) -> ExtraStatus {
+    ExtraStatus {
+        extra,
+        package: extra.package().to_owned(),
+        pin: extra.pin().to_owned(),
+        purpose: extra.purpose().to_owned(),
+        installed,
+        command: install_command(python, &[extra]),
     }
 }
 
@@ -147,12 +82,12 @@ pub async fn status(python: &Path) -> Result<Vec<ExtraStatus>> {
     }
     let versions: std::collections::HashMap<String, Option<String>> = serde_json::from_slice(&output.stdout)
         .map_err(|e| Error::Task(format!("reading {}'s package versions: {e}", python.display())))?;
-    Ok(Extra::ALL.into_iter().map(|e| ExtraStatus::of(python, e, versions.get(e.package()).cloned().flatten())).collect())
+    Ok(Extra::ALL.into_iter().map(|e| status_of(python, e, versions.get(e.package()).cloned().flatten())).collect())
 }
 
 /// Every extra as not installed (when the trainer's Python cannot be asked).
 pub fn none_installed(python: &Path) -> Vec<ExtraStatus> {
-    Extra::ALL.into_iter().map(|e| ExtraStatus::of(python, e, None)).collect()
+    Extra::ALL.into_iter().map(|e| status_of(python, e, None)).collect()
 }
 
 /// The extras `needed` that the trainer's Python lacks.
@@ -256,23 +191,10 @@ pub async fn install(python: &Path, extras: &[Extra], mut progress: impl FnMut(I
     }
 }
 
-/// An install started from the web app, followed by the page that started it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Install {
-    pub extra: Extra,
-    /// `running`, `done` or `failed`.
-    pub state: String,
-    /// pip's latest line.
-    pub line: String,
-    pub done_bytes: Option<u64>,
-    pub total_bytes: Option<u64>,
-    pub error: Option<String>,
-}
-
 /// Installs started in this process (one at a time per extra).
-static INSTALLS: std::sync::Mutex<Vec<Install>> = std::sync::Mutex::new(Vec::new());
+static INSTALLS: std::sync::Mutex<Vec<ExtraInstall>> = std::sync::Mutex::new(Vec::new());
 
-fn update_install(extra: Extra, change: impl FnOnce(&mut Install)) {
+fn update_install(extra: Extra, change: impl FnOnce(&mut ExtraInstall)) {
     let mut all = INSTALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(i) = all.iter_mut().find(|i| i.extra == extra) {
         change(i);
@@ -281,16 +203,16 @@ fn update_install(extra: Extra, change: impl FnOnce(&mut Install)) {
 
 /// Starts installing `extra` in the background (nothing happens if it is already being
 /// installed); [`installs`] tells how it goes.
-pub fn start_install(python: PathBuf, extra: Extra) -> Install {
+pub fn start_install(python: PathBuf, extra: Extra) -> ExtraInstall {
     {
         let mut all = INSTALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(running) = all.iter().find(|i| i.extra == extra && i.state == "running") {
+        if let Some(running) = all.iter().find(|i| i.extra == extra && i.state == InstallState::Running) {
             return running.clone();
         }
         all.retain(|i| i.extra != extra);
-        all.push(Install {
+        all.push(ExtraInstall {
             extra,
-            state: "running".into(),
+            state: InstallState::Running,
             line: format!("Installing {} into {}", extra.pin(), environment(&python).display()),
             done_bytes: None,
             total_bytes: None,
@@ -311,11 +233,11 @@ pub fn start_install(python: PathBuf, extra: Extra) -> Install {
         .await;
         update_install(extra, |i| match result {
             Ok(()) => {
-                i.state = "done".into();
+                i.state = InstallState::Done;
                 i.line = format!("{} installed", extra.pin());
             }
             Err(e) => {
-                i.state = "failed".into();
+                i.state = InstallState::Failed;
                 i.error = Some(e.to_string());
             }
         });
@@ -323,12 +245,12 @@ pub fn start_install(python: PathBuf, extra: Extra) -> Install {
     installs().into_iter().find(|i| i.extra == extra).unwrap_or_else(|| unreachable_install(extra))
 }
 
-fn unreachable_install(extra: Extra) -> Install {
-    Install { extra, state: "failed".into(), line: String::new(), done_bytes: None, total_bytes: None, error: Some("lost track of the install".into()) }
+fn unreachable_install(extra: Extra) -> ExtraInstall {
+    ExtraInstall { extra, state: InstallState::Failed, line: String::new(), done_bytes: None, total_bytes: None, error: Some("lost track of the install".into()) }
 }
 
 /// Every install started in this process, with its latest state.
-pub fn installs() -> Vec<Install> {
+pub fn installs() -> Vec<ExtraInstall> {
     INSTALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
 }
 
@@ -367,8 +289,8 @@ mod tests {
             install_command(python, &[Extra::Bitsandbytes, Extra::Deepspeed]),
             "'/home/me/my envs/venv/bin/python' -m pip install bitsandbytes==0.50.2 deepspeed==0.19.8"
         );
-        assert_eq!(Extra::parse(" BitsAndBytes").unwrap(), Extra::Bitsandbytes);
-        assert!(Extra::parse("flash-attn").unwrap_err().to_string().contains("bitsandbytes, deepspeed"));
+        assert_eq!(parse(" BitsAndBytes").unwrap(), Extra::Bitsandbytes);
+        assert!(parse("flash-attn").unwrap_err().to_string().contains("bitsandbytes, deepspeed"));
     }
 
     #[test]

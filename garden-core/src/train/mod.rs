@@ -12,9 +12,19 @@ pub mod runs;
 pub mod supervisor;
 pub mod yaml;
 
+pub use backends::Backend;
 pub use config::{Adjustment, TrainConfig};
-pub use runs::{MetricPoint, ModelProgress, Phase, Run, RunStatus};
+pub use plan::{TrainParams, TrainPlan};
+pub use runs::{MetricPoint, ModelProgress, ModelState, Phase, Run, RunStatus};
 pub use supervisor::{RunEvent, Supervisor};
+
+/// A form field's, a flag's or a stored value that is not one of its set: the error names the
+/// field.
+impl From<garden_types::runs::UnknownValue> for crate::error::Error {
+    fn from(e: garden_types::runs::UnknownValue) -> Self {
+        crate::error::Error::invalid(e.field, e.message)
+    }
+}
 
 /// Whether tests must fail, not skip, when the trainer's Python (or another tool they need) is
 /// missing: under `./scripts/test` (GARDEN_EDEN_REQUIRE_TRAINER=1) and in any CI (CI=true), so a

@@ -1,14 +1,25 @@
-//! Before launch, for the wizard and `garden-eden train` alike: the GPU a run is planned for, the
-//! base model's precision chosen for it, the memory verdict, and the extras the settings need.
+//! Before launch, for the wizard and `garden-eden train` alike: the form's settings as a checked
+//! [`TrainConfig`], the GPU a run is planned for, the base model's precision chosen for it, the
+//! steps and time it takes, the memory verdict, the extras the settings need, and the review
+//! ([`review`]) that gathers them; [`start`] queues what was reviewed.
 
 use std::path::Path;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::TrainConfig;
-use super::estimate::{recommend, verdict_for, ModelShape, Target, Verdict};
+pub use garden_types::runs::{BackendPlan, MemoryPlan, TrainParams, TrainPlan};
+
+use super::backends::{launch, Backend};
+use super::config::{Adjustment, TrainConfig, ZeroStage};
+use super::estimate::{human_bytes, recommend, verdict_for, ModelShape, Target, Verdict};
 use super::extras::{self, ExtraStatus};
+use super::runs::{self, Run};
+use super::supervisor::{NewRun, Supervisor};
+use crate::error::{Error, Result};
+use crate::export::Dataset;
 use crate::hardware::Hardware;
+use crate::Studio;
 
 const GIB: u64 = 1 << 30;
 
@@ -65,6 +76,279 @@ pub async fn missing_extras(python: &Path, config: &TrainConfig) -> Vec<ExtraSta
     extras::missing(python, &config.needed_extras()).await.unwrap_or_default()
 }
 
+/// The trimmed value of a form field, if not empty.
+fn text(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A form field's number, if given; the error names the field.
+fn number<T: FromStr>(field: &str, v: &Option<String>) -> Result<Option<T>> {
+    text(v)
+        .map(|s| s.parse::<T>().map_err(|_| Error::invalid(field, format!("'{s}' is not a number"))))
+        .transpose()
+}
+
+/// How the base model is loaded, as the form (`quantization_bit`) and `--quantization-bit` say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrecisionChoice {
+    /// Chosen for the GPU: full precision when it fits with margin, else 4-bit.
+    Auto,
+    /// bf16/fp16 on a GPU, fp32 on the CPU.
+    Full,
+    Bits8,
+    Bits4,
+}
+
+impl PrecisionChoice {
+    pub const ALL: [PrecisionChoice; 4] = [PrecisionChoice::Auto, PrecisionChoice::Full, PrecisionChoice::Bits8, PrecisionChoice::Bits4];
+
+    /// The form's value: `auto`, `none`, `8` or `4`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrecisionChoice::Auto => "auto",
+            PrecisionChoice::Full => "none",
+            PrecisionChoice::Bits8 => "8",
+            PrecisionChoice::Bits4 => "4",
+        }
+    }
+}
+
+impl FromStr for PrecisionChoice {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<PrecisionChoice> {
+        PrecisionChoice::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| Error::invalid("quantization_bit", format!("'{s}' is not auto, none, 8 or 4")))
+    }
+}
+
+/// Sets the base model's precision as chosen (`Auto`: for the target) and returns the sentence
+/// that says so. MLX loads the base model as it is, whatever the choice.
+pub fn set_precision(config: &mut TrainConfig, choice: PrecisionChoice, target: &PlannedTarget) -> String {
+    if config.backend == Backend::Mlx {
+        config.quantization_bit = None;
+        return "MLX loads the base model as it is: for 4-bit, choose an MLX 4-bit model (mlx-community …-4bit, or mlx_lm.convert -q).".to_owned();
+    }
+    match choice {
+        PrecisionChoice::Auto => choose_precision(config, target)
+            .unwrap_or_else(|| "Full precision: garden-eden does not know this model's shape, so it cannot estimate whether 4-bit is needed.".to_owned()),
+        PrecisionChoice::Full => {
+            config.quantization_bit = None;
+            "Full precision (bf16 or fp16 on a GPU, fp32 on the CPU), as chosen.".to_owned()
+        }
+        PrecisionChoice::Bits4 => {
+            config.quantization_bit = Some(4);
+            "4-bit (QLoRA), as chosen: the base model is loaded quantised; the adapter trains in full precision.".to_owned()
+        }
+        PrecisionChoice::Bits8 => {
+            config.quantization_bit = Some(8);
+            "8-bit, as chosen: half the memory of full precision, slower than 4-bit.".to_owned()
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The form's LoRA and training settings over these (the tiny demo's or the defaults): the
+    /// numbers, the ZeRO stage, a troubleshooting adjustment (applied after the numbers), the
+    /// trainer (LLaMA-Factory unless `mlx`) and `trust_remote_code`. The error names the field.
+    /// The model, the dataset and the precision are [`prepare`]'s.
+    pub fn with_params(mut self, p: &TrainParams) -> Result<TrainConfig> {
+        if let Some(v) = number("lora_rank", &p.lora_rank)? {
+            self.lora_rank = v;
+        }
+        if let Some(v) = number("lora_alpha", &p.lora_alpha)? {
+            self.lora_alpha = v;
+        }
+        if let Some(v) = number("lora_dropout", &p.lora_dropout)? {
+            self.lora_dropout = v;
+        }
+        if let Some(v) = text(&p.lora_target) {
+            self.lora_target = v.to_owned();
+        }
+        if let Some(v) = number("num_train_epochs", &p.num_train_epochs)? {
+            self.num_train_epochs = v;
+        }
+        self.max_steps = number("max_steps", &p.max_steps)?.or(self.max_steps);
+        if let Some(v) = number("learning_rate", &p.learning_rate)? {
+            self.learning_rate = v;
+        }
+        if let Some(v) = number("per_device_train_batch_size", &p.per_device_train_batch_size)? {
+            self.per_device_train_batch_size = v;
+        }
+        if let Some(v) = number("gradient_accumulation_steps", &p.gradient_accumulation_steps)? {
+            self.gradient_accumulation_steps = v;
+        }
+        if let Some(v) = number("cutoff_len", &p.cutoff_len)? {
+            self.cutoff_len = v;
+        }
+        self.deepspeed = text(&p.deepspeed).map(ZeroStage::from_str).transpose()?;
+        if let Some(adjustment) = text(&p.adjust).map(Adjustment::from_str).transpose()? {
+            self.apply(adjustment);
+        }
+        self.backend = match text(&p.backend) {
+            None => Backend::LlamaFactory,
+            // The web app runs these two; the others get files only.
+            Some(b) => b
+                .parse::<Backend>()
+                .ok()
+                .filter(|b| b.runs_here())
+                .ok_or_else(|| Error::invalid("backend", format!("'{b}' is not llamafactory or mlx")))?,
+        };
+        self.trust_remote_code = text(&p.trust_remote_code).is_some_and(|v| v == "on" || v == "true");
+        Ok(self)
+    }
+
+    /// Trains on an exported dataset: LLaMA-Factory finds it by name in its folder's
+    /// `dataset_info.json`, with its held-out split as `<name>_val`.
+    pub fn use_dataset(&mut self, dataset: &Dataset) {
+        self.dataset = dataset.name.clone();
+        self.dataset_dir = Path::new(&dataset.path).parent().map(Path::to_path_buf).unwrap_or_default();
+        self.eval_dataset = dataset.validation_path.as_ref().map(|_| format!("{}_val", dataset.name));
+    }
+}
+
+/// The form's run: its checked settings, its dataset, and what the review says with them.
+pub struct Prepared {
+    pub config: TrainConfig,
+    pub dataset: Dataset,
+    /// One sentence on the base model's precision.
+    pub precision: String,
+    pub target: PlannedTarget,
+    pub hardware: Hardware,
+}
+
+/// The form → checked settings for its dataset: the base model (the tiny demo model is made on
+/// first use: the review needs its shape), the settings, and the precision for the planned GPU.
+pub async fn prepare(studio: &Studio, p: &TrainParams) -> Result<Prepared> {
+    let dataset_id = text(&p.dataset_id).ok_or_else(|| Error::invalid("dataset", "choose a dataset"))?.to_owned();
+    let dataset = studio.db().call(move |c| crate::export::get(c, &dataset_id)).await?;
+    let base = if text(&p.model_kind) == Some("tiny") {
+        TrainConfig::tiny_demo(super::ensure_tiny_model(studio.settings()).await?.to_string_lossy())
+    } else {
+        // The guide's model unless another is named.
+        let default = TrainConfig::default();
+        TrainConfig { model_name_or_path: text(&p.model).map_or(default.model_name_or_path.clone(), str::to_owned), ..default }
+    };
+    let mut config = base.with_params(p)?;
+    config.use_dataset(&dataset);
+    let hardware = crate::hardware::detect().await;
+    let target = target(&hardware, number("target_gpu", &p.target_gpu)?, number("gpus", &p.gpus)?);
+    let choice = match config.backend {
+        // MLX loads the model as it is: the choice is not read.
+        Backend::Mlx => PrecisionChoice::Auto,
+        _ => text(&p.quantization_bit).unwrap_or("auto").parse()?,
+    };
+    let precision = set_precision(&mut config, choice, &target);
+    // The supervisor sets the real output folder; this one only lets the settings be checked.
+    config.output_dir = studio.settings().data_dir.join("runs").join("(new)").join("output");
+    config.validate()?;
+    Ok(Prepared { config, dataset, precision, target, hardware })
+}
+
+/// How many examples a run trains on and how many steps that makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Steps {
+    /// Training examples (the held-out split left out; at least 1).
+    pub examples: u64,
+    /// ⌈examples ÷ (batch × accumulation)⌉.
+    pub per_epoch: u64,
+    /// `max_steps` when set, else ⌈per_epoch × epochs⌉.
+    pub total: u64,
+}
+
+pub fn steps(config: &TrainConfig, dataset: &Dataset) -> Steps {
+    let examples = dataset.examples.saturating_sub(dataset.validation).max(1);
+    let per_step = u64::from(config.per_device_train_batch_size * config.gradient_accumulation_steps).max(1);
+    let per_epoch = examples.div_ceil(per_step);
+    let total = config.max_steps.unwrap_or((per_epoch as f64 * config.num_train_epochs).ceil() as u64);
+    Steps { examples, per_epoch, total }
+}
+
+/// The time a run takes, from the seconds per step of the latest finished run of the same model
+/// here ([`runs::seconds_per_step`]).
+pub fn time_estimate(seconds_per_step: Option<f64>, total_steps: u64) -> String {
+    match seconds_per_step {
+        Some(s) => {
+            let total = (s * total_steps as f64).round() as u64;
+            format!("about {}m{:02}s (from your last run of this model here: {s:.2} s a step)", total / 60, total % 60)
+        }
+        None => "unknown until a first run of this model has finished here".to_owned(),
+    }
+}
+
+/// The memory verdict in words, with its parts and one-click suggestions (an error sentence when
+/// the model's shape is unknown).
+pub fn memory_plan(config: &TrainConfig, target: &PlannedTarget) -> std::result::Result<MemoryPlan, String> {
+    memory(config, target).map(|v| MemoryPlan {
+        fit: v.fit,
+        total: human_bytes(v.estimate.total_bytes),
+        gpu: target.target.map(|t| format!("{}, {}", target.name, human_bytes(t.memory_bytes))),
+        parts: v.estimate.parts.iter().map(|(k, b)| (k.clone(), human_bytes(*b))).collect(),
+        formula: v.estimate.formula,
+        message: v.message,
+        suggestions: v.suggestions,
+    })
+}
+
+/// The same settings for the trainers garden-eden does not run (or that the run does not use).
+pub fn other_backends(config: &TrainConfig, dataset: &Dataset) -> Vec<BackendPlan> {
+    Backend::ALL
+        .into_iter()
+        .filter(|b| !b.runs_here() && *b != config.backend)
+        .map(|b| match launch(b, config, Path::new(&dataset.path), dataset.format.as_str()) {
+            Ok(l) => BackendPlan { label: b.label().to_owned(), files: l.files, command: l.command.join(" "), notes: l.notes, error: None },
+            Err(e) => BackendPlan { label: b.label().to_owned(), files: vec![], command: String::new(), notes: vec![], error: Some(e.to_string()) },
+        })
+        .collect()
+}
+
+/// What the wizard reviews before launch: the exact configuration the trainer is given, the
+/// steps and time, the GPU and precision, the memory estimate, missing extras, other trainers.
+pub async fn review(studio: &Studio, p: &TrainParams) -> Result<TrainPlan> {
+    let Prepared { config, dataset, precision, target, hardware } = prepare(studio, p).await?;
+    let steps = steps(&config, &dataset);
+    let model = config.model_name_or_path.clone();
+    let per_step = studio.db().call(move |c| runs::seconds_per_step(c, &model)).await?;
+    let mlx = config.backend == Backend::Mlx;
+    let yaml = if mlx {
+        // What the MLX runner will be given (its data folder is made in the run's folder).
+        let data = Path::new("<run folder>/mlx-data");
+        serde_json::to_string_pretty(&super::mlx::config_for(&config, data, steps.examples, None)).unwrap_or_default()
+    } else {
+        config.to_yaml(hardware.device())
+    };
+    Ok(TrainPlan {
+        yaml,
+        backend: config.backend.label().to_owned(),
+        backend_notes: if mlx { super::mlx::limitations(&config) } else { Vec::new() },
+        trust_remote_code: config.trust_remote_code,
+        examples: steps.examples,
+        steps_per_epoch: steps.per_epoch,
+        total_steps: steps.total,
+        time_estimate: Some(time_estimate(per_step, steps.total)),
+        memory: memory_plan(&config, &target),
+        other_backends: other_backends(&config, &dataset),
+        device: if target.detected { hardware.summary() } else { format!("planned for a {}", target.name) },
+        precision,
+        missing_extras: missing_extras(&studio.settings().python_path(), &config).await,
+    })
+}
+
+/// Queues the reviewed run, named by the form or after its dataset and model.
+pub async fn start(supervisor: &Supervisor, p: &TrainParams) -> Result<Run> {
+    let Prepared { config, dataset, .. } = prepare(supervisor.studio(), p).await?;
+    let name = p.name.clone().filter(|n| !n.trim().is_empty());
+    let name = name.unwrap_or_else(|| format!("{} on {}", dataset.name, short_model(&config.model_name_or_path)));
+    supervisor.submit(NewRun { name, dataset_id: Some(dataset.id), config }).await
+}
+
+/// A model's folder name, or its id.
+fn short_model(m: &str) -> String {
+    Path::new(m).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| m.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +377,58 @@ mod tests {
         assert_eq!(c.quantization_bit, Some(4), "{sentence}");
         assert!(sentence.contains("RTX 4090"), "{sentence}");
         assert_eq!(memory(&c, &t).unwrap().fit, super::super::estimate::Fit::Fits);
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> TrainParams {
+        TrainParams::from_pairs(pairs.iter().map(|(k, v)| (*k, (*v).to_owned())))
+    }
+
+    fn field_of(r: Result<TrainConfig>) -> String {
+        match r {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_form_builds_the_config() {
+        let c = TrainConfig::default()
+            .with_params(&form(&[
+                ("lora_rank", "8"),
+                ("per_device_train_batch_size", "8"),
+                ("gradient_accumulation_steps", "2"),
+                ("deepspeed", "z3"),
+                ("adjust", "out_of_memory"),
+                ("backend", "mlx"),
+                ("trust_remote_code", "on"),
+            ]))
+            .unwrap();
+        assert_eq!(c.lora_rank, 8);
+        assert_eq!((c.per_device_train_batch_size, c.gradient_accumulation_steps), (4, 4), "the adjustment comes after the numbers");
+        assert_eq!(c.deepspeed, Some(ZeroStage::Zero3));
+        assert_eq!(c.backend, Backend::Mlx);
+        assert!(c.trust_remote_code);
+        let plain = TrainConfig::default().with_params(&TrainParams::default()).unwrap();
+        assert_eq!(plain, TrainConfig::default());
+        assert_eq!(field_of(TrainConfig::default().with_params(&form(&[("lora_rank", "many")]))), "lora_rank");
+        assert_eq!(field_of(TrainConfig::default().with_params(&form(&[("deepspeed", "z1")]))), "deepspeed");
+        assert_eq!(field_of(TrainConfig::default().with_params(&form(&[("adjust", "louder")]))), "adjust");
+        assert_eq!(field_of(TrainConfig::default().with_params(&form(&[("backend", "axolotl")]))), "backend");
+        assert!(matches!("16".parse::<PrecisionChoice>(), Err(Error::Invalid { field, .. }) if field == "quantization_bit"));
+    }
+
+    #[test]
+    fn precision_as_chosen() {
+        let t = target(&rtx(24), None, None);
+        let mut c = TrainConfig::default();
+        assert!(set_precision(&mut c, PrecisionChoice::Bits8, &t).starts_with("8-bit"));
+        assert_eq!(c.quantization_bit, Some(8));
+        set_precision(&mut c, PrecisionChoice::Full, &t);
+        assert_eq!(c.quantization_bit, None);
+        let mut mlx = TrainConfig { backend: Backend::Mlx, quantization_bit: Some(4), ..TrainConfig::default() };
+        assert!(set_precision(&mut mlx, PrecisionChoice::Bits4, &t).starts_with("MLX"));
+        assert_eq!(mlx.quantization_bit, None);
+        assert_eq!(time_estimate(Some(0.5), 150), "about 1m15s (from your last run of this model here: 0.50 s a step)");
     }
 
     #[test]

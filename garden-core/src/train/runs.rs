@@ -1,162 +1,33 @@
 //! Runs and their metric points in the database.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// Where a run is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-    /// The trainer stopped while garden-eden was not watching (crash, reboot): resume it.
-    Interrupted,
-}
+pub use garden_types::runs::{FromRun, MetricPoint, ModelProgress, ModelState, Phase, Run, RunSnapshot, RunStatus, RunView};
 
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Queued => "queued",
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-            RunStatus::Cancelled => "cancelled",
-            RunStatus::Interrupted => "interrupted",
+/// `run.new_adapter()`: named after the run, base and dataset from the run
+/// (`adapters::register_run` takes it). Only a succeeded run has an adapter to register.
+impl FromRun for crate::adapters::NewAdapter {
+    type Error = Error;
+
+    fn from_run(run: &Run) -> Result<Self> {
+        if run.status != RunStatus::Succeeded {
+            return Err(Error::invalid("run", format!("run {} has not succeeded (it is {})", run.name, run.status.as_str())));
         }
-    }
-
-    pub fn parse(s: &str) -> RunStatus {
-        match s {
-            "queued" => RunStatus::Queued,
-            "running" => RunStatus::Running,
-            "succeeded" => RunStatus::Succeeded,
-            "cancelled" => RunStatus::Cancelled,
-            "interrupted" => RunStatus::Interrupted,
-            _ => RunStatus::Failed,
-        }
-    }
-
-    pub fn is_finished(self) -> bool {
-        !matches!(self, RunStatus::Queued | RunStatus::Running)
-    }
-}
-
-/// A training run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Run {
-    pub id: String,
-    pub name: String,
-    pub dataset_id: Option<String>,
-    pub backend: String,
-    pub config: serde_json::Value,
-    pub yaml: String,
-    pub status: RunStatus,
-    pub pid: Option<i64>,
-    pub output_dir: String,
-    pub log_path: String,
-    pub error: Option<String>,
-    pub exit_code: Option<i64>,
-    pub total_steps: Option<i64>,
-    pub cancel_requested: bool,
-    pub created_at: i64,
-    pub started_at: Option<i64>,
-    pub finished_at: Option<i64>,
-    /// Last training and eval loss recorded.
-    pub final_loss: Option<f64>,
-    pub final_eval_loss: Option<f64>,
-    /// Where a running run is: finding or downloading its base model, or training.
-    pub phase: Option<Phase>,
-    /// The base model's phase: where it was found, or how far its download is.
-    pub model_progress: Option<ModelProgress>,
-}
-
-impl Run {
-    /// What registering this run's adapter needs: named after the run, base and dataset from the
-    /// run (`adapters::register_run` takes it). Only a succeeded run has an adapter to register.
-    pub fn new_adapter(&self) -> Result<crate::adapters::NewAdapter> {
-        if self.status != RunStatus::Succeeded {
-            return Err(Error::invalid("run", format!("run {} has not succeeded (it is {})", self.name, self.status.as_str())));
-        }
-        let base = self.config.get("model_name_or_path").and_then(serde_json::Value::as_str).map(String::from);
+        let base = run.config.get("model_name_or_path").and_then(serde_json::Value::as_str).map(String::from);
         let base_path = base.as_deref().map(std::path::PathBuf::from).filter(|p| p.join("config.json").is_file());
         Ok(crate::adapters::NewAdapter {
-            name: self.name.clone(),
+            name: run.name.clone(),
             version: None,
-            description: format!("Trained by run {}", self.name),
+            description: format!("Trained by run {}", run.name),
             base_model: base,
             base_path,
-            path: self.output_dir.clone().into(),
-            run_id: Some(self.id.clone()),
-            dataset_id: self.dataset_id.clone(),
+            path: run.output_dir.clone().into(),
+            run_id: Some(run.id.clone()),
+            dataset_id: run.dataset_id.clone(),
         })
     }
-}
-
-/// The two phases of a running run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    /// The base model is being found, checked or downloaded; no trainer runs yet.
-    Model,
-    Training,
-}
-
-impl Phase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Model => "model",
-            Phase::Training => "training",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Phase> {
-        match s {
-            "model" => Some(Phase::Model),
-            "training" => Some(Phase::Training),
-            _ => None,
-        }
-    }
-}
-
-/// How the base model was resolved, or how far its download is.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ModelProgress {
-    /// The Hugging Face id (or the local folder).
-    pub repo: String,
-    /// `local` (a folder), `cached` (already in the Hugging Face cache), `downloading`,
-    /// `downloaded`, `failed`.
-    pub state: String,
-    pub done_bytes: u64,
-    pub total_bytes: u64,
-    pub files_done: u64,
-    pub files_total: u64,
-    /// Bytes a second over the last few seconds.
-    pub bytes_per_s: Option<f64>,
-    pub eta_s: Option<f64>,
-    /// The folder the trainer loads.
-    pub path: Option<String>,
-    /// One sentence for people (what was found, or why it failed and what to do).
-    pub message: Option<String>,
-}
-
-/// One point of a run's charts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MetricPoint {
-    pub step: i64,
-    pub total_steps: Option<i64>,
-    pub epoch: Option<f64>,
-    pub loss: Option<f64>,
-    pub eval_loss: Option<f64>,
-    pub lr: Option<f64>,
-    pub percentage: Option<f64>,
-    pub elapsed_s: Option<f64>,
-    pub remaining_s: Option<f64>,
-    pub throughput: Option<f64>,
 }
 
 const RUN_COLUMNS: &str = "r.id, r.name, r.dataset_id, r.backend, r.config, r.yaml, r.status, r.pid,
@@ -171,7 +42,8 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
         id: r.get(0)?,
         name: r.get(1)?,
         dataset_id: r.get(2)?,
-        backend: r.get(3)?,
+        // Written by the supervisor from `Backend::as_str`.
+        backend: r.get::<_, String>(3)?.parse().unwrap_or_default(),
         config: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or(serde_json::Value::Null),
         yaml: r.get(5)?,
         status: RunStatus::parse(&r.get::<_, String>(6)?),
@@ -247,6 +119,17 @@ pub fn metrics(conn: &Connection, run_id: &str) -> Result<Vec<MetricPoint>> {
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(points)
+}
+
+/// A run with every point recorded so far (the run's page).
+pub fn view(conn: &Connection, id: &str) -> Result<RunView> {
+    Ok(RunView { run: get(conn, id)?, points: metrics(conn, id)? })
+}
+
+/// A run's whole live state: the first event of its stream.
+pub fn snapshot(conn: &Connection, id: &str) -> Result<RunSnapshot> {
+    let RunView { run, points } = view(conn, id)?;
+    Ok(RunSnapshot::of(run, points))
 }
 
 /// Seconds per step of the latest finished run of this base model on this machine, if any: the

@@ -317,7 +317,7 @@ impl Supervisor {
         self.studio.db().call(move |c| runs::set_model_progress(c, &id, Phase::Training, None)).await?;
 
         // Phase 2: the trainer: LLaMA-Factory, or the MLX runner.
-        let mlx = run.backend == Backend::Mlx.as_str();
+        let mlx = run.backend == Backend::Mlx;
         let cli = if mlx { self.studio.settings().mlx_python_path() } else { llamafactory_cli(&python) };
         let log = std::fs::OpenOptions::new()
             .create(true)
