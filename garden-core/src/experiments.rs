@@ -37,50 +37,43 @@ pub struct Experiment {
     pub ended_at: Option<i64>,
 }
 
-fn load(conn: &Connection, where_sql: &str, arg: &str) -> Result<Option<Experiment>> {
-    let row = conn
-        .query_row(
-            &format!("SELECT id, name, arm_a, arm_b, split_b, status, winner, verdict, created_at, ended_at FROM experiments WHERE {where_sql}"),
-            [arg],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, f64>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                    r.get::<_, i64>(8)?,
-                    r.get::<_, Option<i64>>(9)?,
-                ))
-            },
-        )
-        .optional()?;
-    row.map(|r| {
-        Ok(Experiment {
-            id: r.0,
-            name: r.1,
-            arm_a: infer::endpoint(conn, &r.2)?,
-            arm_b: infer::endpoint(conn, &r.3)?,
-            split_b: r.4,
-            status: r.5,
-            winner: r.6,
-            verdict: r.7,
-            created_at: r.8,
-            ended_at: r.9,
-        })
+const EXPERIMENT_COLUMNS: &str = "id, name, arm_a, arm_b, split_b, status, winner, verdict, created_at, ended_at";
+
+/// An experiments row, its arms' endpoint ids still to be looked up.
+type Row = (String, String, String, String, f64, String, Option<String>, Option<String>, i64, Option<i64>);
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?))
+}
+
+fn with_arms(conn: &Connection, r: Row) -> Result<Experiment> {
+    Ok(Experiment {
+        id: r.0,
+        name: r.1,
+        arm_a: infer::endpoint(conn, &r.2)?,
+        arm_b: infer::endpoint(conn, &r.3)?,
+        split_b: r.4,
+        status: r.5,
+        winner: r.6,
+        verdict: r.7,
+        created_at: r.8,
+        ended_at: r.9,
     })
-    .transpose()
 }
 
+/// An experiment by id or name.
 pub fn get(conn: &Connection, id: &str) -> Result<Experiment> {
-    load(conn, "id = ?1 OR name = ?1", id)?.ok_or_else(|| Error::NotFound { what: "experiment", id: id.into() })
+    let row = conn
+        .query_row(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE id = ?1 OR name = ?1"), [id], read_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound { what: "experiment", id: id.into() })?;
+    with_arms(conn, row)
 }
 
+/// The experiment routing the chat now, if any (one runs at a time).
 pub fn running(conn: &Connection) -> Result<Option<Experiment>> {
-    load(conn, "status = ?1", "running")
+    let row = conn.query_row(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE status = 'running'"), [], read_row).optional()?;
+    row.map(|r| with_arms(conn, r)).transpose()
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<Experiment>> {
@@ -175,23 +168,39 @@ pub struct Report {
     pub judgement: Judgement,
 }
 
-/// The evidence from the conversations `filter` selects (an SQL condition on `c`, with `?1`,
-/// `?2` bound to `args`).
-fn evidence(conn: &Connection, filter: &str, args: [&str; 2], arm: &str, endpoint: &str, adapter_id: Option<String>) -> Result<(ArmReport, Vec<f64>)> {
-    let conversations: u64 = conn.query_row(&format!("SELECT COUNT(*) FROM conversations c WHERE {filter}"), args, |r| r.get::<_, i64>(0))? as u64;
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM conversations c WHERE {filter} ORDER BY c.created_at, c.rowid",
+/// Which conversations are an arm's evidence.
+enum Selection<'a> {
+    /// Those an experiment assigned to the arm.
+    Arm { experiment: &'a str, arm: &'a str },
+    /// Every conversation a model serving the adapter answered, in or out of experiments.
+    Adapter(&'a str),
+}
+
+/// The evidence from the selected conversations: per conversation (oldest first) its
+/// satisfaction by the documented rule, its thumbs up and its thumbs.
+fn evidence(conn: &Connection, selection: Selection<'_>, arm: &str, endpoint: &str, adapter_id: Option<String>) -> Result<(ArmReport, Vec<f64>)> {
+    let per_conversation = format!(
+        "SELECT {}, (SELECT COUNT(*) FROM feedback f WHERE f.conversation_id = c.id AND f.thumbs = 1),
+                (SELECT COUNT(*) FROM feedback f WHERE f.conversation_id = c.id AND f.thumbs IS NOT NULL)
+           FROM conversations c",
         crate::conversations::SCORE_SQL
-    ))?;
-    let scores: Vec<f64> = stmt.query_map(args, |r| r.get::<_, Option<f64>>(0))?.filter_map(|r| r.ok().flatten()).collect();
-    let (up, total): (i64, i64) = conn.query_row(
-        &format!(
-            "SELECT COALESCE(SUM(f.thumbs = 1), 0), COUNT(*) FROM feedback f JOIN conversations c ON c.id = f.conversation_id
-              WHERE {filter} AND f.thumbs IS NOT NULL"
-        ),
-        args,
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    );
+    let read = |r: &rusqlite::Row<'_>| Ok((r.get::<_, Option<f64>>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?));
+    let rows: Vec<(Option<f64>, i64, i64)> = match selection {
+        Selection::Arm { experiment, arm } => conn
+            .prepare(&format!("{per_conversation} WHERE c.experiment_id = ?1 AND c.arm = ?2 ORDER BY c.created_at, c.rowid"))?
+            .query_map(params![experiment, arm], read)?
+            .collect::<rusqlite::Result<_>>()?,
+        Selection::Adapter(adapter) => conn
+            .prepare(&format!(
+                "{per_conversation} WHERE c.endpoint_id IN (SELECT id FROM endpoints WHERE adapter_id = ?1) ORDER BY c.created_at, c.rowid"
+            ))?
+            .query_map([adapter], read)?
+            .collect::<rusqlite::Result<_>>()?,
+    };
+    let conversations = rows.len() as u64;
+    let scores: Vec<f64> = rows.iter().filter_map(|r| r.0).collect();
+    let (up, total) = rows.iter().fold((0i64, 0i64), |(u, t), r| (u + r.1, t + r.2));
     let mut running_mean = Vec::with_capacity(scores.len());
     let mut sum = 0.0;
     for (i, s) in scores.iter().enumerate() {
@@ -220,7 +229,7 @@ fn evidence(conn: &Connection, filter: &str, args: [&str; 2], arm: &str, endpoin
 
 fn arm_evidence(conn: &Connection, e: &Experiment, arm: &str) -> Result<(ArmReport, Vec<f64>)> {
     let endpoint = if arm == "a" { &e.arm_a } else { &e.arm_b };
-    evidence(conn, "c.experiment_id = ?1 AND c.arm = ?2", [&e.id, arm], arm, &endpoint.name, endpoint.adapter_id.clone())
+    evidence(conn, Selection::Arm { experiment: &e.id, arm }, arm, &endpoint.name, endpoint.adapter_id.clone())
 }
 
 fn pct(x: f64) -> String {
@@ -316,9 +325,8 @@ pub struct AdapterEvidence {
 }
 
 pub fn compare_adapters(conn: &Connection, a: &crate::adapters::Adapter, b: &crate::adapters::Adapter) -> Result<AdapterEvidence> {
-    let filter = "c.endpoint_id IN (SELECT id FROM endpoints WHERE adapter_id = ?1) AND ?2 = ?2";
-    let (ea, sa) = evidence(conn, filter, [&a.id, "a"], "a", &format!("{} {}", a.name, a.version), Some(a.id.clone()))?;
-    let (eb, sb) = evidence(conn, filter, [&b.id, "b"], "b", &format!("{} {}", b.name, b.version), Some(b.id.clone()))?;
+    let (ea, sa) = evidence(conn, Selection::Adapter(&a.id), "a", &format!("{} {}", a.name, a.version), Some(a.id.clone()))?;
+    let (eb, sb) = evidence(conn, Selection::Adapter(&b.id), "b", &format!("{} {}", b.name, b.version), Some(b.id.clone()))?;
     let judgement = judge(&ea, &sa, &eb, &sb, (&ea.endpoint.clone(), &eb.endpoint.clone()));
     Ok(AdapterEvidence { a: ea, b: eb, judgement })
 }

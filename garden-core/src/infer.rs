@@ -191,7 +191,7 @@ fn err(e: &Endpoint, message: impl Into<String>) -> Error {
     Error::Service { service: service(e), url: e.url.clone(), message: message.into() }
 }
 
-/// Sampling options (the seed's defaults).
+/// Sampling options (defaults: temperature 0.8, top-p 0.92, 256 tokens, as in the guide's Modelfile).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Sampling {
     pub temperature: f64,

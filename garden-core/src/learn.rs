@@ -1,4 +1,4 @@
-//! Continual learning, the seed's five steps as one guided flow:
+//! Continual learning: the guide's five steps as one guided flow:
 //! 1. export what came since the last dataset (or a date);
 //! 2. merge it with the previous dataset, without duplicates;
 //! 3. train version N+1 (optionally starting from the current adapter);

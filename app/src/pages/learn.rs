@@ -6,7 +6,7 @@ use crate::components::ErrorBox;
 use crate::format;
 use crate::model::LearnView;
 
-/// The seed's five steps of continual learning as one guided flow.
+/// The guide's five steps of continual learning as one guided flow.
 #[component]
 pub fn LearnPage() -> impl IntoView {
     let start = ServerAction::<StartLearning>::new();
