@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use garden_core::adapters::{self, convert, deploy, gguf::GgmlType, peft, Adapter, Metrics, NewAdapter};
+use garden_core::adapters::{self, convert, deploy, gguf::GgmlType, peft, Adapter, DeployStatus, Metrics, NewAdapter};
 use garden_core::Studio;
 
 #[derive(Args, Debug)]
@@ -356,7 +356,7 @@ pub async fn command(studio: Studio, cmd: AdaptersCommand) -> anyhow::Result<()>
                     println!("  {p}");
                 }
             }
-            if d.status != "succeeded" {
+            if d.status != DeployStatus::Succeeded {
                 anyhow::bail!("{}\n  what to do: {}", d.error.unwrap_or_default(), d.hint.unwrap_or_default());
             }
             if !json {
@@ -373,8 +373,7 @@ pub async fn command(studio: Studio, cmd: AdaptersCommand) -> anyhow::Result<()>
             eprintln!("{}", adapters::modelfile::NOTE);
         }
         AdaptersCommand::Check { adapter } => {
-            let a = studio.db().call(move |c| adapters::find(c, &adapter)).await?;
-            let checks = deploy::troubleshoot(&studio, &a).await;
+            let checks = deploy::checks(&studio, &adapter).await?;
             let mut failed = false;
             for c in &checks {
                 println!("{}  {:<40} {}", if c.ok { "ok  " } else { "FAIL" }, c.label, c.detail);

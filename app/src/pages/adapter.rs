@@ -5,7 +5,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::adapters::{check_adapter, get_adapter, ActivateAdapter, DeleteAdapter, DeployAdapter};
 use crate::components::ErrorBox;
 use crate::format;
-use crate::model::{AdapterView, DeploymentRow};
+use garden_types::adapters::{self as model, AdapterView, LineageRun};
 
 /// One adapter: lineage, metrics, activate, deploy to Ollama with live progress (and why it
 /// failed), the seed's Modelfile, and the "adapter not loading" checks.
@@ -74,7 +74,7 @@ fn Detail(v: AdapterView, activate: ServerAction<ActivateAdapter>, delete: Serve
     let (id_activate, id_delete, id_deploy, id_download) = (a.id.clone(), a.id.clone(), a.id.clone(), a.id.clone());
     let title = format!("{} {}", a.name, a.version);
     let num = |x: Option<f64>, d: usize| x.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "–".into());
-    let running = v.deployments.iter().any(|d| d.status == "running");
+    let running = v.deploying();
     let deploy_error = move || deploy.value().get().and_then(Result::err);
     let other_error = move || activate.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err));
     view! {
@@ -110,29 +110,31 @@ fn Detail(v: AdapterView, activate: ServerAction<ActivateAdapter>, delete: Serve
                         }.into_any(),
                         None => view! { <li class="muted">"No dataset recorded (registered by hand)"</li> }.into_any(),
                     }}
-                    {v.run.clone().map(|(id, name, status)| view! {
-                        <li>"Run " <a href=format!("/runs/{id}")>{name}</a> {format!(" ({status})")}</li>
+                    {v.run.clone().map(|r| view! {
+                        <li>"Run " <a href=format!("/runs/{}", r.id)>{r.name}</a> {format!(" ({})", r.status)}</li>
                     })}
                     <li><strong>{format!("Adapter {}", a.version)}</strong>
                         {v.parent.clone().map(|p| view! { <span class="muted">{format!(" (after {})", p.version)}</span> })}</li>
                     <li>{format!("{} deployment(s)", v.deployments.len())}</li>
                 </ol>
-                {v.base_precision_note.clone().map(|note| view! { <p class="muted" id="base-precision">{note}</p> })}
+                {v.run.as_ref().and_then(LineageRun::base_precision_note).map(|note| view! { <p class="muted" id="base-precision">{note}</p> })}
                 {(!v.activations.is_empty()).then(|| view! {
                     <h3>"Activations"</h3>
                     <ul class="plain" id="activations">
-                        {v.activations.iter().map(|(at, what)| view! { <li>{format!("{} · {what}", format::datetime_utc(*at))}</li> }).collect_view()}
+                        {v.activations.iter().map(|x| view! {
+                            <li>{format!("{} · {}", format::datetime_utc(x.activation.at), x.describe(&a.id))}</li>
+                        }).collect_view()}
                     </ul>
                 })}
             </section>
             <section class="card" id="metrics">
                 <h2>"Metrics"</h2>
                 <dl class="paths">
-                    <dt>"Training loss"</dt><dd>{num(a.training_loss, 4)}</dd>
-                    <dt>"Eval loss"</dt><dd>{num(a.eval_loss, 4)}</dd>
-                    <dt>"Perplexity"</dt><dd>{num(a.perplexity, 2)}</dd>
-                    <dt>"Avg satisfaction"</dt><dd>{num(a.avg_satisfaction, 2)}</dd>
-                    <dt>"Conversations"</dt><dd>{a.total_conversations.map(|n| n.to_string()).unwrap_or_else(|| "–".into())}</dd>
+                    <dt>"Training loss"</dt><dd>{num(a.metrics.training_loss, 4)}</dd>
+                    <dt>"Eval loss"</dt><dd>{num(a.metrics.eval_loss, 4)}</dd>
+                    <dt>"Perplexity"</dt><dd>{num(a.metrics.perplexity, 2)}</dd>
+                    <dt>"Avg satisfaction"</dt><dd>{num(a.metrics.avg_satisfaction, 2)}</dd>
+                    <dt>"Conversations"</dt><dd>{a.metrics.total_conversations.map(|n| n.to_string()).unwrap_or_else(|| "–".into())}</dd>
                     <dt>"Base model"</dt><dd>{a.base_model.clone()}</dd>
                     <dt>"LoRA"</dt><dd>{format!("rank {} · alpha {} · {}", a.rank, a.alpha, a.target_modules.join(", "))}</dd>
                     <dt>"Folder"</dt><dd class="path">{a.path.clone()}</dd>
@@ -187,12 +189,12 @@ fn Detail(v: AdapterView, activate: ServerAction<ActivateAdapter>, delete: Serve
 }
 
 #[component]
-fn Deployment(d: DeploymentRow) -> impl IntoView {
+fn Deployment(d: model::Deployment) -> impl IntoView {
     view! {
-        <li class="deployment" data-status=d.status.clone() data-strategy=d.strategy.clone()>
+        <li class="deployment" data-status=d.status.as_str() data-strategy=d.strategy.as_str()>
             <div class="card-head">
                 <strong>{d.model_name.clone()}</strong>
-                <span class=format!("status {}", d.status)>{d.status.clone()}</span>
+                <span class=format!("status {}", d.status)>{d.status.as_str()}</span>
             </div>
             <p class="summary">{format!(
                 "{} · {} route{} · {}",
@@ -228,7 +230,7 @@ fn poll_while_running(adapter: Resource<Result<AdapterView, crate::error::AppErr
     {
         let handle = set_interval_with_handle(
             move || {
-                let running = adapter.get_untracked().and_then(Result::ok).is_some_and(|v| v.deployments.iter().any(|d| d.status == "running"));
+                let running = adapter.get_untracked().and_then(Result::ok).is_some_and(|v| v.deploying());
                 if running {
                     tick.update(|t| *t += 1);
                 }

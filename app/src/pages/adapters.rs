@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use crate::api::adapters::{list_adapters, ActivateAdapter, RegisterAdapter, RegisterRun, RollbackAdapter};
 use crate::components::ErrorBox;
 use crate::format;
-use crate::model::AdapterRow;
+use garden_types::adapters::Adapter;
 
 fn num(v: Option<f64>, digits: usize) -> String {
     v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "–".into())
@@ -43,7 +43,7 @@ pub fn AdaptersPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match overview.await {
                     Ok(o) => { let runs = o.unregistered_runs.clone(); view! {
-                        {o.rollback_to.clone().map(|to| view! {
+                        {o.rollback_to.as_ref().map(Adapter::label).map(|to| view! {
                             <div class="notice">
                                 <ActionForm action=rollback>
                                     <button type="submit" class="button secondary" id="rollback">{format!("Roll back to {to}")}</button>
@@ -107,7 +107,7 @@ pub fn AdaptersPage() -> impl IntoView {
 }
 
 #[component]
-fn Version(a: AdapterRow, activate: ServerAction<ActivateAdapter>) -> impl IntoView {
+fn Version(a: Adapter, activate: ServerAction<ActivateAdapter>) -> impl IntoView {
     let href = format!("/adapters/{}", a.id);
     let lineage = match (&a.dataset_id, &a.run_id) {
         (Some(_), Some(run)) => view! { <span>"dataset → " <a href=format!("/runs/{run}")>"run"</a> " → this adapter"</span> }.into_any(),
@@ -116,7 +116,7 @@ fn Version(a: AdapterRow, activate: ServerAction<ActivateAdapter>) -> impl IntoV
     };
     view! {
         <li class=if a.is_active { "version card active" } else { "version card" } data-version=a.version.clone() data-name=a.name.clone()
-            data-active=a.is_active.to_string() data-format=a.format.clone()>
+            data-active=a.is_active.to_string() data-format=a.format.as_str()>
             <div class="card-head">
                 <h2><a href=href.clone()>{format!("{} {}", a.name, a.version)}</a>
                     {a.is_active.then(|| view! { <span class="badge active-badge">"active"</span> })}
@@ -125,11 +125,11 @@ fn Version(a: AdapterRow, activate: ServerAction<ActivateAdapter>) -> impl IntoV
             </div>
             <p class="summary">{format!("base {} · rank {} · alpha {} · {} · {}", a.base_model, a.rank, a.alpha, a.target_modules.join(", "), a.format)}</p>
             <dl class="metrics">
-                <dt>"Training loss"</dt><dd>{num(a.training_loss, 4)}</dd>
-                <dt>"Eval loss"</dt><dd>{num(a.eval_loss, 4)}</dd>
-                <dt>"Perplexity"</dt><dd>{num(a.perplexity, 2)}</dd>
-                <dt>"Satisfaction"</dt><dd>{num(a.avg_satisfaction, 2)}</dd>
-                <dt>"Conversations"</dt><dd>{a.total_conversations.map(|n| n.to_string()).unwrap_or_else(|| "–".into())}</dd>
+                <dt>"Training loss"</dt><dd>{num(a.metrics.training_loss, 4)}</dd>
+                <dt>"Eval loss"</dt><dd>{num(a.metrics.eval_loss, 4)}</dd>
+                <dt>"Perplexity"</dt><dd>{num(a.metrics.perplexity, 2)}</dd>
+                <dt>"Satisfaction"</dt><dd>{num(a.metrics.avg_satisfaction, 2)}</dd>
+                <dt>"Conversations"</dt><dd>{a.metrics.total_conversations.map(|n| n.to_string()).unwrap_or_else(|| "–".into())}</dd>
             </dl>
             <div class="inline-form">
                 <span class="muted">{lineage}</span>

@@ -19,7 +19,7 @@ use super::modelfile;
 use super::ollama::{self, CreateRequest, Ollama};
 use crate::infer::ChatMessage;
 use super::peft::{self, BaseModel, PeftAdapter};
-use super::{Adapter, Deployment};
+use super::{Adapter, DeployStatus, DeployStrategy, Deployment};
 use crate::error::{Error, Result};
 use crate::Studio;
 
@@ -154,8 +154,8 @@ pub async fn start(studio: &Studio, adapter_id: &str, opts: &DeployOptions) -> R
     let dep_id = uuid::Uuid::new_v4().to_string();
     let target = studio.settings().ollama_url.clone();
     let strategy = match opts.route {
-        Route::Merged => "merged",
-        _ => "adapter",
+        Route::Merged => DeployStrategy::Merged,
+        _ => DeployStrategy::Adapter,
     };
     let (d, aid) = (dep_id.clone(), a.id.clone());
     studio
@@ -163,8 +163,8 @@ pub async fn start(studio: &Studio, adapter_id: &str, opts: &DeployOptions) -> R
         .call(move |c| {
             c.execute(
                 "INSERT INTO deployments (id, adapter_id, target, model_name, strategy, status, progress, modelfile, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'running', '[]', ?6, ?7)",
-                rusqlite::params![d, aid, target, model_name, strategy, text, crate::now_ms()],
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, '[]', ?7, ?8)",
+                rusqlite::params![d, aid, target, model_name, strategy.as_str(), DeployStatus::Running.as_str(), text, crate::now_ms()],
             )?;
             super::deployment(c, &d)
         })
@@ -215,11 +215,11 @@ pub async fn run(studio: &Studio, deployment_id: &str, opts: &DeployOptions) -> 
     let result = execute(studio, &dep, &adapter, opts, &ollama).await;
     let id = dep.id.clone();
     let (status, error, hint, answer, version, strategy) = match result {
-        Ok(done) => ("succeeded", None, None, Some(done.answer), Some(done.version), done.strategy),
+        Ok(done) => (DeployStatus::Succeeded, None, None, Some(done.answer), Some(done.version), done.strategy),
         Err((e, version)) => {
             let hint = hint_for(&e, &dep.target);
             tracing::warn!(deployment = %dep.id, error = %e, "deployment failed");
-            ("failed", Some(e.to_string()), Some(hint), None, version, dep.strategy.clone())
+            (DeployStatus::Failed, Some(e.to_string()), Some(hint), None, version, dep.strategy)
         }
     };
     let prompt = opts.test_prompt.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| TEST_PROMPT.to_string());
@@ -229,10 +229,20 @@ pub async fn run(studio: &Studio, deployment_id: &str, opts: &DeployOptions) -> 
             c.execute(
                 "UPDATE deployments SET status = ?2, error = ?3, hint = ?4, test_prompt = ?5, test_answer = ?6,
                     ollama_version = COALESCE(?7, ollama_version), strategy = ?8, finished_at = ?9 WHERE id = ?1",
-                rusqlite::params![id, status, error, hint, answer.as_ref().map(|_| prompt), answer, version, strategy, crate::now_ms()],
+                rusqlite::params![
+                    id,
+                    status.as_str(),
+                    error,
+                    hint,
+                    answer.as_ref().map(|_| prompt),
+                    answer,
+                    version,
+                    strategy.as_str(),
+                    crate::now_ms()
+                ],
             )?;
             let d = super::deployment(c, &id)?;
-            if d.status == "succeeded" {
+            if d.status == DeployStatus::Succeeded {
                 // The deployed model becomes a model to chat with now (not when a page is viewed).
                 crate::infer::endpoint_for_adapter(c, &d.adapter_id)?;
             }
@@ -250,7 +260,7 @@ pub async fn deploy(studio: &Studio, adapter: &str, opts: &DeployOptions) -> Res
 struct Done {
     answer: String,
     version: String,
-    strategy: String,
+    strategy: DeployStrategy,
 }
 
 async fn execute(studio: &Studio, dep: &Deployment, a: &Adapter, opts: &DeployOptions, ollama: &Ollama) -> Result<Done, (Error, Option<String>)> {
@@ -324,7 +334,7 @@ async fn execute(studio: &Studio, dep: &Deployment, a: &Adapter, opts: &DeployOp
                     req.files.insert(name, json!(digest));
                 }
             }
-            "adapter"
+            DeployStrategy::Adapter
         }
         Route::Merged | Route::Auto => {
             let merged = work.join("merged");
@@ -348,7 +358,7 @@ async fn execute(studio: &Studio, dep: &Deployment, a: &Adapter, opts: &DeployOp
                 req.files.insert(name, json!(digest));
             }
             req.quantize = opts.quantize.clone().filter(|q| !q.is_empty());
-            "merged"
+            DeployStrategy::Merged
         }
     };
 
@@ -365,7 +375,7 @@ async fn execute(studio: &Studio, dep: &Deployment, a: &Adapter, opts: &DeployOp
         .await
         .map_err(fail)?;
     step("Ollama answered".into()).await.map_err(fail)?;
-    Ok(Done { answer, version, strategy: strategy.into() })
+    Ok(Done { answer, version, strategy })
 }
 
 /// The files Ollama needs from a model folder: weights, config and tokenizer files, sorted.
@@ -395,20 +405,20 @@ fn model_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-/// One troubleshooting check: the seed's "adapter not loading" list, done by the app.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Check {
-    pub label: String,
-    pub ok: bool,
-    pub detail: String,
-    pub fix: Option<String>,
-}
+pub use garden_types::adapters::Check;
 
 fn check(label: &str, r: std::result::Result<String, (String, String)>) -> Check {
     match r {
         Ok(detail) => Check { label: label.into(), ok: true, detail, fix: None },
         Err((detail, fix)) => Check { label: label.into(), ok: false, detail, fix: Some(fix) },
     }
+}
+
+/// [`troubleshoot`] for the adapter `key` (an id or anything [`super::find`] takes).
+pub async fn checks(studio: &Studio, key: &str) -> Result<Vec<Check>> {
+    let key = key.to_string();
+    let a = studio.db().call(move |c| super::find(c, &key)).await?;
+    Ok(troubleshoot(studio, &a).await)
 }
 
 /// Checks each part of deploying `a` on its own: files, base match, GGUF conversion, Modelfile,

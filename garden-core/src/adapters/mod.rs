@@ -18,48 +18,15 @@ pub mod synthetic;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::Studio;
 
+pub use garden_types::adapters::{
+    Activation, Adapter, AdapterView, AdaptersOverview, Comparison, DeployStatus, DeployStrategy, Deployment, Lineage,
+    LineageDataset, LineageRun, Metrics, NamedActivation,
+};
 pub use peft::{PeftAdapter, WeightsFormat};
-
-/// A registered adapter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Adapter {
-    pub id: String,
-    pub name: String,
-    pub version: String,
-    pub description: String,
-    pub base_model: String,
-    pub base_path: Option<String>,
-    pub path: String,
-    /// How the weights are stored: `safetensors` (PEFT), `bin` (old PEFT) or `mlx` (mlx-lm).
-    pub format: String,
-    pub rank: i64,
-    pub alpha: f64,
-    pub target_modules: Vec<String>,
-    pub checksum: String,
-    pub run_id: Option<String>,
-    pub dataset_id: Option<String>,
-    pub parent_id: Option<String>,
-    pub is_active: bool,
-    pub metrics: Metrics,
-    pub created_at: i64,
-    pub activated_at: Option<i64>,
-}
-
-/// The seed's performance metrics. Training values come from the run; satisfaction and
-/// conversation counts from use (or `update_metrics`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    pub avg_satisfaction: Option<f64>,
-    pub total_conversations: Option<i64>,
-    pub training_loss: Option<f64>,
-    pub eval_loss: Option<f64>,
-    pub perplexity: Option<f64>,
-    pub updated_at: Option<i64>,
-}
 
 /// What registering needs; `version` and `base_model` are filled in when absent.
 #[derive(Debug, Clone, Default)]
@@ -80,6 +47,14 @@ const COLUMNS: &str = "id, name, version, description, base_model, base_path, pa
     target_modules, checksum, run_id, dataset_id, parent_id, is_active, avg_satisfaction, total_conversations, \
     training_loss, eval_loss, perplexity, metrics_updated_at, created_at, activated_at";
 
+/// A column holding one of a fixed set of strings, read with the type's `parse`.
+fn stored<T>(r: &Row<'_>, i: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let s: String = r.get(i)?;
+    parse(&s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("unexpected value '{s}'").into())
+    })
+}
+
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Adapter> {
     let targets: String = r.get(10)?;
     Ok(Adapter {
@@ -90,7 +65,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Adapter> {
         base_model: r.get(4)?,
         base_path: r.get(5)?,
         path: r.get(6)?,
-        format: r.get(7)?,
+        format: stored(r, 7, WeightsFormat::parse)?,
         rank: r.get(8)?,
         alpha: r.get(9)?,
         target_modules: serde_json::from_str(&targets).unwrap_or_default(),
@@ -147,6 +122,9 @@ pub fn register(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
     let name = new.name.trim().to_string();
     if name.is_empty() || name.len() > 100 || name.chars().any(|c| c.is_control()) {
         return Err(Error::invalid("name", "give a name of 1 to 100 printable characters"));
+    }
+    if new.path.as_os_str().is_empty() {
+        return Err(Error::invalid("adapter path", "give the folder that holds adapter_config.json"));
     }
     let path = std::fs::canonicalize(&new.path).map_err(|_| Error::Invalid {
         field: "adapter path".into(),
@@ -424,106 +402,8 @@ pub fn update_metrics(conn: &mut Connection, id: &str, m: &Metrics) -> Result<Ad
     Ok(a)
 }
 
-/// The seed's comparison (`satisfaction_diff`, `conversation_count_diff`) plus loss differences;
-/// each is `b − a` and `None` when either side lacks the value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Comparison {
-    pub a: Adapter,
-    pub b: Adapter,
-    pub satisfaction_diff: Option<f64>,
-    pub conversation_count_diff: Option<i64>,
-    pub training_loss_diff: Option<f64>,
-    pub eval_loss_diff: Option<f64>,
-    pub perplexity_diff: Option<f64>,
-}
-
 pub fn compare(conn: &Connection, a: &str, b: &str) -> Result<Comparison> {
-    let a = find(conn, a)?;
-    let b = find(conn, b)?;
-    let d = |x: Option<f64>, y: Option<f64>| Some(y? - x?);
-    Ok(Comparison {
-        satisfaction_diff: d(a.metrics.avg_satisfaction, b.metrics.avg_satisfaction),
-        conversation_count_diff: a.metrics.total_conversations.zip(b.metrics.total_conversations).map(|(x, y)| y - x),
-        training_loss_diff: d(a.metrics.training_loss, b.metrics.training_loss),
-        eval_loss_diff: d(a.metrics.eval_loss, b.metrics.eval_loss),
-        perplexity_diff: d(a.metrics.perplexity, b.metrics.perplexity),
-        a,
-        b,
-    })
-}
-
-/// Where an adapter came from and where it went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Lineage {
-    pub adapter: Adapter,
-    pub run: Option<LineageRun>,
-    pub dataset: Option<LineageDataset>,
-    pub parent: Option<Adapter>,
-    pub deployments: Vec<Deployment>,
-    pub activations: Vec<Activation>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LineageRun {
-    pub id: String,
-    pub name: String,
-    pub status: String,
-    pub finished_at: Option<i64>,
-    /// The run loaded its base model in this many bits (QLoRA).
-    pub quantization_bit: Option<u8>,
-}
-
-impl LineageRun {
-    /// Why a QLoRA adapter is merged into (and converted against) the full-precision base.
-    pub fn base_precision_note(&self) -> Option<String> {
-        self.quantization_bit.map(|bits| {
-            format!(
-                "Trained on a {bits}-bit base (QLoRA). Merging and GGUF conversion use the full-precision base: the adapter's \
-                 own weights are full precision, Ollama and llama.cpp load plain bf16/fp16 (or their own GGUF quantisations) \
-                 rather than bitsandbytes' {bits}-bit format, and folding the adapter into {bits}-bit weights would round away \
-                 most of what it learned. garden-eden's merge matches PEFT's merge_and_unload on the unquantised base."
-            )
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LineageDataset {
-    pub id: String,
-    pub name: String,
-    pub format: String,
-    pub examples: i64,
-    /// Conversations that went into it (after filtering and curation).
-    pub conversations: i64,
-    pub avg_satisfaction: Option<f64>,
-    pub filter: serde_json::Value,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Activation {
-    pub adapter_id: String,
-    pub previous_id: Option<String>,
-    pub reason: String,
-    pub at: i64,
-}
-
-/// One deployment to Ollama.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Deployment {
-    pub id: String,
-    pub adapter_id: String,
-    pub target: String,
-    pub model_name: String,
-    pub strategy: String,
-    pub ollama_version: Option<String>,
-    pub status: String,
-    pub progress: Vec<String>,
-    pub error: Option<String>,
-    pub hint: Option<String>,
-    pub test_prompt: Option<String>,
-    pub test_answer: Option<String>,
-    pub created_at: i64,
-    pub finished_at: Option<i64>,
+    Ok(Comparison::of(find(conn, a)?, find(conn, b)?))
 }
 
 const DEPLOY_COLUMNS: &str = "id, adapter_id, target, model_name, strategy, ollama_version, status, progress, error, hint, test_prompt, test_answer, created_at, finished_at";
@@ -535,9 +415,9 @@ fn deployment_row(r: &Row<'_>) -> rusqlite::Result<Deployment> {
         adapter_id: r.get(1)?,
         target: r.get(2)?,
         model_name: r.get(3)?,
-        strategy: r.get(4)?,
+        strategy: stored(r, 4, DeployStrategy::parse)?,
         ollama_version: r.get(5)?,
-        status: r.get(6)?,
+        status: stored(r, 6, DeployStatus::parse)?,
         progress: serde_json::from_str(&progress).unwrap_or_default(),
         error: r.get(8)?,
         hint: r.get(9)?,
@@ -604,6 +484,59 @@ pub fn lineage(conn: &Connection, id: &str) -> Result<Lineage> {
         .query_map([&adapter.id], |r| Ok(Activation { adapter_id: r.get(0)?, previous_id: r.get(1)?, reason: r.get(2)?, at: r.get(3)? }))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Lineage { deployments: deployments(conn, &adapter.id)?, adapter, run, dataset, parent, activations })
+}
+
+/// The registry page: every adapter (newest first), succeeded runs not yet registered, and the
+/// version rollback would activate.
+pub fn overview(conn: &Connection) -> Result<AdaptersOverview> {
+    Ok(AdaptersOverview { adapters: list(conn)?, unregistered_runs: unregistered_runs(conn)?, rollback_to: rollback_target(conn)? })
+}
+
+/// An adapter's activations (newest first) with the names of both sides.
+pub fn named_activations(conn: &Connection, activations: &[Activation]) -> Result<Vec<NamedActivation>> {
+    let name = |id: Option<&String>| -> Result<Option<String>> {
+        match id {
+            Some(id) => Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM adapters WHERE id = ?1"), [id], from_row).optional()?.map(|a| a.label())),
+            None => Ok(None),
+        }
+    };
+    activations
+        .iter()
+        .map(|x| Ok(NamedActivation { adapter_name: name(Some(&x.adapter_id))?, previous_name: name(x.previous_id.as_ref())?, activation: x.clone() }))
+        .collect()
+}
+
+/// One adapter's page (by id or any key [`find`] takes): its lineage, named activations, the
+/// Modelfile its last deployment wrote and the deploy form's defaults.
+pub async fn view(studio: &Studio, key: &str) -> Result<AdapterView> {
+    let key = key.to_string();
+    let (l, activations) = studio
+        .db()
+        .call(move |c| {
+            let l = lineage(c, &key)?;
+            let named = named_activations(c, &l.activations)?;
+            Ok((l, named))
+        })
+        .await?;
+    Ok(AdapterView {
+        modelfile: deploy::modelfile_text(studio, &l.adapter)?,
+        modelfile_note: modelfile::NOTE.to_string(),
+        default_model_name: deploy::default_model_name(&l.adapter),
+        default_system: modelfile::DEFAULT_SYSTEM.to_string(),
+        ollama_url: studio.settings().ollama_url.clone(),
+        adapter: l.adapter,
+        run: l.run,
+        dataset: l.dataset,
+        parent: l.parent,
+        deployments: l.deployments,
+        activations,
+    })
+}
+
+/// Registers the adapter of the succeeded run `run_id` (see [`register_run`]).
+pub fn register_from_run(conn: &mut Connection, run_id: &str) -> Result<Adapter> {
+    let run = crate::train::runs::get(conn, run_id)?;
+    register_run(conn, run.new_adapter()?)
 }
 
 /// The adapter folder of a registered adapter, opened and checked again (files can move).

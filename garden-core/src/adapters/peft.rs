@@ -36,29 +36,7 @@ pub struct AdapterConfig {
     pub modules_to_save: Vec<String>,
 }
 
-/// Where the weights are and in what form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WeightsFormat {
-    Safetensors,
-    /// PyTorch pickle (older PEFT). Registered, but garden-eden never unpickles it: converting it
-    /// needs `save_pretrained(safe_serialization=True)` first.
-    Bin,
-    /// mlx-lm's `adapters.safetensors`: `<module>.lora_a` `[in, r]` and `.lora_b` `[r, out]`, the
-    /// transposes of PEFT's, with `lora_parameters.scale` as the scale (see [`super::mlx`]).
-    Mlx,
-}
-
-impl WeightsFormat {
-    /// The registry's `format` value: `safetensors`, `bin` or `mlx`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WeightsFormat::Safetensors => "safetensors",
-            WeightsFormat::Bin => "bin",
-            WeightsFormat::Mlx => "mlx",
-        }
-    }
-}
+pub use garden_types::adapters::WeightsFormat;
 
 /// One LoRA pair, matched to the base weight it updates.
 #[derive(Debug, Clone)]

@@ -42,6 +42,8 @@ fn registers_with_validation_and_versions() {
     let before = count(&c);
     let missing = NewAdapter { name: "x".into(), path: tmp.path().join("nope"), ..NewAdapter::default() };
     assert!(register(&mut c, missing).unwrap_err().to_string().contains("does not exist"));
+    let blank = NewAdapter { name: "x".into(), ..NewAdapter::default() };
+    assert!(register(&mut c, blank).unwrap_err().to_string().contains("give the folder that holds adapter_config.json"));
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let err = register(&mut c, NewAdapter { name: "x".into(), path: empty.clone(), ..NewAdapter::default() }).unwrap_err();
@@ -84,9 +86,54 @@ fn exactly_one_active_with_rollback_and_delete_rules() {
     assert!(back.is_active);
     let l = lineage(&c, &a.id).unwrap();
     assert!(l.activations.iter().any(|x| x.reason.starts_with("rollback from eden 1.1.0")), "{:?}", l.activations);
+    // The registry page and the activations as the adapter's page tells them.
+    let o = overview(&c).unwrap();
+    assert_eq!(o.adapters.iter().map(|x| x.version.as_str()).collect::<Vec<_>>(), ["1.1.0", "1.0.0"]);
+    assert_eq!(o.rollback_to.map(|x| x.label()).as_deref(), Some("eden 1.1.0"));
+    assert!(o.unregistered_runs.is_empty());
+    let named = named_activations(&c, &l.activations).unwrap();
+    let told: Vec<String> = named.iter().map(|x| x.describe(&a.id)).collect();
+    assert_eq!(told[0], "activated, replacing eden 1.1.0 (rollback from eden 1.1.0)", "{told:?}");
+    assert_eq!(told[1], "replaced by eden 1.1.0 (better)", "{told:?}");
+    assert_eq!(told[2], "activated (first)", "{told:?}");
     delete(&mut c, &b.id).unwrap();
     assert!(matches!(get(&c, &b.id), Err(Error::NotFound { .. })));
     assert!(tmp.path().join("a2/adapter_model.safetensors").exists(), "files stay");
+    let l = lineage(&c, &a.id).unwrap();
+    let named = named_activations(&c, &l.activations).unwrap();
+    assert_eq!(named[0].describe(&a.id), "activated (rollback from eden 1.1.0)", "the removed side is forgotten");
+}
+
+#[test]
+fn deployment_states_are_stored_as_their_strings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = db();
+    let a = register(&mut c, adapter(&tmp.path().join("a1"), 1)).unwrap();
+    assert_eq!(a.format, WeightsFormat::Safetensors);
+    c.execute(
+        "INSERT INTO deployments (id, adapter_id, target, model_name, strategy, status, progress, created_at)
+         VALUES ('d1', ?1, 'http://o', 'm', 'merged', 'succeeded', '[\"one\"]', 5)",
+        [&a.id],
+    )
+    .unwrap();
+    let d = deployment(&c, "d1").unwrap();
+    assert_eq!((d.strategy, d.status), (DeployStrategy::Merged, DeployStatus::Succeeded));
+    assert_eq!(d.progress, ["one"]);
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!((json["strategy"].as_str(), json["status"].as_str()), (Some("merged"), Some("succeeded")));
+    assert_eq!(serde_json::to_value(&a).unwrap()["format"], "safetensors");
+    for s in [DeployStatus::Running, DeployStatus::Succeeded, DeployStatus::Failed] {
+        assert_eq!(DeployStatus::parse(s.as_str()), Some(s));
+        assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+    }
+    for s in [DeployStrategy::Adapter, DeployStrategy::Merged] {
+        assert_eq!(DeployStrategy::parse(s.as_str()), Some(s));
+        assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+    }
+    for f in [WeightsFormat::Safetensors, WeightsFormat::Bin, WeightsFormat::Mlx] {
+        assert_eq!(WeightsFormat::parse(f.as_str()), Some(f));
+        assert_eq!(serde_json::to_value(f).unwrap(), f.as_str());
+    }
 }
 
 #[test]
