@@ -115,27 +115,74 @@ mod tests {
     }
 }
 
-/// Digests already computed, by (path, size, modification time): a file that has not changed is
-/// not read again (an adapter page viewed twice, a base deployed twice).
-static DIGESTS: std::sync::Mutex<Option<std::collections::HashMap<(std::path::PathBuf, u64, std::time::SystemTime), String>>> =
+/// A file as of one state: path, size and modification time.
+type DigestKey = (std::path::PathBuf, u64, std::time::SystemTime);
+
+/// Digests computed or being computed, by file state: a file that has not changed is not read
+/// again (an adapter page viewed twice, a base deployed twice), and callers asking for the same
+/// file at the same time share one reading (20 first views of a 1 GB adapter hash it once).
+static DIGESTS: std::sync::Mutex<Option<std::collections::HashMap<DigestKey, std::sync::Arc<tokio::sync::OnceCell<String>>>>> =
     std::sync::Mutex::new(None);
 
+/// Paths actually read by [`sha256_file_cached`] (tests count them).
+#[cfg(test)]
+static HASHED: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
 /// [`sha256_file`] on a blocking thread (a multi-GB shard takes seconds), remembered while the
-/// file's size and modification time stay the same.
+/// file's size and modification time stay the same, and computed once however many ask at once.
 pub async fn sha256_file_cached(path: &Path) -> Result<String> {
     let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || {
+    let key: DigestKey = tokio::task::spawn_blocking(move || {
         let meta = std::fs::metadata(&path).map_err(|e| Error::io("reading", &path, e))?;
-        let key = (path.clone(), meta.len(), meta.modified().unwrap_or(std::time::UNIX_EPOCH));
-        if let Some(hit) = DIGESTS.lock().ok().and_then(|m| m.as_ref().and_then(|m| m.get(&key).cloned())) {
-            return Ok(hit);
-        }
-        let digest = sha256_file(&path)?;
-        if let Ok(mut m) = DIGESTS.lock() {
-            m.get_or_insert_with(Default::default).insert(key, digest.clone());
-        }
-        Ok(digest)
+        Ok::<_, Error>((path, meta.len(), meta.modified().unwrap_or(std::time::UNIX_EPOCH)))
     })
     .await
-    .map_err(|e| Error::Task(format!("hashing: {e}")))?
+    .map_err(|e| Error::Task(format!("hashing: {e}")))??;
+    let cell = {
+        let mut map = DIGESTS.lock().map_err(|_| Error::Task("the digest cache is poisoned".into()))?;
+        map.get_or_insert_with(Default::default).entry(key.clone()).or_default().clone()
+    };
+    let path = key.0;
+    let digest = cell
+        .get_or_try_init(|| async move {
+            tokio::task::spawn_blocking(move || {
+                #[cfg(test)]
+                if let Ok(mut seen) = HASHED.lock() {
+                    seen.push(path.clone());
+                }
+                sha256_file(&path)
+            })
+            .await
+            .map_err(|e| Error::Task(format!("hashing: {e}")))?
+        })
+        .await?;
+    Ok(digest.clone())
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn twenty_at_once_read_the_file_once_and_a_change_reads_it_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("weights.safetensors");
+        std::fs::write(&file, vec![7u8; 8 << 20]).unwrap();
+        let asks: Vec<_> = (0..20).map(|_| tokio::spawn({ let f = file.clone(); async move { sha256_file_cached(&f).await } })).collect();
+        let mut digests = Vec::new();
+        for a in asks {
+            digests.push(a.await.unwrap().unwrap());
+        }
+        assert!(digests.windows(2).all(|w| w[0] == w[1]));
+        assert_eq!(digests[0], sha256_file(&file).unwrap());
+        let reads = || HASHED.lock().unwrap().iter().filter(|p| **p == file).count();
+        assert_eq!(reads(), 1, "twenty callers shared one reading");
+        sha256_file_cached(&file).await.unwrap();
+        assert_eq!(reads(), 1, "an unchanged file is not read again");
+        std::fs::write(&file, vec![8u8; 4 << 20]).unwrap();
+        let changed = sha256_file_cached(&file).await.unwrap();
+        assert_ne!(changed, digests[0]);
+        assert_eq!(reads(), 2, "a changed file is read again");
+        assert!(sha256_file_cached(&dir.path().join("missing")).await.is_err());
+    }
 }
