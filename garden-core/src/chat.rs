@@ -10,6 +10,8 @@ use crate::error::{Error, Result};
 use crate::infer::{self, ChatMessage, Endpoint, Sampling};
 pub use crate::turns::{Follower, Hub, TurnEvent, TurnSnapshot, TurnUpdate};
 use crate::Studio;
+/// The chat page and its parts: wire types (`garden_types::chat`).
+pub use garden_types::chat::{Arm, ChatView, Choice, ConversationModel, RecentChat};
 
 /// A chat message to send.
 #[derive(Debug, Clone, Default)]
@@ -32,16 +34,16 @@ pub struct Sent {
     pub user_message_id: String,
     pub endpoint: Endpoint,
     pub experiment_id: Option<String>,
-    pub arm: Option<String>,
+    pub arm: Option<Arm>,
 }
 
 /// Picks the model for a new conversation (see [`SendRequest::endpoint_id`]).
-fn choose(conn: &Connection, explicit: Option<&str>, conversation_id: &str) -> Result<(Endpoint, Option<(String, String)>)> {
+fn choose(conn: &Connection, explicit: Option<&str>, conversation_id: &str) -> Result<(Endpoint, Option<(String, Arm)>)> {
     if let Some(e) = explicit.filter(|s| !s.is_empty()) {
         return Ok((infer::endpoint(conn, e)?, None));
     }
     if let Some((exp, arm)) = crate::experiments::assign(conn, conversation_id)? {
-        let e = crate::experiments::arm_endpoint(conn, &exp, &arm)?;
+        let e = crate::experiments::arm_endpoint(conn, &exp, arm)?;
         return Ok((e, Some((exp, arm))));
     }
     if let Some(active) = crate::adapters::active(conn)? {
@@ -72,9 +74,9 @@ pub async fn send(studio: &Studio, hub: &Hub, req: SendRequest) -> Result<Sent> 
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let (conversation_id, endpoint, experiment, position) = match &r.conversation_id {
                 Some(id) => {
-                    let (endpoint_id, exp, arm): (Option<String>, Option<String>, Option<String>) = tx
+                    let (endpoint_id, exp, arm): (Option<String>, Option<String>, Option<Arm>) = tx
                         .query_row("SELECT endpoint_id, experiment_id, arm FROM conversations WHERE id = ?1 AND source = 'chat'", [id], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                            Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?.and_then(|a| a.parse().ok())))
                         })
                         .optional()?
                         .ok_or_else(|| Error::NotFound { what: "chat conversation", id: id.clone() })?;
@@ -92,7 +94,7 @@ pub async fn send(studio: &Studio, hub: &Hub, req: SendRequest) -> Result<Sent> 
                     tx.execute(
                         "INSERT INTO conversations (id, title, source, source_ref, created_at, updated_at, endpoint_id, experiment_id, arm)
                          VALUES (?1, ?2, 'chat', ?1, ?3, ?3, ?4, ?5, ?6)",
-                        params![id, title, now, endpoint.id, experiment.as_ref().map(|x| &x.0), experiment.as_ref().map(|x| &x.1)],
+                        params![id, title, now, endpoint.id, experiment.as_ref().map(|x| &x.0), experiment.as_ref().map(|x| x.1.as_str())],
                     )?;
                     let mut position = 0;
                     if let Some(s) = &system {
@@ -139,26 +141,70 @@ fn insert_message(conn: &Connection, conversation: &str, position: i64, role: &s
     Ok(id)
 }
 
-/// Recent chat conversations: (id, title, satisfaction by the documented rule), newest first.
-pub fn recent(conn: &Connection, limit: u32) -> Result<Vec<(String, String, Option<f64>)>> {
+/// Recent chat conversations (satisfaction by the documented rule), newest first.
+pub fn recent(conn: &Connection, limit: u32) -> Result<Vec<RecentChat>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT c.id, c.title, {} FROM conversations c WHERE c.source = 'chat' ORDER BY c.updated_at DESC LIMIT ?1",
         crate::conversations::SCORE_SQL
     ))?;
-    let rows = stmt.query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+    let rows = stmt
+        .query_map([limit], |r| Ok(RecentChat { id: r.get(0)?, title: r.get(1)?, satisfaction: r.get(2)? }))?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
 /// Which model answers a chat conversation (its name) and, while its experiment runs, its arm
 /// (the page hides the model then, so the person's ratings stay blind).
-pub fn conversation_model(conn: &Connection, id: &str) -> Result<(Option<String>, Option<String>)> {
+pub fn conversation_model(conn: &Connection, id: &str) -> Result<ConversationModel> {
     Ok(conn
         .query_row(
             "SELECT e.name, CASE WHEN x.status = 'running' THEN c.arm END FROM conversations c
                LEFT JOIN endpoints e ON e.id = c.endpoint_id LEFT JOIN experiments x ON x.id = c.experiment_id WHERE c.id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok(ConversationModel { endpoint: r.get(0)?, arm: r.get::<_, Option<String>>(1)?.and_then(|a| a.parse().ok()) }),
         )
         .optional()?
-        .unwrap_or((None, None)))
+        .unwrap_or_default())
+}
+
+/// What a new conversation will talk to, in words (see [`SendRequest::endpoint_id`]).
+fn default_target(conn: &Connection, experiment: Option<&crate::experiments::Experiment>) -> Result<String> {
+    Ok(match (experiment, crate::adapters::active(conn)?) {
+        (Some(e), _) => format!("the running experiment \u{201c}{}\u{201d} picks the model", e.name),
+        (None, Some(a)) => match infer::find_endpoint_for_adapter(conn, &a.id) {
+            Ok(Some(e)) => format!("the active adapter, {} {} ({})", a.name, a.version, e.name),
+            _ => format!("the active adapter {} {} is not deployed: the first model below answers", a.name, a.version),
+        },
+        (None, None) => "the first model below (no adapter is active)".to_string(),
+    })
+}
+
+/// The chat page: the models, what a new conversation talks to, the conversation open (with its
+/// model, or its arm while its experiment runs) and its answer in flight, recent chats, and the
+/// adapters a model server can serve.
+pub async fn page(studio: &Studio, hub: &Hub, conversation: Option<String>) -> Result<ChatView<crate::conversations::ConversationDetail>> {
+    let conversation = conversation.filter(|c| !c.is_empty());
+    let pending = conversation.as_deref().and_then(|c| hub.pending(c));
+    studio
+        .db()
+        .call(move |c| {
+            let experiment = crate::experiments::running(c)?;
+            let (detail, model) = match &conversation {
+                Some(id) => (Some(crate::conversations::get(c, id)?), conversation_model(c, id)?),
+                None => (None, ConversationModel::default()),
+            };
+            let adapters = crate::adapters::list(c)?.into_iter().map(|a| Choice { label: a.label(), id: a.id }).collect();
+            Ok(ChatView {
+                endpoints: infer::endpoints(c)?,
+                default_target: default_target(c, experiment.as_ref())?,
+                experiment: experiment.map(|e| e.name),
+                conversation: detail,
+                conversation_endpoint: model.endpoint,
+                arm: model.arm,
+                pending,
+                recent: recent(c, 20)?,
+                adapters,
+            })
+        })
+        .await
 }

@@ -7,11 +7,14 @@
 //! arm it started in.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::infer::{self, Endpoint};
-use crate::stats::{self, Interval, ProportionTest, VoteSummary, WelchTest};
+use crate::compare::stored;
+use crate::stats;
+
+/// Experiments, their reports and the page: wire types (`garden_types::chat`).
+pub use garden_types::chat::{AdapterEvidence, Arm, ArmReport, Experiment, ExperimentStatus, ExperimentsView, Interval, Judgement, Report, VoteSummary};
 
 /// Significance level of the verdict.
 pub const ALPHA: f64 = 0.05;
@@ -23,27 +26,14 @@ pub fn unit_hash(salt: &str, subject: &str) -> f64 {
     crate::draw::unit_interval(&[salt.as_bytes(), b":", subject.as_bytes()])
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Experiment {
-    pub id: String,
-    pub name: String,
-    pub arm_a: Endpoint,
-    pub arm_b: Endpoint,
-    pub split_b: f64,
-    pub status: String,
-    pub winner: Option<String>,
-    pub verdict: Option<String>,
-    pub created_at: i64,
-    pub ended_at: Option<i64>,
-}
-
 const EXPERIMENT_COLUMNS: &str = "id, name, arm_a, arm_b, split_b, status, winner, verdict, created_at, ended_at";
 
 /// An experiments row, its arms' endpoint ids still to be looked up.
-type Row = (String, String, String, String, f64, String, Option<String>, Option<String>, i64, Option<i64>);
+type Row = (String, String, String, String, f64, ExperimentStatus, Option<Arm>, Option<String>, i64, Option<i64>);
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?))
+    let winner = r.get::<_, Option<String>>(6)?.map(|w| stored(6, &w)).transpose()?;
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, stored(5, &r.get::<_, String>(5)?)?, winner, r.get(7)?, r.get(8)?, r.get(9)?))
 }
 
 fn with_arms(conn: &Connection, r: Row) -> Result<Experiment> {
@@ -112,73 +102,38 @@ pub fn start(conn: &mut Connection, name: &str, arm_a: &str, arm_b: &str, split_
 
 /// The running experiment's arm for `subject` (assigned on first sight, then sticky), or `None`
 /// when no experiment runs.
-pub fn assign(conn: &Connection, subject: &str) -> Result<Option<(String, String)>> {
+pub fn assign(conn: &Connection, subject: &str) -> Result<Option<(String, Arm)>> {
     let Some(e) = running(conn)? else { return Ok(None) };
     if let Some(arm) = conn
-        .query_row("SELECT arm FROM assignments WHERE experiment_id = ?1 AND subject = ?2", params![e.id, subject], |r| r.get::<_, String>(0))
+        .query_row("SELECT arm FROM assignments WHERE experiment_id = ?1 AND subject = ?2", params![e.id, subject], |r| stored::<Arm>(0, &r.get::<_, String>(0)?))
         .optional()?
     {
         return Ok(Some((e.id, arm)));
     }
-    let arm = if unit_hash(&e.id, subject) < e.split_b { "b" } else { "a" };
+    let arm = if unit_hash(&e.id, subject) < e.split_b { Arm::B } else { Arm::A };
     conn.execute(
         "INSERT INTO assignments (experiment_id, subject, arm, assigned_at) VALUES (?1, ?2, ?3, ?4)",
-        params![e.id, subject, arm, crate::now_ms()],
+        params![e.id, subject, arm.as_str(), crate::now_ms()],
     )?;
-    Ok(Some((e.id, arm.to_string())))
+    Ok(Some((e.id, arm)))
 }
 
-pub fn arm_endpoint(conn: &Connection, experiment: &str, arm: &str) -> Result<Endpoint> {
-    let e = get(conn, experiment)?;
-    Ok(if arm == "b" { e.arm_b } else { e.arm_a })
-}
-
-/// The evidence for one arm.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArmReport {
-    pub arm: String,
-    pub endpoint: String,
-    pub adapter_id: Option<String>,
-    pub conversations: u64,
-    /// Conversations with a satisfaction (explicit, or from thumbs: the documented rule).
-    pub rated: u64,
-    pub mean_satisfaction: Option<f64>,
-    /// The 95% t-interval of the mean, clipped to [0, 1] (satisfaction cannot leave it).
-    pub satisfaction_interval: Option<Interval>,
-    /// The t-interval reached past [0, 1] and was clipped (so few ratings that the interval
-    /// says little): shown as "clipped" next to it.
-    #[serde(default)]
-    pub satisfaction_interval_clipped: bool,
-    pub thumbs_up: u64,
-    pub thumbs_total: u64,
-    pub thumbs_up_rate: Option<f64>,
-    pub thumbs_interval: Option<Interval>,
-    /// Running mean satisfaction after each rated conversation (the chart).
-    pub running_mean: Vec<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    pub experiment: Experiment,
-    pub a: ArmReport,
-    pub b: ArmReport,
-    pub votes: VoteSummary,
-    /// The tests and the verdict (flattened: the JSON keeps one level).
-    #[serde(flatten)]
-    pub judgement: Judgement,
+pub fn arm_endpoint(conn: &Connection, experiment: &str, arm: Arm) -> Result<Endpoint> {
+    Ok(get(conn, experiment)?.endpoint(arm).clone())
 }
 
 /// Which conversations are an arm's evidence.
+#[derive(Clone, Copy)]
 enum Selection<'a> {
     /// Those an experiment assigned to the arm.
-    Arm { experiment: &'a str, arm: &'a str },
+    Arm { experiment: &'a str, arm: Arm },
     /// Every conversation a model serving the adapter answered, in or out of experiments.
     Adapter(&'a str),
 }
 
 /// The evidence from the selected conversations: per conversation (oldest first) its
 /// satisfaction by the documented rule, its thumbs up and its thumbs.
-fn evidence(conn: &Connection, selection: Selection<'_>, arm: &str, endpoint: &str, adapter_id: Option<String>) -> Result<(ArmReport, Vec<f64>)> {
+fn evidence(conn: &Connection, selection: Selection<'_>, arm: Arm, endpoint: &str, adapter_id: Option<String>) -> Result<(ArmReport, Vec<f64>)> {
     let per_conversation = format!(
         "SELECT {}, (SELECT COUNT(*) FROM feedback f WHERE f.conversation_id = c.id AND f.thumbs = 1),
                 (SELECT COUNT(*) FROM feedback f WHERE f.conversation_id = c.id AND f.thumbs IS NOT NULL)
@@ -189,7 +144,7 @@ fn evidence(conn: &Connection, selection: Selection<'_>, arm: &str, endpoint: &s
     let rows: Vec<(Option<f64>, i64, i64)> = match selection {
         Selection::Arm { experiment, arm } => conn
             .prepare(&format!("{per_conversation} WHERE c.experiment_id = ?1 AND c.arm = ?2 ORDER BY c.created_at, c.rowid"))?
-            .query_map(params![experiment, arm], read)?
+            .query_map(params![experiment, arm.as_str()], read)?
             .collect::<rusqlite::Result<_>>()?,
         Selection::Adapter(adapter) => conn
             .prepare(&format!(
@@ -210,7 +165,7 @@ fn evidence(conn: &Connection, selection: Selection<'_>, arm: &str, endpoint: &s
     let (up, total) = (up as u64, total as u64);
     let bounded = stats::bounded_mean_interval(&scores, 0.95, 0.0, 1.0);
     let report = ArmReport {
-        arm: arm.into(),
+        arm,
         endpoint: endpoint.into(),
         adapter_id,
         conversations,
@@ -227,8 +182,8 @@ fn evidence(conn: &Connection, selection: Selection<'_>, arm: &str, endpoint: &s
     Ok((report, scores))
 }
 
-fn arm_evidence(conn: &Connection, e: &Experiment, arm: &str) -> Result<(ArmReport, Vec<f64>)> {
-    let endpoint = if arm == "a" { &e.arm_a } else { &e.arm_b };
+fn arm_evidence(conn: &Connection, e: &Experiment, arm: Arm) -> Result<(ArmReport, Vec<f64>)> {
+    let endpoint = e.endpoint(arm);
     evidence(conn, Selection::Arm { experiment: &e.id, arm }, arm, &endpoint.name, endpoint.adapter_id.clone())
 }
 
@@ -241,34 +196,23 @@ fn p_str(p: f64) -> String {
 }
 
 /// The statistics and the verdict for two sides; `names` says how to call them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Judgement {
-    pub thumbs_test: Option<ProportionTest>,
-    pub satisfaction_test: Option<WelchTest>,
-    pub prob_b_better_thumbs: f64,
-    pub prob_b_better_satisfaction: Option<f64>,
-    pub needed_per_arm: Option<u64>,
-    pub better: Option<String>,
-    pub verdict: String,
-}
-
 pub fn judge(a: &ArmReport, sa: &[f64], b: &ArmReport, sb: &[f64], names: (&str, &str)) -> Judgement {
     let thumbs_test = stats::two_proportion_z_test(a.thumbs_up, a.thumbs_total, b.thumbs_up, b.thumbs_total);
     let satisfaction_test = stats::welch_t_test(sa, sb);
-    let name = |arm: &str| if arm == "a" { names.0.to_string() } else { names.1.to_string() };
+    let name = |arm: Arm| if arm == Arm::A { names.0.to_string() } else { names.1.to_string() };
     // Thumbs first (every rated answer is evidence), then conversation satisfaction.
     let mut better = None;
     let mut verdict = None;
     if let Some(t) = thumbs_test.as_ref().filter(|t| t.p_value < ALPHA) {
-        let w = if t.diff > 0.0 { "b" } else { "a" };
-        let (mine, other) = if w == "a" { (t.p_a, t.p_b) } else { (t.p_b, t.p_a) };
+        let w = if t.diff > 0.0 { Arm::B } else { Arm::A };
+        let (mine, other) = if w == Arm::A { (t.p_a, t.p_b) } else { (t.p_b, t.p_a) };
         verdict = Some(format!("{} is better ({}, thumbs-up {} vs {})", name(w), p_str(t.p_value), pct(mine), pct(other)));
-        better = Some(w.to_string());
+        better = Some(w);
     } else if let Some(t) = satisfaction_test.as_ref().filter(|t| t.p_value < ALPHA) {
-        let w = if t.diff > 0.0 { "b" } else { "a" };
-        let (mine, other) = if w == "a" { (t.mean_a, t.mean_b) } else { (t.mean_b, t.mean_a) };
+        let w = if t.diff > 0.0 { Arm::B } else { Arm::A };
+        let (mine, other) = if w == Arm::A { (t.mean_a, t.mean_b) } else { (t.mean_b, t.mean_a) };
         verdict = Some(format!("{} is better ({}, satisfaction {mine:.2} vs {other:.2})", name(w), p_str(t.p_value)));
-        better = Some(w.to_string());
+        better = Some(w);
     }
     let needed_per_arm = match (&thumbs_test, &satisfaction_test) {
         (Some(t), _) if t.p_a != t.p_b => stats::sample_size_proportions(t.p_a, t.p_b, ALPHA, POWER),
@@ -297,8 +241,8 @@ pub fn judge(a: &ArmReport, sa: &[f64], b: &ArmReport, sb: &[f64], names: (&str,
     Judgement {
         prob_b_better_thumbs: stats::prob_b_beats_a_beta(a.thumbs_up, a.thumbs_total, b.thumbs_up, b.thumbs_total),
         prob_b_better_satisfaction: stats::prob_b_beats_a_normal(sa, sb),
-        thumbs_test,
-        satisfaction_test,
+        thumbs_test: thumbs_test,
+        satisfaction_test: satisfaction_test,
         needed_per_arm,
         better,
         verdict,
@@ -308,25 +252,25 @@ pub fn judge(a: &ArmReport, sa: &[f64], b: &ArmReport, sb: &[f64], names: (&str,
 /// Everything the evidence says, with the verdict line.
 pub fn report(conn: &Connection, id: &str) -> Result<Report> {
     let e = get(conn, id)?;
-    let (a, sa) = arm_evidence(conn, &e, "a")?;
-    let (b, sb) = arm_evidence(conn, &e, "b")?;
+    let (a, sa) = arm_evidence(conn, &e, Arm::A)?;
+    let (b, sb) = arm_evidence(conn, &e, Arm::B)?;
     let votes = stats::summarize_votes(&crate::compare::votes_between(conn, &e.arm_a.id, &e.arm_b.id)?);
     let judgement = judge(&a, &sa, &b, &sb, (&format!("A ({})", e.arm_a.name), &format!("B ({})", e.arm_b.name)));
     Ok(Report { experiment: e, a, b, votes, judgement })
 }
 
-/// Two adapters compared on all the chat evidence collected for each (every conversation a model
-/// serving that adapter answered, in or out of experiments).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AdapterEvidence {
-    pub a: ArmReport,
-    pub b: ArmReport,
-    pub judgement: Judgement,
+/// The experiments page: the models to pick arms from, and every experiment with its report,
+/// newest first.
+pub fn overview(conn: &Connection) -> Result<ExperimentsView> {
+    let experiments = list(conn)?.into_iter().map(|e| report(conn, &e.id)).collect::<Result<_>>()?;
+    Ok(ExperimentsView { endpoints: infer::endpoints(conn)?, experiments })
 }
 
+/// Two adapters compared on all the chat evidence collected for each (every conversation a model
+/// serving that adapter answered, in or out of experiments).
 pub fn compare_adapters(conn: &Connection, a: &crate::adapters::Adapter, b: &crate::adapters::Adapter) -> Result<AdapterEvidence> {
-    let (ea, sa) = evidence(conn, Selection::Adapter(&a.id), "a", &format!("{} {}", a.name, a.version), Some(a.id.clone()))?;
-    let (eb, sb) = evidence(conn, Selection::Adapter(&b.id), "b", &format!("{} {}", b.name, b.version), Some(b.id.clone()))?;
+    let (ea, sa) = evidence(conn, Selection::Adapter(&a.id), Arm::A, &format!("{} {}", a.name, a.version), Some(a.id.clone()))?;
+    let (eb, sb) = evidence(conn, Selection::Adapter(&b.id), Arm::B, &format!("{} {}", b.name, b.version), Some(b.id.clone()))?;
     let judgement = judge(&ea, &sa, &eb, &sb, (&ea.endpoint.clone(), &eb.endpoint.clone()));
     Ok(AdapterEvidence { a: ea, b: eb, judgement })
 }
@@ -344,12 +288,12 @@ fn pooled_sd(a: &[f64], b: &[f64]) -> f64 {
 /// Stops the experiment (the chat goes back to the active adapter), keeping its verdict.
 pub fn stop(conn: &mut Connection, id: &str) -> Result<Experiment> {
     let r = report(conn, id)?;
-    if r.experiment.status != "running" {
+    if r.experiment.status != ExperimentStatus::Running {
         return Ok(r.experiment);
     }
     conn.execute(
-        "UPDATE experiments SET status = 'stopped', ended_at = ?2, verdict = ?3 WHERE id = ?1",
-        params![r.experiment.id, crate::now_ms(), r.judgement.verdict],
+        "UPDATE experiments SET status = ?4, ended_at = ?2, verdict = ?3 WHERE id = ?1",
+        params![r.experiment.id, crate::now_ms(), r.judgement.verdict, ExperimentStatus::Stopped.as_str()],
     )?;
     get(conn, id)
 }
@@ -357,27 +301,24 @@ pub fn stop(conn: &mut Connection, id: &str) -> Result<Experiment> {
 /// Declares the winner: only the arm the evidence names (unless `force`), whose adapter is then
 /// activated and gets the arm's metrics (avg_satisfaction, total_conversations) in the registry.
 /// The experiment is stopped. All in one transaction.
-pub fn promote(conn: &mut Connection, id: &str, arm: Option<&str>, force: bool) -> Result<(Experiment, Option<crate::adapters::Adapter>)> {
+pub fn promote(conn: &mut Connection, id: &str, arm: Option<Arm>, force: bool) -> Result<(Experiment, Option<crate::adapters::Adapter>)> {
     // The report is read inside the transaction that acts on it: a vote or a conversation that
     // lands in between cannot change the evidence after it was judged.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let r = report(&tx, id)?;
-    let arm = match (arm, &r.judgement.better) {
-        (Some(x), _) if force => x.to_string(),
-        (Some(x), Some(b)) if x == b => x.to_string(),
-        (None, Some(b)) => b.clone(),
+    let arm = match (arm, r.judgement.better) {
+        (Some(x), _) if force => x,
+        (Some(x), Some(b)) if x == b => x,
+        (None, Some(b)) => b,
         (Some(x), _) => {
-            return Err(Error::invalid("winner", format!("the evidence does not say arm {} is better: {}", x.to_uppercase(), r.judgement.verdict)));
+            return Err(Error::invalid("winner", format!("the evidence does not say arm {} is better: {}", x.upper(), r.judgement.verdict)));
         }
         (None, None) => return Err(Error::invalid("winner", format!("no winner yet: {}", r.judgement.verdict))),
     };
-    if arm != "a" && arm != "b" {
-        return Err(Error::invalid("winner", "the winner is a or b"));
-    }
-    let side = if arm == "a" { &r.a } else { &r.b };
+    let side = if arm == Arm::A { &r.a } else { &r.b };
     tx.execute(
-        "UPDATE experiments SET status = 'stopped', winner = ?2, ended_at = COALESCE(ended_at, ?3), verdict = ?4 WHERE id = ?1",
-        params![r.experiment.id, arm, crate::now_ms(), r.judgement.verdict],
+        "UPDATE experiments SET status = ?5, winner = ?2, ended_at = COALESCE(ended_at, ?3), verdict = ?4 WHERE id = ?1",
+        params![r.experiment.id, arm.as_str(), crate::now_ms(), r.judgement.verdict, ExperimentStatus::Stopped.as_str()],
     )?;
     let adapter = match &side.adapter_id {
         Some(aid) => {

@@ -20,50 +20,15 @@ pub struct ChatMessage {
     pub content: String,
 }
 
-/// Which protocol an endpoint speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Ollama,
-    OpenAi,
-}
-
-impl Kind {
-    pub fn parse(s: &str) -> Result<Kind> {
-        match s {
-            "ollama" => Ok(Kind::Ollama),
-            "openai" => Ok(Kind::OpenAi),
-            other => Err(Error::invalid("kind", format!("'{other}' is not ollama or openai"))),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Ollama => "ollama",
-            Kind::OpenAi => "openai",
-        }
-    }
-}
-
-/// A model garden-eden can chat with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Endpoint {
-    pub id: String,
-    pub name: String,
-    pub kind: Kind,
-    pub url: String,
-    pub model: String,
-    /// The registered adapter this endpoint serves, when it serves one (lineage, A/B, metrics).
-    pub adapter_id: Option<String>,
-    pub created_at: i64,
-}
+/// Which protocol an endpoint speaks, and the endpoint itself: wire types (`garden_types::chat`).
+pub use garden_types::chat::{Endpoint, EndpointKind as Kind};
 
 fn endpoint_row(r: &Row<'_>) -> rusqlite::Result<Endpoint> {
     let kind: String = r.get(2)?;
     Ok(Endpoint {
         id: r.get(0)?,
         name: r.get(1)?,
-        kind: if kind == "openai" { Kind::OpenAi } else { Kind::Ollama },
+        kind: kind.parse().unwrap_or(Kind::Ollama),
         url: r.get(3)?,
         model: r.get(4)?,
         adapter_id: r.get(5)?,
@@ -105,7 +70,7 @@ pub fn add_endpoint_in(tx: &Connection, new: NewEndpoint) -> Result<Endpoint> {
     if name.is_empty() || name.len() > 80 {
         return Err(Error::invalid("name", "give a name of 1 to 80 characters"));
     }
-    let kind = Kind::parse(new.kind.trim())?;
+    let kind: Kind = new.kind.trim().parse()?;
     let url = check_url(&new.url)?;
     let model = new.model.trim();
     if model.is_empty() {

@@ -20,6 +20,9 @@ use crate::export::{self, Counts, Curation, DataFilter, Dataset, ExportRequest, 
 use crate::train::{runs, Run, RunStatus, TrainConfig};
 use crate::Studio;
 
+/// Where the loop stands, as the page shows it: wire types (`garden_types::learn`).
+pub use garden_types::learn::{CycleRun, LearnView, NewVersion};
+
 /// Where the loop stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -56,6 +59,33 @@ pub fn plan(conn: &Connection) -> Result<Plan> {
         None => None,
     };
     Ok(Plan { active, active_run, previous_dataset, since, new_conversations: new_conversations as u64, next_version })
+}
+
+/// Where the loop stands, in words for the page: the active adapter (and whether a model serves
+/// it), the previous dataset, what is new, the cycle's run and the version it registered, and
+/// the running experiment.
+pub fn status(conn: &Connection) -> Result<LearnView> {
+    let p = plan(conn)?;
+    let run = latest_cycle_run(conn)?;
+    let deployed = |id: &str| crate::infer::find_endpoint_for_adapter(conn, id).is_ok_and(|e| e.is_some());
+    let new_adapter = match &run {
+        Some(r) if r.status == RunStatus::Succeeded => adapters::list(conn)?
+            .into_iter()
+            .find(|a| a.run_id.as_deref() == Some(r.id.as_str()))
+            .map(|a| NewVersion { label: a.label(), deployed: deployed(&a.id), id: a.id }),
+        _ => None,
+    };
+    Ok(LearnView {
+        active_deployed: p.active.as_ref().is_some_and(|a| deployed(&a.id)),
+        active: p.active.as_ref().map(Adapter::label),
+        previous_dataset: p.previous_dataset.map(|d| d.name),
+        since: p.since,
+        new_conversations: p.new_conversations,
+        next_version: p.next_version,
+        run: run.map(|r| CycleRun { id: r.id, name: r.name, status: r.status }),
+        new_adapter,
+        experiment: crate::experiments::running(conn)?.map(|e| e.name),
+    })
 }
 
 /// Options of one cycle.

@@ -22,7 +22,7 @@
 //! the leading term of the tail series far out, and otherwise Newton's method on statrs's cdf. The accuracy each function reaches is stated on it. Functions that cannot give a meaningful
 //! answer return `None` rather than a NaN, so the UI never has to print "NaN".
 
-use serde::{Deserialize, Serialize};
+pub use garden_types::stats::{Interval, ProportionTest, Vote, VoteSummary, WelchTest};
 use statrs::distribution::{Continuous, ContinuousCDF, Normal, StudentsT};
 use statrs::function::{beta, gamma};
 use std::f64::consts::PI;
@@ -282,12 +282,6 @@ fn lower_t_quantile(q: f64, df: f64) -> f64 {
 // Intervals and tests
 // ---------------------------------------------------------------------------------------------
 
-/// A two-sided confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Interval {
-    pub low: f64,
-    pub high: f64,
-}
 
 /// z with P(|Z| < z) = confidence.
 fn two_sided_z(confidence: f64) -> f64 {
@@ -363,22 +357,6 @@ pub fn bounded_mean_interval(values: &[f64], confidence: f64, low: f64, high: f6
     Some((Interval { low: i.low.max(low), high: i.high.min(high) }, clipped))
 }
 
-/// The result of [`two_proportion_z_test`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProportionTest {
-    pub p_a: f64,
-    pub p_b: f64,
-    /// p_b − p_a.
-    pub diff: f64,
-    /// 95 % interval for `diff` by Newcombe's hybrid score method ("method 10" of Newcombe 1998,
-    /// Statistics in Medicine 17:873–890), built from the two Wilson intervals; it stays inside
-    /// `[−1, 1]` and behaves with small counts, unlike the Wald interval.
-    pub diff_interval: Interval,
-    /// (p_b − p_a) / √(p̄(1 − p̄)(1/n_a + 1/n_b)) with the pooled proportion p̄.
-    pub z: f64,
-    /// Two-sided p-value of the pooled z-test, 2·Φ(−|z|).
-    pub p_value: f64,
-}
 
 /// Newcombe's hybrid score interval for p₁ − p₂ (his method 10): with Wilson limits (l₁, u₁) and
 /// (l₂, u₂), [d − √((p₁−l₁)² + (u₂−p₂)²), d + √((u₁−p₁)² + (p₂−l₂)²)].
@@ -432,21 +410,6 @@ pub fn two_proportion_z_test(
     })
 }
 
-/// The result of [`welch_t_test`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WelchTest {
-    pub mean_a: f64,
-    pub mean_b: f64,
-    /// mean_b − mean_a.
-    pub diff: f64,
-    /// 95 % interval for `diff`: diff ± t_{0.975, df} · √(s_a²/n_a + s_b²/n_b).
-    pub diff_interval: Interval,
-    pub t: f64,
-    /// Welch–Satterthwaite degrees of freedom (not an integer in general).
-    pub df: f64,
-    /// Two-sided p-value.
-    pub p_value: f64,
-}
 
 /// Welch's unequal-variances t-test of mean(b) against mean(a).
 ///
@@ -608,47 +571,16 @@ pub fn sample_size_means(sd: f64, diff: f64, alpha: f64, power: f64) -> Option<u
 // Pairwise votes
 // ---------------------------------------------------------------------------------------------
 
-/// One pairwise judgement between the two arms' answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Vote {
-    /// Arm A's answer was better.
-    A,
-    /// Arm B's answer was better.
-    B,
-    /// Both equally good.
-    Tie,
-    /// Both unusable; counts as a tie for the ratings.
-    BothBad,
-}
 
-impl Vote {
-    /// A's score in this game: 1, 0 or ½.
-    fn score_a(self) -> f64 {
-        match self {
-            Vote::A => 1.0,
-            Vote::B => 0.0,
-            Vote::Tie | Vote::BothBad => 0.5,
-        }
+/// A's score in one game: 1, 0 or ½.
+fn score_a(vote: Vote) -> f64 {
+    match vote {
+        Vote::A => 1.0,
+        Vote::B => 0.0,
+        Vote::Tie | Vote::BothBad => 0.5,
     }
 }
 
-/// What a list of pairwise votes says about the two arms.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VoteSummary {
-    pub a: u64,
-    pub b: u64,
-    pub ties: u64,
-    pub both_bad: u64,
-    /// Elo ratings after playing the votes in order (see [`summarize_votes`]).
-    pub elo_a: f64,
-    pub elo_b: f64,
-    /// Bradley–Terry strengths, normalized to sum to 1 (see [`summarize_votes`]).
-    pub bt_strength_a: f64,
-    pub bt_strength_b: f64,
-    /// The estimated probability that a user prefers A's answer: `bt_strength_a`.
-    pub p_a_preferred: f64,
-}
 
 /// The Elo expected score of a player rated `rating` against one rated `opponent`:
 /// 1 / (1 + 10^((opponent − rating)/400)).
@@ -688,7 +620,7 @@ pub fn summarize_votes(votes: &[Vote]) -> VoteSummary {
     let mut elo_a = ELO_START;
     let mut elo_b = ELO_START;
     for vote in votes {
-        let delta = ELO_K * (vote.score_a() - elo_expected(elo_a, elo_b));
+        let delta = ELO_K * (score_a(*vote) - elo_expected(elo_a, elo_b));
         elo_a += delta;
         elo_b -= delta;
     }
@@ -1442,7 +1374,7 @@ mod tests {
         // The sequential ratings equal replaying the games one by one with elo_update.
         let (mut ra, mut rb) = (1500.0, 1500.0);
         for vote in votes {
-            let s = vote.score_a();
+            let s = score_a(vote);
             let (na, nb) = (
                 elo_update(ra, &[rb], &[s], 32.0),
                 elo_update(rb, &[ra], &[1.0 - s], 32.0),

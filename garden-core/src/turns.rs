@@ -6,30 +6,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::error::{Error, Result};
 use crate::infer::{self, ChatMessage, Endpoint, Sampling};
 
-/// What a watcher of a turn receives.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum TurnEvent {
-    Delta { text: String },
-    Done { message_id: Option<String> },
-    Error { message: String },
-}
-
-/// One answer being generated (or just generated).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TurnSnapshot {
-    pub id: String,
-    pub conversation_id: Option<String>,
-    pub text: String,
-    pub done: bool,
-    pub error: Option<String>,
-}
+/// What a watcher of a turn receives, and one answer so far: wire types (`garden_types::chat`).
+pub use garden_types::chat::{TurnEvent, TurnSnapshot};
 
 struct TurnState {
     snapshot: TurnSnapshot,

@@ -123,7 +123,7 @@ pub async fn chat(studio: Studio, args: ChatArgs) -> anyhow::Result<()> {
     for text in messages {
         let sent = one_turn(&studio, &hub, SendRequest { conversation_id: conversation.clone(), endpoint_id: endpoint.clone(), text, ..Default::default() }).await?;
         if conversation.is_none() {
-            eprintln!("(conversation {} with {}{})", sent.conversation_id, sent.endpoint.name, sent.arm.as_ref().map(|a| format!(", experiment arm {}", a.to_uppercase())).unwrap_or_default());
+            eprintln!("(conversation {} with {}{})", sent.conversation_id, sent.endpoint.name, sent.arm.map(|a| format!(", experiment arm {}", a.upper())).unwrap_or_default());
         }
         conversation = Some(sent.conversation_id.clone());
         last_answer_conv = Some(sent.conversation_id);
@@ -156,12 +156,12 @@ pub async fn chat(studio: Studio, args: ChatArgs) -> anyhow::Result<()> {
 }
 
 fn arm_line(a: &ArmReport) -> String {
-    let ci = |c: Option<garden_core::stats::Interval>, pct: bool| {
+    let ci = |c: Option<experiments::Interval>, pct: bool| {
         c.map(|c| if pct { format!("[{:.0}%, {:.0}%]", c.low * 100.0, c.high * 100.0) } else { format!("[{:.2}, {:.2}]", c.low, c.high) }).unwrap_or_default()
     };
     format!(
         "  {} {:<28} conversations {:>4}  satisfaction {} {}  thumbs-up {}/{} {} {}",
-        a.arm.to_uppercase(),
+        a.arm.upper(),
         a.endpoint,
         a.conversations,
         a.mean_satisfaction.map_or("  -  ".into(), |m| format!("{m:.2}")),
@@ -202,7 +202,7 @@ pub fn print_judgement(j: &experiments::Judgement) {
 }
 
 fn print_report(r: &Report) {
-    println!("{} ({}{})", r.experiment.name, r.experiment.status, r.experiment.winner.as_ref().map(|w| format!(", winner {}", w.to_uppercase())).unwrap_or_default());
+    println!("{} ({}{})", r.experiment.name, r.experiment.status, r.experiment.winner.map(|w| format!(", winner {}", w.upper())).unwrap_or_default());
     println!("{}", arm_line(&r.a));
     println!("{}", arm_line(&r.b));
     let v = &r.votes;
@@ -246,7 +246,7 @@ pub async fn ab(studio: Studio, cmd: AbCommand) -> anyhow::Result<()> {
             let id = pick(&studio, experiment).await?;
             if promote {
                 let (e, adapter) = studio.db().call(move |c| experiments::promote(c, &id, None, false)).await?;
-                println!("Stopped {}; winner {}. {}", e.name, e.winner.unwrap_or_default().to_uppercase(), e.verdict.unwrap_or_default());
+                println!("Stopped {}; winner {}. {}", e.name, e.winner.map(|w| w.upper()).unwrap_or_default(), e.verdict.unwrap_or_default());
                 if let Some(a) = adapter {
                     println!("{} {} is now the active adapter (avg_satisfaction and total_conversations updated)", a.name, a.version);
                 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::{python_with, LlamaServer};
 use garden_core::chat::{self, Hub, SendRequest};
 use garden_core::infer::{self, NewEndpoint};
+use garden_core::experiments::Arm;
 use garden_core::{experiments, Settings, Studio};
 
 fn studio(dir: &std::path::Path) -> Studio {
@@ -64,8 +65,8 @@ async fn llama_cpp_answers_stream_and_are_stored_with_their_model() {
         assert!(s.error.is_none(), "{s:?}");
     }
     let id = cmp.id.clone();
-    let voted = studio.db().with_conn(|c| garden_core::compare::vote(c, &id, "a")).unwrap();
-    assert_eq!(voted.winner.as_deref(), Some("a"));
+    let voted = studio.db().with_conn(|c| garden_core::compare::vote(c, &id, garden_core::compare::Winner::A)).unwrap();
+    assert_eq!(voted.winner, Some(garden_core::compare::Winner::A));
     assert!(voted.answer_a.is_some() && voted.answer_b.is_some());
     let votes = studio.db().with_conn(|c| garden_core::compare::votes_between(c, &base.id, &eden.id)).unwrap();
     assert_eq!(votes, vec![garden_core::stats::Vote::B], "seen from the base's side, the adapter won");
@@ -98,24 +99,24 @@ async fn experiments_route_conversations_stickily_and_judge_the_evidence() {
 
     // At least 24 conversations and 5 in each arm: the arms are drawn by hash, so the loop goes
     // on until both have enough (it cannot pass or fail by the luck of 24 draws).
-    let mut arms = std::collections::HashMap::from([("a".to_owned(), 0), ("b".to_owned(), 0)]);
+    let mut arms = std::collections::HashMap::from([(Arm::A, 0), (Arm::B, 0)]);
     let mut i = 0;
-    while i < 24 || arms["a"] < 5 || arms["b"] < 5 {
+    while i < 24 || arms[&Arm::A] < 5 || arms[&Arm::B] < 5 {
         assert!(i < 400, "the split never gave both arms five conversations: {arms:?}");
         i += 1;
         let sent = chat::send(&studio, &hub, SendRequest { text: format!("question {i}"), ..Default::default() }).await.unwrap();
         let snap = hub.wait(&sent.turn_id).await.unwrap();
         assert!(snap.error.is_none(), "{snap:?}");
-        let arm = sent.arm.clone().unwrap();
+        let arm = sent.arm.unwrap();
         assert_eq!(sent.endpoint.id, if arm == "a" { a.id.clone() } else { b.id.clone() });
         // Sticky: the next message of the conversation stays in its arm.
         let again = chat::send(&studio, &hub, SendRequest { conversation_id: Some(sent.conversation_id.clone()), text: "more".into(), ..Default::default() }).await.unwrap();
         assert_eq!(again.endpoint.id, sent.endpoint.id);
         hub.wait(&again.turn_id).await.unwrap();
-        *arms.entry(arm.clone()).or_insert(0) += 1;
+        *arms.entry(arm).or_insert(0) += 1;
         let conv = sent.conversation_id.clone();
         let c2 = conv.clone();
-        assert_eq!(studio.db().with_conn(move |c| chat::conversation_model(c, &c2)).unwrap().1.as_deref(), Some(arm.as_str()));
+        assert_eq!(studio.db().with_conn(move |c| chat::conversation_model(c, &c2)).unwrap().arm, Some(arm));
         studio
             .db()
             .with_conn(move |c| {
@@ -130,24 +131,24 @@ async fn experiments_route_conversations_stickily_and_judge_the_evidence() {
             })
             .unwrap();
     }
-    assert!(arms["a"] >= 5 && arms["b"] >= 5, "{arms:?}");
-    let total = arms["a"] + arms["b"];
+    assert!(arms[&Arm::A] >= 5 && arms[&Arm::B] >= 5, "{arms:?}");
+    let total = arms[&Arm::A] + arms[&Arm::B];
     let r = studio.db().with_conn(|c| experiments::report(c, &e.id)).unwrap();
-    assert_eq!(r.judgement.better.as_deref(), Some("b"), "{}", r.judgement.verdict);
+    assert_eq!(r.judgement.better, Some(Arm::B), "{}", r.judgement.verdict);
     assert!(r.judgement.verdict.starts_with("B (eden) is better"), "{}", r.judgement.verdict);
     assert_eq!(r.a.conversations + r.b.conversations, total);
     assert_eq!(r.b.thumbs_up, r.b.thumbs_total);
     assert!(r.judgement.prob_b_better_thumbs > 0.99);
     // Promoting the arm the evidence does not name is refused; the named one is accepted.
-    assert!(studio.db().with_conn(|c| experiments::promote(c, &e.id, Some("a"), false)).unwrap_err().to_string().contains("does not say arm A"));
+    assert!(studio.db().with_conn(|c| experiments::promote(c, &e.id, Some(Arm::A), false)).unwrap_err().to_string().contains("does not say arm A"));
     let (done, _) = studio.db().with_conn(|c| experiments::promote(c, &e.id, None, false)).unwrap();
-    assert_eq!(done.winner.as_deref(), Some("b"));
+    assert_eq!(done.winner, Some(Arm::B));
     assert_eq!(done.status, "stopped");
     // Stopped: new conversations go back to the default model.
     let sent = chat::send(&studio, &hub, SendRequest { text: "after".into(), ..Default::default() }).await.unwrap();
     assert!(sent.arm.is_none());
     // …and the experiment's conversations are no longer blind.
     let first = studio.db().with_conn(|c| Ok(c.query_row("SELECT id FROM conversations WHERE experiment_id IS NOT NULL LIMIT 1", [], |r| r.get::<_, String>(0))?)).unwrap();
-    let (model, arm) = studio.db().with_conn(move |c| chat::conversation_model(c, &first)).unwrap();
-    assert!(model.is_some() && arm.is_none());
+    let model = studio.db().with_conn(move |c| chat::conversation_model(c, &first)).unwrap();
+    assert!(model.endpoint.is_some() && model.arm.is_none());
 }

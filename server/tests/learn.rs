@@ -135,14 +135,14 @@ async fn export_merge_train_register_ab_promote_rollback() {
         let sent = chat::send(&studio, &hub, SendRequest { text: format!("question {i}"), ..Default::default() }).await.unwrap();
         let s = hub.wait(&sent.turn_id).await.unwrap();
         assert!(s.error.is_none(), "{s:?}");
-        let (conv, good) = (sent.conversation_id.clone(), sent.arm.as_deref() == Some("b"));
+        let (conv, good) = (sent.conversation_id.clone(), sent.arm == Some(experiments::Arm::B));
         let jitter = if i % 2 == 0 { 0.05 } else { -0.05 };
         studio.db().with_conn(move |c| conversations::set_satisfaction(c, &conv, Some(if good { 0.9 } else { 0.3 } + jitter))).unwrap();
     }
     let r = studio.db().with_conn(|c| experiments::report(c, &e.id)).unwrap();
-    assert_eq!(r.judgement.better.as_deref(), Some("b"), "{}", r.judgement.verdict);
+    assert_eq!(r.judgement.better, Some(experiments::Arm::B), "{}", r.judgement.verdict);
     let (done, promoted) = studio.db().with_conn(|c| experiments::promote(c, &e.id, None, false)).unwrap();
-    assert_eq!(done.winner.as_deref(), Some("b"));
+    assert_eq!(done.winner, Some(experiments::Arm::B));
     let promoted = promoted.unwrap();
     assert_eq!(promoted.id, v2.id);
     assert!(promoted.is_active);

@@ -1,54 +1,16 @@
-//! Chat, side-by-side comparison and A/B experiments: thin shells over `garden_core::chat`,
-//! `garden_core::infer` and `garden_core::experiments`.
+//! Chat, side-by-side comparison, A/B experiments and continual learning: thin shells over
+//! `garden_core::chat`, `compare`, `infer`, `experiments` and `learn`.
 
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{ChatView, CompareView, ComparisonRow, EndpointRow, ExperimentsView};
-#[cfg(feature = "ssr")]
-use crate::model::ExperimentView;
+use crate::model::{ChatView, CompareView, ComparisonView, Endpoint, ExperimentsView, LearnView};
 
 /// The chat page's data: models, the open conversation and its answer in flight.
 #[server(endpoint = "chat/view")]
 pub async fn load_chat(conversation: Option<String>) -> Result<ChatView, AppError> {
-    use garden_core::{adapters, conversations, experiments, infer};
-    let studio = crate::state::studio()?;
-    let hub = crate::state::hub()?;
-    let conv = conversation.clone().filter(|c| !c.is_empty());
-    let (endpoints, default_target, experiment, detail, meta, recent, adapters) = studio
-        .db()
-        .call(move |c| {
-            let endpoints = infer::endpoints(c)?;
-            let experiment = experiments::running(c)?;
-            let default_target = match (&experiment, adapters::active(c)?) {
-                (Some(e), _) => format!("the running experiment \u{201c}{}\u{201d} picks the model", e.name),
-                (None, Some(a)) => match infer::find_endpoint_for_adapter(c, &a.id).and_then(|e| e.ok_or_else(|| garden_core::Error::invalid("adapter", "not deployed"))) {
-                    Ok(e) => format!("the active adapter, {} {} ({})", a.name, a.version, e.name),
-                    Err(_) => format!("the active adapter {} {} is not deployed: the first model below answers", a.name, a.version),
-                },
-                (None, None) => "the first model below (no adapter is active)".to_string(),
-            };
-            let (detail, meta) = match &conv {
-                Some(id) => (Some(conversations::get(c, id)?), garden_core::chat::conversation_model(c, id)?),
-                None => (None, (None, None)),
-            };
-            let recent = garden_core::chat::recent(c, 20)?;
-            let adapters: Vec<(String, String)> = adapters::list(c)?.into_iter().map(|a| (a.id, format!("{} {}", a.name, a.version))).collect();
-            Ok((endpoints, default_target, experiment.map(|e| e.name), detail, meta, recent, adapters))
-        })
-        .await?;
-    let pending = conversation.as_deref().and_then(|c| hub.pending(c)).map(Into::into);
-    Ok(ChatView {
-        endpoints: endpoints.into_iter().map(Into::into).collect(),
-        default_target,
-        experiment,
-        conversation: detail.map(Into::into),
-        conversation_endpoint: meta.0,
-        arm: meta.1,
-        pending,
-        recent,
-        adapters,
-    })
+    let page = garden_core::chat::page(&crate::state::studio()?, &crate::state::hub()?, conversation).await?;
+    Ok(page.map_conversation(Into::into))
 }
 
 /// Sends a chat message; the answer streams in the background (`/turns/{id}/events`).
@@ -72,11 +34,10 @@ pub async fn send_chat(conversation_id: Option<String>, endpoint_id: Option<Stri
 
 /// Adds a model server (Ollama or OpenAI-compatible).
 #[server(endpoint = "chat/add_model")]
-pub async fn add_model(name: String, kind: String, url: String, model: String, adapter_id: Option<String>) -> Result<EndpointRow, AppError> {
+pub async fn add_model(name: String, kind: String, url: String, model: String, adapter_id: Option<String>) -> Result<Endpoint, AppError> {
     use crate::api::form::text;
     let new = garden_core::infer::NewEndpoint { name, kind, url, model, adapter_id: text(&adapter_id).map(String::from) };
-    let e = crate::state::studio()?.db().call(move |c| garden_core::infer::add_endpoint(c, new)).await?;
-    Ok(e.into())
+    Ok(crate::state::studio()?.db().call(move |c| garden_core::infer::add_endpoint(c, new)).await?)
 }
 
 #[server(endpoint = "chat/remove_model")]
@@ -85,67 +46,10 @@ pub async fn remove_model(id: String) -> Result<(), AppError> {
     Ok(())
 }
 
-#[cfg(feature = "ssr")]
-fn comparison_row(c: garden_core::compare::Comparison, hub: &garden_core::chat::Hub) -> ComparisonRow {
-    ComparisonRow {
-        turn_a: c.turn_a.as_deref().and_then(|t| hub.snapshot(t)).map(Into::into),
-        turn_b: c.turn_b.as_deref().and_then(|t| hub.snapshot(t)).map(Into::into),
-        id: c.id,
-        prompt: c.prompt,
-        name_a: c.endpoint_a.name,
-        name_b: c.endpoint_b.name,
-        answer_a: c.answer_a,
-        answer_b: c.answer_b,
-        left_arm: c.left_arm,
-        blind: c.blind,
-        winner: c.winner,
-    }
-}
-
 /// The compare page: models, prompt sets, the comparison open, and the tally of votes.
 #[server(endpoint = "compare/view")]
 pub async fn load_compare(comparison: Option<String>, dataset: Option<String>) -> Result<CompareView, AppError> {
-    use garden_core::{compare, export, infer};
-    let studio = crate::state::studio()?;
-    let hub = crate::state::hub()?;
-    let turns = comparison.as_deref().and_then(|c| hub_turns(&hub, c));
-    let (endpoints, datasets, prompts, comparison, tally) = studio
-        .db()
-        .call(move |c| {
-            let endpoints = infer::endpoints(c)?;
-            let datasets: Vec<(String, String)> =
-                export::list(c)?.into_iter().filter(|d| d.validation_path.is_some()).map(|d| (d.id, d.name)).collect();
-            let prompts = match dataset.as_deref().filter(|d| !d.is_empty()) {
-                Some(d) => compare::held_out_prompts(c, d, 50)?,
-                None => Vec::new(),
-            };
-            let comparison = match comparison.as_deref().filter(|x| !x.is_empty()) {
-                Some(id) => Some(compare::get_comparison(c, id)?),
-                None => None,
-            };
-            let tally = compare::tally(c)?;
-            Ok((endpoints, datasets, prompts, comparison, tally))
-        })
-        .await?;
-    Ok(CompareView {
-        endpoints: endpoints.into_iter().map(Into::into).collect(),
-        datasets,
-        prompts,
-        comparison: comparison.map(|mut c| {
-            if let Some((a, b)) = turns {
-                c.turn_a = Some(a);
-                c.turn_b = Some(b);
-            }
-            comparison_row(c, &hub)
-        }),
-        tally,
-    })
-}
-
-/// The turn ids of a comparison still in the hub (its answers in flight).
-#[cfg(feature = "ssr")]
-fn hub_turns(hub: &garden_core::chat::Hub, comparison: &str) -> Option<(String, String)> {
-    hub.comparison_turns(comparison)
+    Ok(garden_core::compare::page(&crate::state::studio()?, &crate::state::hub()?, comparison, dataset).await?)
 }
 
 /// Starts a comparison: both answers stream side by side.
@@ -161,73 +65,38 @@ pub async fn start_comparison(
 ) -> Result<String, AppError> {
     use crate::api::form::text;
     let blind = blind.as_deref().is_some_and(|b| b == "on" || b == "true");
-    let c = garden_core::compare::compare(
-        &crate::state::studio()?,
-        &crate::state::hub()?,
-        &prompt,
-        &model_a,
-        &model_b,
-        blind,
-        text(&dataset).map(String::from).or(Some("typed".into())),
-    )
-    .await?;
-    let enc = crate::format::url_encode;
-    let mut url = format!("/compare?c={}&a={}&b={}&blind={blind}", enc(&c.id), enc(&model_a), enc(&model_b));
-    if let Some(i) = text(&index) {
-        if let Some(d) = text(&dataset) {
-            url.push_str(&format!("&dataset={}&i={}", enc(d), enc(i)));
-        } else if let Some(t) = text(&typed) {
-            url.push_str(&format!("&typed={}&i={}", enc(t), enc(i)));
-        }
-    }
-    leptos_axum::redirect(&url);
+    let set = text(&dataset).map(String::from).or(Some("typed".into()));
+    let c = garden_core::compare::compare(&crate::state::studio()?, &crate::state::hub()?, &prompt, &model_a, &model_b, blind, set).await?;
+    leptos_axum::redirect(&compare_url(&c.id, &model_a, &model_b, blind, text(&dataset), text(&typed), text(&index)));
     Ok(c.id)
+}
+
+/// The compare page showing a comparison, with its place in the prompt set (a dataset's, or
+/// typed prompts) when it came from one.
+#[cfg(feature = "ssr")]
+fn compare_url(id: &str, a: &str, b: &str, blind: bool, dataset: Option<&str>, typed: Option<&str>, index: Option<&str>) -> String {
+    let enc = crate::format::url_encode;
+    let mut url = format!("/compare?c={}&a={}&b={}&blind={blind}", enc(id), enc(a), enc(b));
+    match (index, dataset, typed) {
+        (Some(i), Some(d), _) => url.push_str(&format!("&dataset={}&i={}", enc(d), enc(i))),
+        (Some(i), None, Some(t)) => url.push_str(&format!("&typed={}&i={}", enc(t), enc(i))),
+        _ => {}
+    }
+    url
 }
 
 /// Records a vote: a, b, tie or both_bad (then the names are revealed).
 #[server(endpoint = "compare/vote")]
-pub async fn vote(id: String, winner: String) -> Result<ComparisonRow, AppError> {
-    let hub = crate::state::hub()?;
-    let c = crate::state::studio()?.db().call(move |c| garden_core::compare::vote(c, &id, &winner)).await?;
-    Ok(comparison_row(c, &hub))
-}
-
-#[cfg(feature = "ssr")]
-fn experiment_view(r: garden_core::experiments::Report) -> ExperimentView {
-    let chart_svg = crate::components::charts::arms_svg(&r.a.running_mean, &r.b.running_mean);
-    ExperimentView {
-        id: r.experiment.id,
-        name: r.experiment.name,
-        status: r.experiment.status,
-        split_b: r.experiment.split_b,
-        winner: r.experiment.winner,
-        created_at: r.experiment.created_at,
-        a: r.a.into(),
-        b: r.b.into(),
-        thumbs_test: r.judgement.thumbs_test.map(|t| (t.diff, t.diff_interval.into(), t.z, t.p_value)),
-        satisfaction_test: r.judgement.satisfaction_test.map(|t| (t.diff, t.diff_interval.into(), t.t, t.df, t.p_value)),
-        prob_b_better_thumbs: r.judgement.prob_b_better_thumbs,
-        prob_b_better_satisfaction: r.judgement.prob_b_better_satisfaction,
-        needed_per_arm: r.judgement.needed_per_arm,
-        votes: (r.votes.a, r.votes.b, r.votes.ties, r.votes.both_bad, r.votes.elo_a, r.votes.elo_b, r.votes.p_a_preferred),
-        better: r.judgement.better,
-        verdict: r.judgement.verdict,
-        chart_svg,
-    }
+pub async fn vote(id: String, winner: String) -> Result<ComparisonView, AppError> {
+    let winner: garden_core::compare::Winner = winner.parse().map_err(garden_core::Error::from)?;
+    let c = crate::state::studio()?.db().call(move |c| garden_core::compare::vote(c, &id, winner)).await?;
+    Ok(garden_core::compare::view(&crate::state::hub()?, c))
 }
 
 /// Every experiment with its report.
 #[server(endpoint = "experiments/list")]
 pub async fn list_experiments() -> Result<ExperimentsView, AppError> {
-    use garden_core::{experiments, infer};
-    let (endpoints, reports) = crate::state::studio()?
-        .db()
-        .call(|c| {
-            let reports = experiments::list(c)?.into_iter().map(|e| experiments::report(c, &e.id)).collect::<garden_core::Result<Vec<_>>>()?;
-            Ok((infer::endpoints(c)?, reports))
-        })
-        .await?;
-    Ok(ExperimentsView { endpoints: endpoints.into_iter().map(Into::into).collect(), experiments: reports.into_iter().map(experiment_view).collect() })
+    Ok(crate::state::studio()?.db().call(|c| garden_core::experiments::overview(c)).await?)
 }
 
 #[server(endpoint = "experiments/start")]
@@ -253,34 +122,8 @@ pub async fn promote_winner(id: String) -> Result<(), AppError> {
 
 /// Where the continual-learning loop stands.
 #[server(endpoint = "learn/plan")]
-pub async fn learn_plan() -> Result<crate::model::LearnView, AppError> {
-    use garden_core::{adapters, experiments, infer, learn};
-    crate::state::studio()?
-        .db()
-        .call(|c| {
-            let p = learn::plan(c)?;
-            let run = learn::latest_cycle_run(c)?;
-            let new_adapter = match &run {
-                Some(r) if r.status == garden_core::train::RunStatus::Succeeded => adapters::list(c)?
-                    .into_iter()
-                    .find(|a| a.run_id.as_deref() == Some(r.id.as_str()))
-                    .map(|a| (a.id.clone(), format!("{} {}", a.name, a.version), infer::find_endpoint_for_adapter(c, &a.id).is_ok_and(|e| e.is_some()))),
-                _ => None,
-            };
-            Ok(crate::model::LearnView {
-                active_deployed: p.active.as_ref().is_some_and(|a| infer::find_endpoint_for_adapter(c, &a.id).is_ok_and(|e| e.is_some())),
-                active: p.active.map(|a| format!("{} {}", a.name, a.version)),
-                previous_dataset: p.previous_dataset.map(|d| d.name),
-                since: p.since,
-                new_conversations: p.new_conversations,
-                next_version: p.next_version,
-                run: run.map(|r| (r.id, r.name, r.status.as_str().to_string())),
-                new_adapter,
-                experiment: experiments::running(c)?.map(|e| e.name),
-            })
-        })
-        .await
-        .map_err(Into::into)
+pub async fn learn_plan() -> Result<LearnView, AppError> {
+    Ok(crate::state::studio()?.db().call(|c| garden_core::learn::status(c)).await?)
 }
 
 /// Steps 1–3: export what is new, merge it with the previous dataset, train version N+1.

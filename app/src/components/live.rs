@@ -3,10 +3,10 @@
 
 use leptos::prelude::*;
 
-use crate::model::TurnRow;
+use crate::model::TurnSnapshot;
 
 #[component]
-pub fn LiveAnswer(turn: TurnRow, #[prop(into)] on_done: Callback<()>, #[prop(optional, into)] class: String) -> impl IntoView {
+pub fn LiveAnswer(turn: TurnSnapshot, #[prop(into)] on_done: Callback<()>, #[prop(optional, into)] class: String) -> impl IntoView {
     let text = RwSignal::new(turn.text.clone());
     let error = RwSignal::new(turn.error.clone());
     let done = RwSignal::new(turn.done);

@@ -1,24 +1,9 @@
-//! The continual-learning flow and the Garden of Eden V3 import card.
+//! The continual-learning flow (the core's own `garden_types::learn` types) and the Garden of
+//! Eden V3 import card.
 
 use serde::{Deserialize, Serialize};
 
-#[allow(unused_imports)]
-use super::*;
-
-/// The continual-learning flow's state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LearnView {
-    pub active: Option<String>,
-    pub active_deployed: bool,
-    pub previous_dataset: Option<String>,
-    pub since: Option<i64>,
-    pub new_conversations: u64,
-    pub next_version: Option<String>,
-    /// The cycle's run: (id, name, status), and whether its adapter is registered and deployed.
-    pub run: Option<(String, String, String)>,
-    pub new_adapter: Option<(String, String, bool)>,
-    pub experiment: Option<String>,
-}
+pub use garden_types::learn::{CycleRun, LearnView, NewVersion};
 
 /// Garden of Eden V3's database on this machine: where it was found, and where garden-eden looked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

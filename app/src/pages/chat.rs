@@ -74,9 +74,9 @@ fn ChatBody(
             <aside class="card chat-side">
                 <h2>"Recent"</h2>
                 <ul class="plain" id="recent-chats">
-                    {recent.into_iter().map(|(id, title, score)| view! {
-                        <li><a href=format!("/chat?c={id}")>{if title.is_empty() { "(untitled)".to_string() } else { title }}</a>
-                            <span class="muted">{format!(" {}", format::satisfaction(score))}</span></li>
+                    {recent.into_iter().map(|r| view! {
+                        <li><a href=format!("/chat?c={}", r.id)>{if r.title.is_empty() { "(untitled)".to_string() } else { r.title }}</a>
+                            <span class="muted">{format!(" {}", format::satisfaction(r.satisfaction))}</span></li>
                     }).collect_view()}
                 </ul>
             </aside>
@@ -85,7 +85,7 @@ fn ChatBody(
                     (None, Some(e)) => view! { <p class="notice" id="chat-target">{format!("A/B experiment \u{201c}{e}\u{201d} is running: each new conversation goes to one of its two models, chosen at random and kept for the whole conversation.")}</p> }.into_any(),
                     (None, None) => view! { <p class="notice" id="chat-target">{format!("New conversations talk to {}.", v.default_target)}</p> }.into_any(),
                     (Some(_), _) => view! {
-                        <p class="summary" id="chat-model" data-arm=v.arm.clone().unwrap_or_default()>
+                        <p class="summary" id="chat-model" data-arm=v.arm.map(|a| a.as_str()).unwrap_or_default()>
                             {if v.arm.is_some() { "Answered by one of the experiment's models (hidden until the experiment ends)".to_string() }
                              else { format!("Answered by {}", v.conversation_endpoint.clone().unwrap_or_else(|| "a removed model".into())) }}
                         </p>
@@ -148,7 +148,7 @@ fn ChatBody(
                 </div>
                 <label>"Serves adapter (for lineage and experiments)"
                     <select name="adapter_id"><option value="">"None (a base model)"</option>
-                        {adapters.into_iter().map(|(id, n)| view! { <option value=id>{n}</option> }).collect_view()}
+                        {adapters.into_iter().map(|a| view! { <option value=a.id>{a.label}</option> }).collect_view()}
                     </select>
                 </label>
                 <div><button type="submit" class="button">"Add"</button></div>

@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::chat::{load_compare, StartComparison, Vote};
 use crate::components::live::LiveAnswer;
 use crate::components::ErrorBox;
-use crate::model::{CompareView, ComparisonRow};
+use crate::model::{Arm, CompareView, ComparisonView, Winner};
 
 /// One prompt, two models' answers side by side; blind mode shuffles the sides and hides the names
 /// until the vote; prompt sets go one by one (typed, or held out from a dataset's validation split).
@@ -81,7 +81,7 @@ fn CompareBody(
                 <label>"Prompts held out from a dataset (its validation split)"
                     <select name="dataset">
                         <option value="">"None: I type the prompt"</option>
-                        {v.datasets.iter().map(|(id, n)| view! { <option value=id.clone() selected=*id == dataset>{n.clone()}</option> }).collect_view()}
+                        {v.datasets.iter().map(|d| view! { <option value=d.id.clone() selected=d.id == dataset>{d.label.clone()}</option> }).collect_view()}
                     </select>
                 </label>
                 <button type="submit" class="button secondary">"Use these prompts"</button>
@@ -117,8 +117,8 @@ fn CompareBody(
                 <h2>"Votes so far"</h2>
                 <table class="table">
                     <thead><tr><th>"A"</th><th>"B"</th><th class="num">"A better"</th><th class="num">"B better"</th><th class="num">"Ties"</th><th class="num">"Both bad"</th></tr></thead>
-                    <tbody>{v.tally.iter().map(|(na, nb, wa, wb, t, bb)| view! {
-                        <tr><td>{na.clone()}</td><td>{nb.clone()}</td><td class="num">{*wa}</td><td class="num">{*wb}</td><td class="num">{*t}</td><td class="num">{*bb}</td></tr>
+                    <tbody>{v.tally.iter().map(|t| view! {
+                        <tr><td>{t.name_a.clone()}</td><td>{t.name_b.clone()}</td><td class="num">{t.a}</td><td class="num">{t.b}</td><td class="num">{t.ties}</td><td class="num">{t.both_bad}</td></tr>
                     }).collect_view()}</tbody>
                 </table>
             </section>
@@ -127,20 +127,24 @@ fn CompareBody(
 }
 
 #[component]
-fn Sides(c: ComparisonRow, vote: ServerAction<Vote>, refresh: RwSignal<u32>, next: Option<String>) -> impl IntoView {
+fn Sides(c: ComparisonView, vote: ServerAction<Vote>, refresh: RwSignal<u32>, next: Option<String>) -> impl IntoView {
     let on_done = Callback::new(move |()| refresh.update(|n| *n += 1));
+    let ComparisonView { comparison: c, turn_a, turn_b } = c;
     let revealed = c.winner.is_some() || !c.blind;
-    let right_arm = if c.left_arm == "a" { "b" } else { "a" };
-    let side = |arm: &str, position: &str| {
-        let (name, answer, turn) = if arm == "a" { (c.name_a.clone(), c.answer_a.clone(), c.turn_a.clone()) } else { (c.name_b.clone(), c.answer_b.clone(), c.turn_b.clone()) };
-        let label = if revealed { format!("{position}: {name} (model {})", arm.to_uppercase()) } else { position.to_string() };
+    let right_arm = c.left_arm.other();
+    let side = |arm: Arm, position: &str| {
+        let (name, answer, turn) = match arm {
+            Arm::A => (c.endpoint_a.name.clone(), c.answer_a.clone(), turn_a.clone()),
+            Arm::B => (c.endpoint_b.name.clone(), c.answer_b.clone(), turn_b.clone()),
+        };
+        let label = if revealed { format!("{position}: {name} (model {})", arm.upper()) } else { position.to_string() };
         let body = match (answer, turn) {
             (Some(text), _) => view! { <div class="message-body">{text}</div> }.into_any(),
             (None, Some(t)) => view! { <LiveAnswer turn=t on_done /> }.into_any(),
             (None, None) => view! { <p class="muted">"No answer was stored (the model failed)."</p> }.into_any(),
         };
         view! {
-            <div class="side card" data-arm=if revealed { arm.to_string() } else { String::new() } data-position=position.to_lowercase()>
+            <div class="side card" data-arm=if revealed { arm.as_str() } else { "" } data-position=position.to_lowercase()>
                 <h3 class="side-label">{label}</h3>
                 {body}
             </div>
@@ -148,42 +152,38 @@ fn Sides(c: ComparisonRow, vote: ServerAction<Vote>, refresh: RwSignal<u32>, nex
     };
     let both = c.answer_a.is_some() && c.answer_b.is_some();
     let id = c.id.clone();
-    let button = move |winner: &'static str, text: &'static str, key: &'static str| {
+    let button = move |winner: Winner, text: &'static str, key: &'static str| {
         let id = id.clone();
         view! {
             <ActionForm action=vote>
                 <input type="hidden" name="id" value=id />
-                <input type="hidden" name="winner" value=winner />
+                <input type="hidden" name="winner" value=winner.as_str() />
                 <button type="submit" class="button secondary" data-vote=key disabled=!both>{text}</button>
             </ActionForm>
         }
     };
-    let winner_text = c.winner.clone().map(|w| match w.as_str() {
-        "a" => format!("You preferred model A: {}", c.name_a),
-        "b" => format!("You preferred model B: {}", c.name_b),
-        "tie" => "A tie".to_string(),
-        _ => "Both bad".to_string(),
+    let winner_text = c.winner.map(|w| match w {
+        Winner::A => format!("You preferred model A: {}", c.endpoint_a.name),
+        Winner::B => format!("You preferred model B: {}", c.endpoint_b.name),
+        Winner::Tie => "A tie".to_string(),
+        Winner::BothBad => "Both bad".to_string(),
     });
     view! {
         <section class="card" id="comparison" data-voted=c.winner.is_some().to_string()>
             <p class="summary">{c.prompt.clone()}</p>
-            <div class="sides">{side(&c.left_arm, "Left")}{side(right_arm, "Right")}</div>
+            <div class="sides">{side(c.left_arm, "Left")}{side(right_arm, "Right")}</div>
             {match winner_text {
                 Some(t) => view! { <p class="notice" id="vote-result">{t}</p> }.into_any(),
                 None => view! {
                     <div class="inline-form" id="vote-buttons">
-                        {button(if c.left_arm == "a" { "a" } else { "b" }, "Left is better", "left")}
-                        {button(right_arm_static(right_arm), "Right is better", "right")}
-                        {button("tie", "Tie", "tie")}
-                        {button("both_bad", "Both bad", "both_bad")}
+                        {button(Winner::of(c.left_arm), "Left is better", "left")}
+                        {button(Winner::of(right_arm), "Right is better", "right")}
+                        {button(Winner::Tie, "Tie", "tie")}
+                        {button(Winner::BothBad, "Both bad", "both_bad")}
                     </div>
                 }.into_any(),
             }}
             {next.map(|n| view! { <p><a class="button" href=n id="next-prompt">"Next prompt"</a></p> })}
         </section>
     }
-}
-
-fn right_arm_static(arm: &str) -> &'static str {
-    if arm == "a" { "a" } else { "b" }
 }

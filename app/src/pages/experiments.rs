@@ -4,9 +4,9 @@ use leptos_meta::Title;
 use crate::api::chat::{list_experiments, PromoteWinner, StartExperiment, StopExperiment};
 use crate::components::ErrorBox;
 use crate::format;
-use crate::model::{ArmView, Ci, ExperimentView};
+use crate::model::{ArmReport, ExperimentStatus, Interval, Report};
 
-fn ci(c: Option<Ci>, pct: bool) -> String {
+fn ci(c: Option<Interval>, pct: bool) -> String {
     c.map(|c| if pct { format!("{:.0}–{:.0}%", c.low * 100.0, c.high * 100.0) } else { format!("{:.2}–{:.2}", c.low, c.high) })
         .unwrap_or_else(|| "–".into())
 }
@@ -35,7 +35,7 @@ pub fn ExperimentsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(v) => view! {
-                        <details class="card" id="new-experiment" open=v.experiments.iter().all(|e| e.status != "running")>
+                        <details class="card" id="new-experiment" open=v.experiments.iter().all(|r| r.experiment.status != ExperimentStatus::Running)>
                             <summary>"Start an experiment"</summary>
                             <ActionForm action=start attr:class="stack">
                                 <label>"Name" <input name="name" required placeholder="v1.1 vs v1.0" /></label>
@@ -49,7 +49,7 @@ pub fn ExperimentsPage() -> impl IntoView {
                                 <div><button type="submit" class="button" id="start-experiment">"Start"</button></div>
                             </ActionForm>
                         </details>
-                        {v.experiments.into_iter().map(|e| view! { <ExperimentCard e stop promote /> }).collect_view()}
+                        {v.experiments.into_iter().map(|r| view! { <ExperimentCard r stop promote /> }).collect_view()}
                     }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }
@@ -59,56 +59,59 @@ pub fn ExperimentsPage() -> impl IntoView {
 }
 
 #[component]
-fn ExperimentCard(e: ExperimentView, stop: ServerAction<StopExperiment>, promote: ServerAction<PromoteWinner>) -> impl IntoView {
-    let arm_row = |a: &ArmView| {
+fn ExperimentCard(r: Report, stop: ServerAction<StopExperiment>, promote: ServerAction<PromoteWinner>) -> impl IntoView {
+    let arm_row = |a: &ArmReport| {
         view! {
-            <tr data-arm=a.arm.clone()>
-                <td><strong>{a.arm.to_uppercase()}</strong>" "{a.endpoint.clone()}</td>
+            <tr data-arm=a.arm.as_str()>
+                <td><strong>{a.arm.upper()}</strong>" "{a.endpoint.clone()}</td>
                 <td class="num">{a.conversations}</td>
                 <td class="num">{a.rated}</td>
                 <td class="num">{format::satisfaction(a.mean_satisfaction)}</td>
                 <td class="num">
-                    {ci(a.satisfaction_ci, false)}
-                    {a.satisfaction_clipped.then(|| view! {
+                    {ci(a.satisfaction_interval, false)}
+                    {a.satisfaction_interval_clipped.then(|| view! {
                         " " <abbr class="clipped" title="With so few ratings the 95% interval reached past 0–1; it is cut to the range a satisfaction can take, so read it as “not known yet”.">"(clipped)"</abbr>
                     })}
                 </td>
                 <td class="num">{format!("{}/{}", a.thumbs_up, a.thumbs_total)}</td>
-                <td class="num">{a.thumbs_rate.map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "–".into())}</td>
-                <td class="num">{ci(a.thumbs_ci, true)}</td>
+                <td class="num">{a.thumbs_up_rate.map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "–".into())}</td>
+                <td class="num">{ci(a.thumbs_interval, true)}</td>
             </tr>
         }
     };
+    let chart_svg = crate::components::charts::arms_svg(&r.a.running_mean, &r.b.running_mean);
+    let (e, j, v) = (&r.experiment, &r.judgement, &r.votes);
+    let running = e.status == ExperimentStatus::Running;
     let (id_stop, id_promote) = (e.id.clone(), e.id.clone());
-    let can_promote = e.better.is_some() && e.winner.is_none();
-    let no_winner_yet = e.better.is_none() && e.winner.is_none();
-    let better = e.better.clone().unwrap_or_default().to_uppercase();
-    let (va, vb, vt, vbb, elo_a, elo_b, pa) = e.votes;
+    let can_promote = j.better.is_some() && e.winner.is_none();
+    let no_winner_yet = j.better.is_none() && e.winner.is_none();
+    let better = j.better.map(|b| b.upper()).unwrap_or_default();
+    let (va, vb, vt, vbb, elo_a, elo_b, pa) = (v.a, v.b, v.ties, v.both_bad, v.elo_a, v.elo_b, v.p_a_preferred);
     view! {
-        <section class="card experiment" data-status=e.status.clone() data-name=e.name.clone() data-better=e.better.clone().unwrap_or_default()>
+        <section class="card experiment" data-status=e.status.as_str() data-name=e.name.clone() data-better=j.better.map(|b| b.as_str()).unwrap_or_default()>
             <div class="card-head">
                 <h2>{e.name.clone()}</h2>
-                <span class=format!("status {}", if e.status == "running" { "running" } else { "succeeded" })>
-                    {match &e.winner { Some(w) => format!("winner: {}", w.to_uppercase()), None => e.status.clone() }}</span>
+                <span class=format!("status {}", if running { "running" } else { "succeeded" })>
+                    {match e.winner { Some(w) => format!("winner: {}", w.upper()), None => e.status.as_str().to_string() }}</span>
             </div>
-            <p class="verdict" id="verdict"><strong>{e.verdict.clone()}</strong></p>
+            <p class="verdict" id="verdict"><strong>{j.verdict.clone()}</strong></p>
             <table class="table">
                 <thead><tr><th>"Arm"</th><th class="num">"Conversations"</th><th class="num">"Rated"</th><th class="num">"Satisfaction"</th>
                     <th class="num">"95% CI"</th><th class="num">"Thumbs up"</th><th class="num">"Rate"</th><th class="num">"95% CI"</th></tr></thead>
-                <tbody>{arm_row(&e.a)}{arm_row(&e.b)}</tbody>
+                <tbody>{arm_row(&r.a)}{arm_row(&r.b)}</tbody>
             </table>
             <ul class="stats" id="stats">
-                {e.thumbs_test.map(|(d, c, z, p)| view! { <li>{format!("Thumbs-up rate, B − A: {:+.1} points (95% CI {:+.1} to {:+.1}); two-proportion z = {z:.2}, p = {p:.4}", d * 100.0, c.low * 100.0, c.high * 100.0)}</li> })}
-                {e.satisfaction_test.map(|(d, c, t, df, p)| view! { <li>{format!("Satisfaction, B − A: {d:+.3} (95% CI {:+.3} to {:+.3}); Welch's t = {t:.2}, df = {df:.1}, p = {p:.4}", c.low, c.high)}</li> })}
-                <li>{format!("Probability B is better: {:.0}% by thumbs (Beta posterior){}", e.prob_b_better_thumbs * 100.0,
-                    e.prob_b_better_satisfaction.map(|p| format!(", {:.0}% by satisfaction (normal approximation)", p * 100.0)).unwrap_or_default())}</li>
-                {e.needed_per_arm.map(|n| view! { <li>{format!("To detect the difference seen so far (α 0.05, power 0.8): {n} conversations per arm")}</li> })}
+                {j.thumbs_test.clone().map(|t| view! { <li>{format!("Thumbs-up rate, B − A: {:+.1} points (95% CI {:+.1} to {:+.1}); two-proportion z = {:.2}, p = {:.4}", t.diff * 100.0, t.diff_interval.low * 100.0, t.diff_interval.high * 100.0, t.z, t.p_value)}</li> })}
+                {j.satisfaction_test.clone().map(|t| view! { <li>{format!("Satisfaction, B − A: {:+.3} (95% CI {:+.3} to {:+.3}); Welch's t = {:.2}, df = {:.1}, p = {:.4}", t.diff, t.diff_interval.low, t.diff_interval.high, t.t, t.df, t.p_value)}</li> })}
+                <li>{format!("Probability B is better: {:.0}% by thumbs (Beta posterior){}", j.prob_b_better_thumbs * 100.0,
+                    j.prob_b_better_satisfaction.map(|p| format!(", {:.0}% by satisfaction (normal approximation)", p * 100.0)).unwrap_or_default())}</li>
+                {j.needed_per_arm.map(|n| view! { <li>{format!("To detect the difference seen so far (α 0.05, power 0.8): {n} conversations per arm")}</li> })}
                 <li>{format!("Side-by-side votes: A {va}, B {vb}, ties {vt}, both bad {vbb}; Elo A {elo_a:.0} / B {elo_b:.0}; Bradley–Terry P(A preferred) {:.0}%", pa * 100.0)}</li>
                 <li class="muted">{format!("{:.0}% of conversations go to B · started {}", e.split_b * 100.0, format::datetime_utc(e.created_at))}</li>
             </ul>
-            <div class="chart" inner_html=e.chart_svg.clone()></div>
+            <div class="chart" inner_html=chart_svg></div>
             <div class="inline-form">
-                {(e.status == "running").then(|| view! {
+                {running.then(|| view! {
                     <ActionForm action=stop><input type="hidden" name="id" value=id_stop />
                         <button type="submit" class="button secondary" id="stop-experiment">"Stop"</button></ActionForm>
                 })}

@@ -57,19 +57,19 @@ fn Steps(v: LearnView, start: ServerAction<StartLearning>, experiment: ServerAct
                     <label>"Max steps (blank: as last time)" <input type="number" name="max_steps" min="1" /></label>
                     <button type="submit" class="button" id="learn-go">{format!("Export, merge and train {next}")}</button>
                 </ActionForm>
-                {v.run.clone().map(|(id, name, status)| view! {
-                    <p id="learn-run">"Latest: " <a href=format!("/runs/{id}")>{name}</a> {format!(" ({status})")}</p>
+                {v.run.clone().map(|r| view! {
+                    <p id="learn-run">"Latest: " <a href=format!("/runs/{}", r.id)>{r.name}</a> {format!(" ({})", r.status)}</p>
                 })}
             </li>
             <li class="card">
                 <h2>"5 · A/B against the active version, then promote on evidence"</h2>
                 {match (&v.new_adapter, &v.run, &v.experiment) {
                     (_, _, Some(e)) => view! { <p>{format!("Experiment \u{201c}{e}\u{201d} is running: ")}<a href="/experiments">"see its report"</a></p> }.into_any(),
-                    (Some((id, name, deployed)), Some((run_id, _, _)), None) => {
-                        let ready = *deployed && v.active_deployed;
-                        let run_id = run_id.clone();
+                    (Some(new), Some(run), None) => {
+                        let ready = new.deployed && v.active_deployed;
+                        let (id, run_id) = (new.id.clone(), run.id.clone());
                         view! {
-                            <p>{format!("{name} is registered.")}
+                            <p>{format!("{} is registered.", new.label)}
                                 {(!ready).then(|| view! { " Deploy it (and the active version) first: " <a href=format!("/adapters/{id}")>"deploy"</a> })}</p>
                             <ActionForm action=experiment>
                                 <input type="hidden" name="run_id" value=run_id />

@@ -9,3 +9,4 @@ pub mod chat;
 pub mod data;
 pub mod learn;
 pub mod runs;
+pub mod stats;
