@@ -1,10 +1,13 @@
 //! From the conversation history to training data: the DataFilter, curation (duplicates, PII,
 //! train/validation split) and the five export formats LLaMA-Factory reads.
 //!
-//! Exports stream: conversations are read one at a time and examples written as they are built,
-//! so memory stays flat in the size of the history (only 32 bytes of duplicate keys are kept per
-//! example). Files are written under a temporary name and renamed once complete, so an
-//! interrupted export leaves no half-written file behind.
+//! Exports stream: conversations are read in order and examples written as they are built, so
+//! memory stays flat in the size of the history (only 32 bytes of duplicate keys are kept per
+//! example, and, when most of the history is exported, the satisfaction of each rated
+//! conversation: its id and about 30 bytes). The calling thread reads SQLite in one read
+//! transaction and a worker thread builds, curates and writes the examples (see `stream`); an
+//! error or a panic on either side fails the export. Files are written under a temporary name and
+//! renamed once complete, so an interrupted export leaves no half-written file behind.
 //!
 //! # The DataFilter, in plain words
 //! - `min_satisfaction`: keep conversations whose satisfaction (see [`crate::conversations`]) is
@@ -29,6 +32,9 @@
 //! `kto_tag: true`), or, for a conversation rated only as a whole, one example tagged by its
 //! satisfaction (≥ 0.5 → true).
 
+mod json;
+mod stream;
+
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -39,8 +45,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::conversations::{new_id, Role, SCORE_SQL};
-use crate::curate::{self, Deduper, PiiCounts, Scrubber, Seen};
+use crate::conversations::new_id;
+use crate::curate::PiiCounts;
 use crate::error::{Error, Result};
 
 /// Which conversations go into a dataset.
@@ -104,7 +110,7 @@ impl DataFilter {
         !(self.exclude_negative && score.is_some_and(|s| s < 0.5))
     }
 
-    fn passes(&self, conversation: &Conversation) -> bool {
+    fn passes(&self, conversation: &Conversation<'_>) -> bool {
         if !self.passes_score(conversation.score) {
             return false;
         }
@@ -287,216 +293,26 @@ pub struct Counts {
     pub chars_max: u64,
 }
 
-/// One exchange of a conversation.
+/// One exchange of a conversation (borrowing the text the reader handed over).
 #[derive(Debug, Clone)]
-struct Turn {
-    user: String,
-    assistant: String,
+struct Turn<'a> {
+    user: Cow<'a, str>,
+    assistant: &'a str,
     thumbs: Option<i8>,
     at: i64,
 }
 
 /// A conversation as the exporter sees it.
 #[derive(Debug, Clone)]
-struct Conversation {
-    id: String,
+struct Conversation<'a> {
+    id: &'a str,
     score: Option<f64>,
-    system: Option<String>,
-    turns: Vec<Turn>,
+    system: Option<Cow<'a, str>>,
+    turns: Vec<Turn<'a>>,
 }
 
-/// One built example, ready to serialise.
-struct Example {
-    value: Value,
-    /// The texts that identify it for duplicate detection.
-    texts: Vec<String>,
-    chars: u64,
-}
-
-/// Reads conversations newest first, one at a time.
-struct Reader<'c> {
-    conn: &'c Connection,
-    since: i64,
-    until: i64,
-    /// Read the thumbs of each answer (only KTO needs them).
-    thumbs: bool,
-}
-
-impl<'c> Reader<'c> {
-    /// Calls `f` for every conversation in the range; the messages of those `wanted` refuses by
-    /// their satisfaction are not read (`f` gets `None`).
-    fn for_each(
-        &self,
-        wanted: impl Fn(Option<f64>) -> bool,
-        mut f: impl FnMut(Option<Conversation>) -> Result<bool>,
-    ) -> Result<()> {
-        let mut outer = self.conn.prepare(&format!(
-            "SELECT c.id, {SCORE_SQL} FROM conversations c
-              WHERE c.created_at >= ?1 AND c.created_at < ?2
-              ORDER BY c.created_at DESC, c.id"
-        ))?;
-        let thumbs = if self.thumbs {
-            "(SELECT f.thumbs FROM feedback f WHERE f.message_id = m.id AND f.thumbs IS NOT NULL)"
-        } else {
-            "NULL"
-        };
-        let mut inner = self.conn.prepare(&format!(
-            "SELECT m.role, m.content, m.created_at, {thumbs}
-               FROM messages m WHERE m.conversation_id = ?1 ORDER BY m.position"
-        ))?;
-        let mut rows = outer.query(params![self.since, self.until])?;
-        while let Some(row) = rows.next()? {
-            let score: Option<f64> = row.get(1)?;
-            if !wanted(score) {
-                if !f(None)? {
-                    break;
-                }
-                continue;
-            }
-            let id: String = row.get(0)?;
-            let mut system: Option<String> = None;
-            let mut turns = Vec::new();
-            let mut pending_user: Option<String> = None;
-            let mut messages = inner.query([&id])?;
-            while let Some(m) = messages.next()? {
-                let role = m.get_ref(0)?.as_str().unwrap_or("");
-                let content: String = m.get(1)?;
-                match Role::parse(role) {
-                    Some(Role::System) => match &mut system {
-                        Some(s) => {
-                            s.push_str("\n\n");
-                            s.push_str(&content);
-                        }
-                        None => system = Some(content),
-                    },
-                    Some(Role::User) => match &mut pending_user {
-                        Some(u) => {
-                            u.push_str("\n\n");
-                            u.push_str(&content);
-                        }
-                        None => pending_user = Some(content),
-                    },
-                    Some(Role::Assistant) => {
-                        if let Some(user) = pending_user.take() {
-                            turns.push(Turn { user, assistant: content, thumbs: m.get(3)?, at: m.get(2)? });
-                        }
-                    }
-                    None => {}
-                }
-            }
-            if !f(Some(Conversation { id, score, system, turns }))? {
-                break;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn build_examples(format: Format, c: &Conversation, scrub: Option<&Scrubber>, pii: &mut PiiCounts) -> Vec<Example> {
-    if c.turns.is_empty() {
-        return Vec::new();
-    }
-    let clean = |text: &str, pii: &mut PiiCounts| -> String {
-        match scrub {
-            Some(s) => s.scrub(text, pii).into_owned(),
-            None => text.to_owned(),
-        }
-    };
-    let system = c.system.as_deref().map(|s| clean(s, pii)).unwrap_or_default();
-    let turns: Vec<(String, String)> =
-        c.turns.iter().map(|t| (clean(&t.user, pii), clean(&t.assistant, pii))).collect();
-    let texts_of = |upto: usize| -> Vec<String> {
-        let mut texts = vec![system.clone()];
-        for (u, a) in &turns[..upto] {
-            texts.push(u.clone());
-            texts.push(a.clone());
-        }
-        texts
-    };
-    let chars_of = |texts: &[String]| texts.iter().map(|t| t.chars().count() as u64).sum::<u64>();
-    let messages_upto = |upto: usize| -> Vec<Value> {
-        let mut messages = Vec::with_capacity(upto * 2 + 1);
-        if !system.is_empty() {
-            messages.push(json!({"role": "system", "content": system}));
-        }
-        for (u, a) in &turns[..upto] {
-            messages.push(json!({"role": "user", "content": u}));
-            messages.push(json!({"role": "assistant", "content": a}));
-        }
-        messages
-    };
-    let whole = |value: Value| {
-        let texts = texts_of(turns.len());
-        Example { chars: chars_of(&texts), value, texts }
-    };
-    match format {
-        Format::Alpaca => {
-            let (last_user, last_assistant) = turns.last().cloned().unwrap_or_default();
-            let history: Vec<[&str; 2]> =
-                turns[..turns.len() - 1].iter().map(|(u, a)| [u.as_str(), a.as_str()]).collect();
-            vec![whole(json!({
-                "instruction": last_user, "input": "", "output": last_assistant,
-                "system": system, "history": history
-            }))]
-        }
-        Format::Sharegpt => {
-            let mut conversation = Vec::with_capacity(turns.len() * 2 + 1);
-            if !system.is_empty() {
-                conversation.push(json!({"from": "system", "value": system}));
-            }
-            for (u, a) in &turns {
-                conversation.push(json!({"from": "human", "value": u}));
-                conversation.push(json!({"from": "gpt", "value": a}));
-            }
-            vec![whole(json!({ "conversations": conversation }))]
-        }
-        Format::Openai => vec![whole(json!({ "messages": messages_upto(turns.len()) }))],
-        Format::Jsonl => turns
-            .iter()
-            .zip(&c.turns)
-            .map(|((u, a), t)| {
-                let texts = vec![system.clone(), u.clone(), a.clone()];
-                Example {
-                    chars: chars_of(&texts),
-                    value: json!({
-                        "system": system, "user": u, "assistant": a,
-                        "satisfaction": c.score, "timestamp": crate::time::format_iso(t.at),
-                        "conversation_id": c.id
-                    }),
-                    texts,
-                }
-            })
-            .collect(),
-        Format::Kto => {
-            let rated: Vec<(usize, bool)> = c
-                .turns
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| t.thumbs.map(|th| (i + 1, th > 0)))
-                .collect();
-            let labelled = if rated.is_empty() {
-                c.score.map(|s| vec![(turns.len(), s >= 0.5)]).unwrap_or_default()
-            } else {
-                rated
-            };
-            labelled
-                .into_iter()
-                .map(|(upto, tag)| {
-                    let mut texts = texts_of(upto);
-                    texts.push(if tag { "+" } else { "-" }.to_owned());
-                    Example {
-                        chars: chars_of(&texts[..texts.len() - 1]),
-                        value: json!({ "messages": messages_upto(upto), "kto_tag": tag }),
-                        texts,
-                    }
-                })
-                .collect()
-        }
-    }
-}
-
-/// Where examples go.
-trait Sink {
+/// Where examples go. `Send`: the export's worker thread writes to it.
+trait Sink: Send {
     /// `bytes` is one serialised example.
     fn write(&mut self, bytes: &[u8], validation: bool) -> Result<()>;
 }
@@ -507,91 +323,10 @@ fn run(
     format: Format,
     filter: &DataFilter,
     curation: &Curation,
-    sink: &mut dyn Sink,
+    sink: &mut (dyn Sink + Send),
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Counts> {
-    filter.validate()?;
-    curation.validate()?;
-    let since = filter.since.unwrap_or(i64::MIN);
-    let until = filter.until.unwrap_or(i64::MAX);
-    let total: u64 = conn.query_row(
-        "SELECT COUNT(*) FROM conversations WHERE created_at >= ?1 AND created_at < ?2",
-        params![since, until],
-        |r| r.get::<_, i64>(0),
-    )? as u64;
-    let scrubber = curation.scrub_pii.then(Scrubber::new);
-    let mut dedupe = curation.dedupe.then(Deduper::new);
-    let mut counts = Counts { chars_min: u64::MAX, ..Counts::default() };
-    let (mut score_sum, mut score_n, mut chars_sum) = (0.0f64, 0u64, 0u64);
-    let mut buf = Vec::with_capacity(4096);
-    let limit = filter.limit.map(|l| l as u64);
-    let reader = Reader { conn, since, until, thumbs: format == Format::Kto };
-    reader.for_each(|score| filter.passes_score(score), |c| {
-        counts.conversations += 1;
-        if counts.conversations % 1000 == 0 {
-            progress(counts.conversations, total);
-        }
-        let Some(c) = c.filter(|c| filter.passes(c)) else {
-            return Ok(true);
-        };
-        counts.passed_filter += 1;
-        let mut wrote_any = false;
-        for example in build_examples(format, &c, scrubber.as_ref(), &mut counts.pii) {
-            counts.examples += 1;
-            if let Some(d) = dedupe.as_mut() {
-                let texts: Vec<&str> = example.texts.iter().map(String::as_str).collect();
-                match d.check(&texts) {
-                    Seen::New => {}
-                    Seen::Exact => {
-                        counts.exact_duplicates += 1;
-                        continue;
-                    }
-                    Seen::Near => {
-                        counts.near_duplicates += 1;
-                        continue;
-                    }
-                }
-            }
-            if limit.is_some_and(|l| counts.written >= l) {
-                counts.limited = true;
-                return Ok(false);
-            }
-            buf.clear();
-            serde_json::to_writer(&mut buf, &example.value).map_err(|e| Error::Task(e.to_string()))?;
-            let validation = curate::is_validation(curation.seed, &c.id, curation.validation_ratio);
-            sink.write(&buf, validation)?;
-            counts.written += 1;
-            if validation {
-                counts.validation += 1;
-            } else {
-                counts.train += 1;
-            }
-            chars_sum += example.chars;
-            counts.chars_min = counts.chars_min.min(example.chars);
-            counts.chars_max = counts.chars_max.max(example.chars);
-            wrote_any = true;
-        }
-        if wrote_any {
-            if let Some(s) = c.score {
-                score_sum += s;
-                score_n += 1;
-            }
-        }
-        if limit.is_some_and(|l| counts.written >= l) {
-            // Enough: the rest of the history is not read.
-            counts.limited = counts.conversations < total;
-            return Ok(false);
-        }
-        Ok(true)
-    })?;
-    progress(counts.conversations, total);
-    if counts.written == 0 {
-        counts.chars_min = 0;
-    } else {
-        counts.chars_mean = chars_sum as f64 / counts.written as f64;
-    }
-    counts.avg_satisfaction = (score_n > 0).then(|| score_sum / score_n as f64);
-    Ok(counts)
+    stream::run(conn, format, filter, curation, sink, progress, None)
 }
 
 /// What the dataset step shows before exporting.
@@ -964,7 +699,7 @@ fn dataset_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dataset> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversations::{store, NewConversation, NewMessage};
+    use crate::conversations::{store, NewConversation, NewMessage, Role};
     use crate::db::Db;
 
     const DAY: i64 = 86_400_000;
@@ -1174,6 +909,148 @@ mod tests {
         assert!(err.to_string().contains("no example passes"), "{err}");
         assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "no half-written or temporary file");
         assert!(db.with_conn(|c| list(c)).unwrap().is_empty());
+    }
+
+    /// The history plus what the bench history lacks: several conversations sharing one
+    /// `created_at` (the id breaks the tie), text that needs escaping, joined user messages, an
+    /// answer with no question and a question with no answer.
+    fn tricky_history() -> (tempfile::TempDir, Db) {
+        let (dir, db) = history();
+        db.with_conn(|conn| {
+            let tx = conn.transaction()?;
+            let mut conversations = Vec::new();
+            for r in ["tie-c", "tie-a", "tie-b", "tie-aa"] {
+                conversations.push(conv(r, 11, Some(0.9), &[(&format!("Same time {r}?"), "Yes, \"quoted\"\t\\ and \u{1}.", Some(1))]));
+            }
+            let mut odd = conv("odd", 12, None, &[("첫 질문\nline two", "답변 🌱", Some(-1)), ("second\r\n", "ok", Some(1))]);
+            odd.messages.insert(1, msg(Role::Assistant, "an answer to nothing", Some(1)));
+            odd.messages.insert(3, msg(Role::User, "and more from the user", None));
+            odd.messages.push(msg(Role::System, "Second system line.", None));
+            odd.messages.push(msg(Role::User, "a question with no answer", None));
+            conversations.push(odd);
+            store(&tx, "test", None, conversations)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .unwrap();
+        (dir, db)
+    }
+
+    struct Collect(Vec<(String, bool)>);
+
+    impl Sink for Collect {
+        fn write(&mut self, bytes: &[u8], validation: bool) -> Result<()> {
+            self.0.push((String::from_utf8(bytes.to_vec()).unwrap(), validation));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn both_ways_of_reading_scores_give_the_same_export_in_canonical_json() {
+        let (_dir, db) = tricky_history();
+        let curations = [
+            Curation { dedupe: false, scrub_pii: false, validation_ratio: 0.0, seed: 1 },
+            Curation { validation_ratio: 0.3, ..Curation::default() },
+        ];
+        let filters = [
+            DataFilter::default(),
+            DataFilter { min_satisfaction: Some(0.8), ..Default::default() },
+            DataFilter { exclude_negative: true, limit: Some(5), ..Default::default() },
+        ];
+        for format in Format::ALL {
+            for curation in &curations {
+                for filter in &filters {
+                    let mut outs = Vec::new();
+                    for scores in [stream::Scores::PerConversation, stream::Scores::Map] {
+                        let mut sink = Collect(Vec::new());
+                        let counts = db
+                            .with_conn(|c| stream::run(c, format, filter, curation, &mut sink, &mut |_, _| {}, Some(scores)))
+                            .unwrap();
+                        outs.push((counts, sink.0));
+                    }
+                    assert_eq!(outs[0], outs[1], "{format:?} {curation:?} {filter:?}");
+                    let (counts, examples) = &outs[0];
+                    assert_eq!(counts.written as usize, examples.len());
+                    for (e, _) in examples {
+                        // Exactly what serde_json writes for the same value.
+                        let v: Value = serde_json::from_str(e).unwrap();
+                        assert_eq!(&serde_json::to_string(&v).unwrap(), e);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ties_are_read_in_id_order_and_text_is_kept_exactly() {
+        let (_dir, db) = tricky_history();
+        let curation = Curation { dedupe: false, scrub_pii: false, validation_ratio: 0.0, seed: 1 };
+        let mut sink = Collect(Vec::new());
+        db.with_conn(|c| stream::run(c, Format::Jsonl, &DataFilter::default(), &curation, &mut sink, &mut |_, _| {}, None))
+            .unwrap();
+        let rows: Vec<Value> = sink.0.iter().map(|(e, _)| serde_json::from_str(e).unwrap()).collect();
+        let expected: Vec<String> = db
+            .with_conn(|c| {
+                let mut s = c.prepare("SELECT id FROM conversations ORDER BY created_at DESC, id")?;
+                let ids = s.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(ids)
+            })
+            .unwrap();
+        let mut seen: Vec<String> = Vec::new();
+        for r in &rows {
+            let id = r["conversation_id"].as_str().unwrap().to_owned();
+            if seen.last() != Some(&id) {
+                seen.push(id);
+            }
+        }
+        let expected: Vec<String> = expected.into_iter().filter(|id| seen.contains(id)).collect();
+        assert_eq!(seen, expected);
+        let odd: Vec<&Value> = rows.iter().filter(|r| r["user"].as_str().unwrap().starts_with("첫")).collect();
+        assert_eq!(odd[0]["user"], "첫 질문\nline two\n\nand more from the user", "consecutive questions are joined");
+        assert_eq!(odd[0]["system"], "You are kind.\n\nSecond system line.");
+        let second = rows.iter().find(|r| r["assistant"] == "ok").unwrap();
+        assert_eq!(second["user"], "second\r\n");
+        assert!(rows.iter().all(|r| r["user"] != "a question with no answer" && r["assistant"] != "an answer to nothing"));
+        let tie = rows.iter().find(|r| r["user"] == "Same time tie-a?").unwrap();
+        assert_eq!(tie["assistant"], "Yes, \"quoted\"\t\\ and \u{1}.");
+    }
+
+    struct Failing {
+        after: usize,
+        panic: bool,
+    }
+
+    impl Sink for Failing {
+        fn write(&mut self, _bytes: &[u8], _validation: bool) -> Result<()> {
+            if self.after == 0 {
+                if self.panic {
+                    panic!("sink exploded");
+                }
+                return Err(Error::Task("disk full".into()));
+            }
+            self.after -= 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_or_panicking_writer_is_an_error() {
+        let (_dir, db) = tricky_history();
+        let curation = Curation::default();
+        for panic in [false, true] {
+            let mut sink = Failing { after: 2, panic };
+            let err = db
+                .with_conn(|c| stream::run(c, Format::Alpaca, &DataFilter::default(), &curation, &mut sink, &mut |_, _| {}, None))
+                .unwrap_err();
+            let text = err.to_string();
+            assert!(if panic { text.contains("sink exploded") } else { text.contains("disk full") }, "{text}");
+            // The connection is usable again (the read transaction ended).
+            db.with_conn(|c| {
+                assert!(c.is_autocommit());
+                Ok(())
+            })
+            .unwrap();
+        }
     }
 
     #[test]
