@@ -68,7 +68,7 @@ pub enum AdaptersCommand {
     Rollback,
     /// Remove an adapter from the registry (its files stay).
     Delete { adapter: String },
-    /// Set the performance metrics (the seed's update_performance_metrics).
+    /// Set the performance metrics (satisfaction, conversation count, losses).
     Metrics {
         adapter: String,
         #[arg(long)]
@@ -122,7 +122,7 @@ pub enum AdaptersCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Write the seed's Modelfile for an adapter and print it.
+    /// Write the guide's default Modelfile for an adapter and print it.
     Modelfile {
         adapter: String,
         #[arg(long)]

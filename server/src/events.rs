@@ -73,7 +73,7 @@ fn events(
     })
 }
 
-/// `GET /adapters/{id}/Modelfile`: the seed's Modelfile for an adapter, as a download.
+/// `GET /adapters/{id}/Modelfile`: the guide's default Modelfile for an adapter, as a download.
 pub async fn modelfile(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let studio = state.studio.clone();
     let found = studio.db().call(move |c| garden_core::adapters::find(c, &id)).await;

@@ -28,7 +28,7 @@ pub struct TrainArgs {
     /// A run name.
     #[arg(long, default_value = "run")]
     pub name: String,
-    /// Settings: a LLaMA-Factory training YAML (.yaml/.yml, as in its examples or the seed's
+    /// Settings: a LLaMA-Factory training YAML (.yaml/.yml, as in its examples or the Garden of Eden
     /// guide) or garden-eden's JSON (the `config` of `runs show --json`); flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -1,5 +1,5 @@
 //! Registry and deployment against the Ollama stand-in (a stand-in: no Ollama server can be
-//! installed here; it follows the documented REST contract), and the CLI as the seed shows it.
+//! installed here; it follows the documented REST contract), and the CLI as the guide shows it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -66,7 +66,7 @@ async fn current_ollama_gets_the_merged_model_and_answers_the_test_prompt() {
     let merged = deploy::work_dir(&studio, &a.id).join("merged");
     let digest = adapters::ollama::digest_of(&merged.join("config.json")).await.unwrap();
     assert!(dir.path().join("blobs").join(digest.replace(':', "-")).exists());
-    // The seed's Modelfile is always written.
+    // The guide's default Modelfile is always written.
     let mf = std::fs::read_to_string(deploy::work_dir(&studio, &a.id).join("Modelfile")).unwrap();
     assert!(mf.starts_with("FROM ") && mf.contains("ADAPTER ./adapter.gguf") && mf.contains("PARAMETER repeat_penalty 1.15"), "{mf}");
 

@@ -93,7 +93,7 @@ pub async fn get_deployment(id: String) -> Result<Deployment, AppError> {
     Ok(crate::state::studio()?.db().call(move |c| garden_core::adapters::deployment(c, &id)).await?)
 }
 
-/// The seed's "adapter not loading" checks, done by the app.
+/// The guide's "adapter not loading" checks, done by the app.
 #[server(endpoint = "adapters/check")]
 pub async fn check_adapter(id: String) -> Result<Vec<Check>, AppError> {
     Ok(garden_core::adapters::deploy::checks(&crate::state::studio()?, &id).await?)

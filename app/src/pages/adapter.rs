@@ -8,7 +8,7 @@ use crate::format;
 use garden_types::adapters::{self as model, AdapterView, LineageRun};
 
 /// One adapter: lineage, metrics, activate, deploy to Ollama with live progress (and why it
-/// failed), the seed's Modelfile, and the "adapter not loading" checks.
+/// failed), the guide's default Modelfile, and the "adapter not loading" checks.
 #[component]
 pub fn AdapterPage() -> impl IntoView {
     let params = use_params_map();

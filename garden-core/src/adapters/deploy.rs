@@ -4,8 +4,8 @@
 //!   `files` (optionally quantized).
 //!
 //! Every step is recorded in the `deployments` row as it happens, so the page can show live
-//! progress and, when it fails, why and what to do. Then the seed's test prompt goes through
-//! `/api/chat`, and the seed's Modelfile is written beside the adapter for people who deploy by
+//! progress and, when it fails, why and what to do. Then the guide's test prompt goes through
+//! `/api/chat`, and the guide's default Modelfile is written beside the adapter for people who deploy by
 //! hand.
 
 use std::path::{Path, PathBuf};
@@ -23,7 +23,7 @@ use super::{Adapter, DeployStatus, DeployStrategy, Deployment};
 use crate::error::{Error, Result};
 use crate::Studio;
 
-/// The seed's test prompt.
+/// The guide's test prompt.
 pub const TEST_PROMPT: &str = "Hello, how are you?";
 
 /// Which way to build the Ollama model.
@@ -59,7 +59,7 @@ pub struct DeployOptions {
     /// Ollama's `quantize` for the merged route (`q4_K_M`, `q8_0`…).
     pub quantize: Option<String>,
     pub route: Route,
-    /// Default: the seed's "Hello, how are you?".
+    /// Default: the guide's "Hello, how are you?".
     pub test_prompt: Option<String>,
 }
 
@@ -117,7 +117,7 @@ fn is_ollama_name(base_model: &str) -> bool {
     !Path::new(base_model).is_absolute() && !base_model.contains('/') && !Path::new(base_model).exists()
 }
 
-/// The seed's Modelfiles for an adapter, written to its work dir: `Modelfile` (FROM base,
+/// The guide's default Modelfiles for an adapter, written to its work dir: `Modelfile` (FROM base,
 /// ADAPTER ./adapter.gguf) and `Modelfile.merged` (FROM ./merged). Returns the first's text.
 pub fn write_modelfiles(studio: &Studio, a: &Adapter, system: &str) -> Result<String> {
     let dir = work_dir(studio, &a.id);
@@ -494,7 +494,7 @@ async fn service_checks(studio: &Studio, a: &Adapter) -> Vec<Check> {
     checks.push(check(
         "Modelfile is well-formed",
         if problems.is_empty() {
-            Ok("one FROM, one ADAPTER, the seed's parameters and a closed SYSTEM block".into())
+            Ok("one FROM, one ADAPTER, the guide's parameters and a closed SYSTEM block".into())
         } else {
             Err((problems.join("; "), "Regenerate it from this page.".into()))
         },

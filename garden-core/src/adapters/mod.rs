@@ -3,7 +3,7 @@
 //!
 //! Plus what turns an adapter into something an assistant runs: native GGUF conversion and
 //! merging (`convert`), the Ollama client and version-aware deployment (`ollama`, `deploy`), and
-//! the seed's Modelfile (`modelfile`).
+//! the guide's default Modelfile (`modelfile`).
 
 pub mod convert;
 pub mod deploy;
@@ -378,7 +378,7 @@ pub fn delete(conn: &mut Connection, id: &str) -> Result<Adapter> {
     Ok(a)
 }
 
-/// Sets the seed's performance metrics; `None` leaves a value as it is.
+/// Sets the performance metrics (satisfaction, conversations, losses); `None` leaves a value as it is.
 pub fn update_metrics(conn: &mut Connection, id: &str, m: &Metrics) -> Result<Adapter> {
     if let Some(s) = m.avg_satisfaction {
         if !(0.0..=1.0).contains(&s) {

@@ -1,8 +1,8 @@
-//! The seed's Modelfile, for people who run `ollama create -f Modelfile` by hand.
+//! The guide's default Modelfile, for people who run `ollama create -f Modelfile` by hand.
 
 use crate::error::{Error, Result};
 
-/// The seed's sampling parameters.
+/// The guide's sampling parameters.
 pub const PARAMETERS: [(&str, f64); 4] = [("temperature", 0.8), ("top_p", 0.92), ("top_k", 45.0), ("repeat_penalty", 1.15)];
 
 /// The system prompt used when the person gives none.
@@ -47,7 +47,7 @@ fn tail(system: &str) -> String {
     s
 }
 
-/// `FROM <base>` / `ADAPTER <adapter>` / the seed's parameters / `SYSTEM """…"""`.
+/// `FROM <base>` / `ADAPTER <adapter>` / the guide's parameters / `SYSTEM """…"""`.
 pub fn with_adapter(base: &str, adapter: &str, system: &str) -> Result<String> {
     check_system(system)?;
     check_line("base model", base)?;

@@ -1,4 +1,4 @@
-//! JSON Lines in the seed app's fields (`jsonl`).
+//! JSON Lines with `system`, `user`, `assistant` and `satisfaction` fields (`jsonl`).
 //!
 //! # Rules
 //! - One JSON object a line; blank lines are ignored; errors are placed as `line N` (1-based).

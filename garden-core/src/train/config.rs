@@ -1,5 +1,5 @@
-//! The training configuration: every field of the seed's LLaMA-Factory YAML, typed, with
-//! validation that names the field, the seed's defaults as the default preset, and its
+//! The training configuration: every field of the guide's LLaMA-Factory YAML, typed, with
+//! validation that names the field, the guide's defaults as the default preset, and its
 //! troubleshooting advice as one-click adjustments.
 
 use std::path::PathBuf;
@@ -154,7 +154,7 @@ pub struct TrainConfig {
 }
 
 impl Default for TrainConfig {
-    /// The seed's defaults (Garden of Eden V3's LLaMA-Factory guide for Qwen 2.5).
+    /// The guide's defaults (Garden of Eden V3's LLaMA-Factory guide for Qwen 2.5).
     fn default() -> Self {
         TrainConfig {
             model_name_or_path: "Qwen/Qwen2.5-14B-Instruct".into(),
@@ -193,7 +193,7 @@ impl Default for TrainConfig {
     }
 }
 
-/// The seed's troubleshooting, as adjustments a person applies with one click.
+/// The guide's troubleshooting, as adjustments a person applies with one click.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Adjustment {

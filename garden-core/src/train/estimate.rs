@@ -739,7 +739,7 @@ mod tests {
     }
 
     fn seed_config() -> TrainConfig {
-        // The seed's defaults: bf16 (auto on a GPU), batch 4, cutoff 2048, rank 16 on all.
+        // The guide's defaults: bf16 (auto on a GPU), batch 4, cutoff 2048, rank 16 on all.
         TrainConfig { dataset: "ge".into(), ..TrainConfig::default() }
     }
 
