@@ -1,40 +1,8 @@
-//! Curation: duplicate removal, PII scrubbing, train/validation split.
-//!
-//! Everything here is called once per example by the export pipeline (up to about a million
-//! messages), so it is built to be cheap: the regexes are compiled once per process, a text with
-//! nothing to scrub comes back as `Cow::Borrowed` without allocating, and the duplicate keys are
-//! 128-bit hashes computed by a hand-written streaming hash.
-//!
-//! # PII scrubbing ([`Scrubber::scrub`])
-//!
-//! Emails, phone numbers, IP addresses, URL credentials, API keys, card numbers, national ID
-//! numbers and IBANs are replaced with placeholders; the detectors, what each accepts and what
-//! it leaves alone are documented in `curate/scrub.rs`.
-//!
-//! # Duplicates ([`exact_key`], [`near_key`], [`Deduper`])
-//!
-//! The exact key hashes each text's byte length and bytes; the near key hashes a normalised
-//! form (Unicode lower case, punctuation/symbols/emoji dropped, whitespace runs collapsed to one
-//! space, trimmed) with a separator byte (`0xFF`, never in UTF-8) after each text.
-//!
-//! # Split ([`is_validation`])
-//!
-//! `SHA-256(seed as 8 little-endian bytes ‖ key as UTF-8)`; the first 8 bytes of the digest,
-//! big-endian, shifted right by 11, divided by 2⁵³ give a uniform `u` in `[0, 1)`; the example
-//! is in validation iff `u < ratio`. Easy to reproduce anywhere, e.g. in Python.
+//! Duplicate keys: 128-bit hashes of an example's texts, exact and normalised, and the set that
+//! remembers them (see the curate module doc for the definitions).
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
-
-use sha2::{Digest, Sha256};
-
-mod scrub;
-
-pub use scrub::{iban_valid, luhn_valid, PiiCounts, Scrubber};
-
-// ---------------------------------------------------------------------------------------------
-// Duplicate keys
-// ---------------------------------------------------------------------------------------------
 
 // Why a hand-written hash: SHA-256 would do (and is what `is_validation` uses, where a
 // well-known definition matters more than speed), but dedupe hashes every byte of every example
@@ -297,34 +265,9 @@ impl Deduper {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Split
-// ---------------------------------------------------------------------------------------------
-
-/// Deterministic split: whether the example identified by `key` (e.g. the conversation id) is
-/// in the validation set for this `seed` and `ratio` (0.0..=1.0). The same on every run and
-/// platform (see the module doc for the exact definition); `ratio <= 0` (or NaN) → never,
-/// `ratio >= 1` → always; about `ratio` of all keys land in validation.
-pub fn is_validation(seed: u64, key: &str, ratio: f64) -> bool {
-    if ratio.is_nan() || ratio <= 0.0 {
-        return false;
-    }
-    if ratio >= 1.0 {
-        return true;
-    }
-    let mut sha = Sha256::new();
-    sha.update(seed.to_le_bytes());
-    sha.update(key.as_bytes());
-    let digest = sha.finalize();
-    let top = u64::from_be_bytes(digest[..8].try_into().unwrap());
-    let u = (top >> 11) as f64 / (1u64 << 53) as f64;
-    u < ratio
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
     #[test]
     fn exact_keys() {
         assert_eq!(exact_key(&["a", "b"]), exact_key(&["a", "b"]));
@@ -363,61 +306,5 @@ mod tests {
         assert_eq!(d.check(&["hello world", "hi"]), Seen::Exact);
         assert_eq!(d.check(&["Something else", "Hi."]), Seen::New);
         assert_eq!(d.check(&["Hello, world!"]), Seen::New);
-    }
-
-    #[test]
-    fn validation_split_is_stable() {
-        // Computed once from the definition; must never change.
-        // (u = 0.888, 0.183, 0.271, 0.605, 0.407, 0.047, 0.049 for seed 42; checked in Python.)
-        let expected = [
-            ("conv-1", 0.5, false),
-            ("conv-3", 0.5, true),
-            ("conv-4", 0.5, true),
-            ("conv-5", 0.5, false),
-            ("대화-7", 0.5, true),
-            ("conv-9", 0.1, true),
-            ("conv-10", 0.1, true),
-            ("conv-3", 0.1, false),
-        ];
-        let got: Vec<_> = expected
-            .iter()
-            .map(|&(k, r, _)| (k, r, is_validation(42, k, r)))
-            .collect();
-        assert_eq!(got, expected);
-        // Another seed gives another split.
-        let differ = (0..1000)
-            .filter(|i| {
-                let key = format!("k{i}");
-                is_validation(1, &key, 0.5) != is_validation(2, &key, 0.5)
-            })
-            .count();
-        assert!(differ > 300, "{differ}");
-        assert_eq!(
-            is_validation(42, "conv-1", 0.1),
-            is_validation(42, "conv-1", 0.1)
-        );
-    }
-
-    #[test]
-    fn validation_share_and_edges() {
-        let n = 10_000;
-        let hits = (0..n)
-            .filter(|i| is_validation(7, &format!("conversation-{i}"), 0.1))
-            .count();
-        let share = hits as f64 / n as f64;
-        assert!((0.08..=0.12).contains(&share), "share {share}");
-        for i in 0..1000 {
-            let key = format!("k{i}");
-            assert!(!is_validation(1, &key, 0.0));
-            assert!(is_validation(1, &key, 1.0));
-            assert!(!is_validation(1, &key, f64::NAN));
-        }
-        // Monotone in the ratio: a validation key stays in validation at a larger ratio.
-        for i in 0..1000 {
-            let key = format!("k{i}");
-            if is_validation(3, &key, 0.2) {
-                assert!(is_validation(3, &key, 0.5));
-            }
-        }
     }
 }
