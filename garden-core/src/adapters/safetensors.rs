@@ -90,6 +90,40 @@ pub struct SafeTensors {
     pub metadata: Map<String, Value>,
 }
 
+/// The tensor whose data_offsets cannot hold its dtype and shape, named with the sizes (the
+/// crate's error does not say which).
+fn which_tensor(header: &[u8]) -> Option<String> {
+    let header: Map<String, Value> = serde_json::from_slice(header).ok()?;
+    header.iter().filter(|(name, _)| *name != "__metadata__").find_map(|(name, entry)| {
+        let dtype = Dtype::parse(entry.get("dtype")?.as_str()?)?;
+        let bytes = entry.get("shape")?.as_array()?.iter().try_fold(dtype.size() as u64, |acc, d| acc.checked_mul(d.as_u64()?));
+        let offsets = entry.get("data_offsets")?.as_array()?;
+        let (begin, end) = (offsets.first()?.as_u64()?, offsets.get(1)?.as_u64()?);
+        match bytes {
+            None => Some(format!("tensor {name}: its shape is too large (its byte size overflows)")),
+            Some(b) if end.checked_sub(begin) != Some(b) => {
+                Some(format!("tensor {name}: data_offsets [{begin}, {end}] do not hold its {b} bytes"))
+            }
+            Some(_) => None,
+        }
+    })
+}
+
+/// The safetensors crate's refusal, in words.
+fn explain(e: safetensors::SafeTensorError) -> String {
+    use safetensors::SafeTensorError as E;
+    match e {
+        E::ValidationOverflow => "a tensor's shape is too large (its byte size overflows)".to_owned(),
+        E::InvalidOffset(name) => format!("tensor {name}: its data_offsets overlap another tensor or leave a gap"),
+        E::TensorInvalidInfo => "a tensor's data_offsets do not hold its dtype and shape".to_owned(),
+        E::MetadataIncompleteBuffer => "the tensors do not cover the data exactly (the file is cut short or has extra bytes)".to_owned(),
+        E::InvalidHeaderDeserialization(e) | E::JsonError(e) => format!("header is not a valid safetensors JSON object: {e}"),
+        E::InvalidHeader(_) => "header is not UTF-8".to_owned(),
+        E::HeaderTooLarge | E::HeaderTooSmall | E::InvalidHeaderLength => "its header length does not fit the file".to_owned(),
+        other => other.to_string(),
+    }
+}
+
 fn bad(path: &Path, message: impl Into<String>) -> Error {
     Error::Invalid {
         field: path.display().to_string(),
@@ -98,8 +132,10 @@ fn bad(path: &Path, message: impl Into<String>) -> Error {
 }
 
 impl SafeTensors {
-    /// Opens and checks the header: every entry has a known dtype, its byte length matches its
-    /// shape, and it lies inside the file.
+    /// Opens and checks the file with the `safetensors` crate (checked arithmetic: every entry's
+    /// byte length matches its dtype and shape, the tensors cover the data exactly, none overlap)
+    /// over a memory map, of which only the header is touched. Tensor data is read on demand,
+    /// tensor by tensor.
     pub fn open(path: &Path) -> Result<SafeTensors> {
         // A FIFO would block the open, a device (or a link to /dev/zero) never ends: only regular
         // files are read.
@@ -115,59 +151,28 @@ impl SafeTensors {
         if header_len > MAX_HEADER || 8 + header_len > file_len {
             return Err(bad(path, format!("header length {header_len} does not fit a {file_len}-byte file")));
         }
-        let mut header = vec![0u8; header_len as usize];
-        file.read_exact(&mut header).map_err(|e| Error::io("reading", path, e))?;
-        let header: Map<String, Value> = serde_json::from_slice(&header)
-            .map_err(|e| bad(path, format!("header is not a JSON object: {e}")))?;
-        let data_start = 8 + header_len;
-        let mut metadata = Map::new();
-        let mut tensors = Vec::with_capacity(header.len());
-        for (name, entry) in header {
-            if name == "__metadata__" {
-                if let Value::Object(m) = entry {
-                    metadata = m;
-                }
-                continue;
-            }
-            let dtype_s = entry.get("dtype").and_then(Value::as_str).unwrap_or("");
-            let dtype = Dtype::parse(dtype_s)
-                .ok_or_else(|| bad(path, format!("tensor {name}: unknown dtype '{dtype_s}'")))?;
-            let shape: Vec<usize> = entry
-                .get("shape")
-                .and_then(Value::as_array)
-                .ok_or_else(|| bad(path, format!("tensor {name}: no shape")))?
-                .iter()
-                .map(|d| d.as_u64().map(|d| d as usize))
-                .collect::<Option<_>>()
-                .ok_or_else(|| bad(path, format!("tensor {name}: shape is not a list of sizes")))?;
-            let offsets: Vec<u64> = entry
-                .get("data_offsets")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_u64).collect())
-                .unwrap_or_default();
-            let [begin, end] = offsets[..] else {
-                return Err(bad(path, format!("tensor {name}: data_offsets must be [begin, end]")));
-            };
-            // Checked: a hostile shape like [2^32, 2^32] must be an error, not an overflow.
-            let expected = shape
-                .iter()
-                .try_fold(dtype.size() as u64, |acc, &d| acc.checked_mul(d as u64))
-                .ok_or_else(|| bad(path, format!("tensor {name}: shape {shape:?} is too large")))?;
-            let inside = data_start.checked_add(end).is_some_and(|e| e <= file_len);
-            if end < begin || end - begin != expected || !inside {
-                return Err(bad(
-                    path,
-                    format!("tensor {name}: data_offsets [{begin}, {end}] do not hold {expected} bytes inside the file"),
-                ));
-            }
-            tensors.push(TensorInfo { name, dtype, shape, start: data_start + begin, len: end - begin });
+        // SAFETY: the map is read-only and private to this call; a file truncated by someone else
+        // meanwhile could fault, as with any reader of a file that changes under it.
+        #[allow(unsafe_code)]
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io("mapping", path, e))?;
+        let (header_size, parsed) = safetensors::SafeTensors::read_metadata(&map).map_err(|e| {
+            let header = map.get(8..8 + header_len as usize).unwrap_or_default();
+            bad(path, which_tensor(header).unwrap_or_else(|| explain(e)))
+        })?;
+        let data_start = 8 + header_size as u64;
+        let mut tensors = Vec::new();
+        for (name, info) in parsed.tensors() {
+            let dtype_s = info.dtype.to_string();
+            let dtype = Dtype::parse(&dtype_s).ok_or_else(|| bad(path, format!("tensor {name}: unknown dtype '{dtype_s}'")))?;
+            let (begin, end) = (info.data_offsets.0 as u64, info.data_offsets.1 as u64);
+            tensors.push(TensorInfo { name, dtype, shape: info.shape.clone(), start: data_start + begin, len: end - begin });
         }
-        tensors.sort_by_key(|t| t.start);
-        for pair in tensors.windows(2) {
-            if pair[0].start + pair[0].len > pair[1].start {
-                return Err(bad(path, format!("tensors {} and {} overlap", pair[0].name, pair[1].name)));
-            }
-        }
+        tensors.sort_by(|x, y| (x.start, &x.name).cmp(&(y.start, &y.name)));
+        let metadata = parsed
+            .metadata()
+            .as_ref()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+            .unwrap_or_default();
         Ok(SafeTensors { path: path.to_path_buf(), file, tensors, metadata })
     }
 
