@@ -1,3 +1,6 @@
+//! Server functions for datasets: the export form's preview, exporting, and the list of datasets.
+//! Each calls the core's export functions and maps the result.
+
 use leptos::prelude::*;
 
 use crate::error::AppError;

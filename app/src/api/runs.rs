@@ -1,3 +1,6 @@
+//! Server functions for training: the plan reviewed before a run, starting, cancelling and resuming
+//! runs, and the GPU extras. Each is one call into `garden_core::train`.
+
 use leptos::prelude::*;
 
 use crate::error::AppError;

@@ -1,3 +1,6 @@
+//! One adapter's page: its lineage and metrics, deploying it to Ollama with live steps, its
+//! deployments, the guide's default Modelfile and the "adapter not loading" checks.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};

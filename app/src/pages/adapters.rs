@@ -1,3 +1,6 @@
+//! The adapters page: every version as a timeline, the active one, rollback, runs waiting to be
+//! registered, and registering an adapter folder by path.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

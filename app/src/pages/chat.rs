@@ -1,3 +1,6 @@
+//! The chat page: talk to a model (the experiment's pick, the active adapter's model, or one you
+//! choose), answers streaming in, thumbs on each answer and a satisfaction for the conversation.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

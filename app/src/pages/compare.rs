@@ -1,3 +1,6 @@
+//! Side by side: one prompt, two models' answers streaming at once (blind or not), a vote, prompt
+//! sets from a dataset's held-out split, and the tally of votes.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

@@ -1,3 +1,6 @@
+//! The export form: filters, curation and format, with a live preview of what would be exported
+//! and why each conversation is left out.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;

@@ -1,3 +1,5 @@
+//! The datasets page: every export with its counts, format, files and lineage.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

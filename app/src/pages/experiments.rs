@@ -1,3 +1,6 @@
+//! A/B experiments: two models, a traffic split, each chat conversation assigned to an arm, and a
+//! report that names a winner only when the evidence does.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

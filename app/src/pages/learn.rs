@@ -1,3 +1,6 @@
+//! Keep learning: the guide's five steps (new data, merged dataset, next version trained,
+//! registered, A/B tested) as one guided flow.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -1,3 +1,5 @@
+//! The 404 page: says the page does not exist and links back home.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

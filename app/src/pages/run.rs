@@ -1,3 +1,6 @@
+//! One training run: its status and phase, the live loss and learning-rate charts from the run's
+//! event stream, the trainer's log, and cancel or resume.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;

@@ -1,3 +1,5 @@
+//! The runs page: every training run with its status, progress and final loss.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -1,3 +1,6 @@
+//! The training wizard: dataset, base model, LoRA and precision, schedule, the plan reviewed
+//! (memory, time, the YAML), then Train.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;

@@ -1,3 +1,6 @@
+//! The registry's rules, conversion and merge arithmetic, and hostile adapter folders, tested on
+//! synthetic adapters.
+
 use std::path::Path;
 
 use super::safetensors::{Dtype, SafeTensors};
