@@ -182,7 +182,7 @@ fn default_target(conn: &Connection, experiment: Option<&crate::experiments::Exp
 /// The chat page: the models, what a new conversation talks to, the conversation open (with its
 /// model, or its arm while its experiment runs) and its answer in flight, recent chats, and the
 /// adapters a model server can serve.
-pub async fn page(studio: &Studio, hub: &Hub, conversation: Option<String>) -> Result<ChatView<crate::conversations::ConversationDetail>> {
+pub async fn page(studio: &Studio, hub: &Hub, conversation: Option<String>) -> Result<ChatView> {
     let conversation = conversation.filter(|c| !c.is_empty());
     let pending = conversation.as_deref().and_then(|c| hub.pending(c));
     studio

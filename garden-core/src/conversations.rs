@@ -15,48 +15,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub use garden_types::data::{ConversationDetail, ConversationPage, ConversationSummary, MessageView, Role, StoreReport};
+
 /// The satisfaction rule above, as an SQL expression over a conversation aliased `c`.
 pub const SCORE_SQL: &str = "COALESCE(
     (SELECT f.satisfaction FROM feedback f
       WHERE f.conversation_id = c.id AND f.message_id IS NULL AND f.satisfaction IS NOT NULL),
     (SELECT AVG(f.thumbs = 1) FROM feedback f
       WHERE f.conversation_id = c.id AND f.thumbs IS NOT NULL))";
-
-/// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    System,
-    User,
-    Assistant,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::System => "system",
-            Role::User => "user",
-            Role::Assistant => "assistant",
-        }
-    }
-
-    /// `system`/`user`/`assistant`, plus the common aliases (`human`, `gpt`, `bot`, `model`).
-    pub fn parse(s: &str) -> Option<Role> {
-        // The stored spellings first, without allocating (exports call this per message).
-        match s {
-            "system" => return Some(Role::System),
-            "user" => return Some(Role::User),
-            "assistant" => return Some(Role::Assistant),
-            _ => {}
-        }
-        match s.trim().to_ascii_lowercase().as_str() {
-            "system" => Some(Role::System),
-            "user" | "human" => Some(Role::User),
-            "assistant" | "gpt" | "bot" | "model" | "ai" => Some(Role::Assistant),
-            _ => None,
-        }
-    }
-}
 
 /// A conversation to store (from an importer, the sample generator, or the chat).
 #[derive(Debug, Clone, PartialEq)]
@@ -81,18 +47,6 @@ pub struct NewMessage {
     pub model: Option<String>,
     /// 1 thumbs up, -1 thumbs down.
     pub thumbs: Option<i8>,
-}
-
-/// What [`store`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoreReport {
-    /// Conversations added.
-    pub conversations: usize,
-    pub messages: usize,
-    /// Thumbs and satisfaction ratings added.
-    pub ratings: usize,
-    /// Conversations skipped because that source already had them.
-    pub already: usize,
 }
 
 /// Stores conversations inside the caller's transaction; ones the source already gave are
@@ -256,26 +210,6 @@ pub fn set_satisfaction(conn: &mut Connection, conversation_id: &str, satisfacti
     Ok(())
 }
 
-/// A message as shown in a conversation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MessageView {
-    pub id: String,
-    pub role: Role,
-    pub content: String,
-    pub created_at: i64,
-    pub model: Option<String>,
-    pub thumbs: Option<i8>,
-}
-
-/// One conversation with its messages and ratings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConversationDetail {
-    pub summary: ConversationSummary,
-    /// The explicit conversation-level satisfaction, if any (the summary's is the derived one).
-    pub explicit_satisfaction: Option<f64>,
-    pub messages: Vec<MessageView>,
-}
-
 /// Reads one conversation.
 pub fn get(conn: &Connection, id: &str) -> Result<ConversationDetail> {
     let summary = conn
@@ -331,19 +265,6 @@ fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationSumma
     })
 }
 
-/// A row of the Conversations list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConversationSummary {
-    pub id: String,
-    pub title: String,
-    pub source: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub message_count: i64,
-    /// The conversation's satisfaction by the rule in the module docs.
-    pub satisfaction: Option<f64>,
-}
-
 /// Which conversations by their rating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -385,20 +306,73 @@ pub struct ListQuery {
     pub offset: Option<u32>,
 }
 
-/// One page of conversations, newest first, with the total that matched.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ListPage {
-    pub items: Vec<ConversationSummary>,
-    pub total: i64,
-    /// Every source present in the history (for the filter).
-    pub sources: Vec<String>,
-}
-
 pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 500;
 
+impl ListQuery {
+    /// The Conversations page's filter as its form sends it: blank values mean "any", `rating`
+    /// is a [`RatingFilter`] name, and the page is [`DEFAULT_PAGE`] long.
+    pub fn from_form(search: Option<String>, source: Option<String>, rating: Option<&str>, offset: Option<u32>) -> Result<ListQuery> {
+        let rating = rating.map(str::trim).filter(|r| !r.is_empty()).map(str::parse).transpose()?;
+        Ok(ListQuery { search, source: source.filter(|s| !s.trim().is_empty()), rating, limit: Some(DEFAULT_PAGE), offset })
+    }
+}
+
+/// The Conversations page: one page of [`list`] for the form's filter (see [`ListQuery::from_form`]).
+pub async fn page(
+    studio: &crate::Studio,
+    search: Option<String>,
+    source: Option<String>,
+    rating: Option<&str>,
+    offset: Option<u32>,
+) -> Result<ConversationPage> {
+    let query = ListQuery::from_form(search, source, rating, offset)?;
+    studio.db().call(move |conn| list(conn, &query)).await
+}
+
+/// One conversation with its messages and ratings, for its page (see [`get`]).
+pub async fn view(studio: &crate::Studio, id: String) -> Result<ConversationDetail> {
+    studio.db().call(move |conn| get(conn, &id)).await
+}
+
+/// Thumbs as a form sends them: `up` (1), `down` (-1) or `clear` (none).
+pub fn parse_thumbs(value: &str) -> Result<Option<i8>> {
+    match value {
+        "up" => Ok(Some(1)),
+        "down" => Ok(Some(-1)),
+        "clear" => Ok(None),
+        other => Err(Error::invalid("thumbs", format!("'{other}' is not up, down or clear"))),
+    }
+}
+
+/// A satisfaction as a form sends it: a number from 0 to 1, or blank (none: clears it).
+pub fn parse_satisfaction(value: &str) -> Result<Option<f64>> {
+    match value.trim() {
+        "" => Ok(None),
+        s => s
+            .parse::<f64>()
+            .ok()
+            .filter(|v| (0.0..=1.0).contains(v))
+            .map(Some)
+            .ok_or_else(|| Error::invalid("satisfaction", format!("'{s}' is not a number from 0 to 1"))),
+    }
+}
+
+/// Sets a message's thumbs from the form's value (see [`parse_thumbs`] and [`set_thumbs`]).
+pub async fn rate_message(studio: &crate::Studio, message_id: String, thumbs: &str) -> Result<()> {
+    let value = parse_thumbs(thumbs)?;
+    studio.db().call(move |conn| set_thumbs(conn, &message_id, value)).await
+}
+
+/// Sets a conversation's satisfaction from the form's value (see [`parse_satisfaction`] and
+/// [`set_satisfaction`]).
+pub async fn rate_conversation(studio: &crate::Studio, conversation_id: String, satisfaction: &str) -> Result<()> {
+    let value = parse_satisfaction(satisfaction)?;
+    studio.db().call(move |conn| set_satisfaction(conn, &conversation_id, value)).await
+}
+
 /// Lists conversations, newest first.
-pub fn list(conn: &Connection, query: &ListQuery) -> Result<ListPage> {
+pub fn list(conn: &Connection, query: &ListQuery) -> Result<ConversationPage> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     let offset = query.offset.unwrap_or(0);
     let pattern = query
@@ -445,7 +419,7 @@ pub fn list(conn: &Connection, query: &ListQuery) -> Result<ListPage> {
         .prepare("SELECT DISTINCT source FROM conversations ORDER BY source")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(ListPage { items, total, sources })
+    Ok(ConversationPage { items, total, offset, limit, sources })
 }
 
 /// Number of conversations stored.
@@ -486,6 +460,41 @@ pub(crate) mod tests {
             )
             .unwrap();
         }
+    }
+
+    #[test]
+    fn form_values_parse_or_name_their_field() {
+        let q = ListQuery::from_form(Some("hi".into()), Some("  ".into()), Some(" Positive "), Some(50)).unwrap();
+        assert_eq!(q, ListQuery { search: Some("hi".into()), source: None, rating: Some(RatingFilter::Positive), limit: Some(DEFAULT_PAGE), offset: Some(50) });
+        assert_eq!(ListQuery::from_form(None, None, Some(""), None).unwrap().rating, None);
+        assert!(matches!(ListQuery::from_form(None, None, Some("great"), None), Err(Error::Invalid { field, .. }) if field == "rating"));
+
+        assert_eq!(parse_thumbs("up").unwrap(), Some(1));
+        assert_eq!(parse_thumbs("down").unwrap(), Some(-1));
+        assert_eq!(parse_thumbs("clear").unwrap(), None);
+        assert!(matches!(parse_thumbs("sideways"), Err(Error::Invalid { field, message }) if field == "thumbs" && message == "'sideways' is not up, down or clear"));
+
+        assert_eq!(parse_satisfaction(" ").unwrap(), None);
+        assert_eq!(parse_satisfaction("0.25").unwrap(), Some(0.25));
+        for bad in ["1.5", "-0.1", "NaN", "lots"] {
+            assert!(matches!(parse_satisfaction(bad), Err(Error::Invalid { field, .. }) if field == "satisfaction"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_page_carries_its_offset_and_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("db.sqlite3")).unwrap();
+        db.with_conn(|conn| {
+            for i in 0..3 {
+                insert(conn, &format!("c{i}"), "t", i, &["q", "a"]);
+            }
+            let page = list(conn, &ListQuery { limit: Some(2), offset: Some(1), ..Default::default() })?;
+            assert_eq!((page.total, page.items.len(), page.offset, page.limit), (3, 2, 1, 2));
+            assert_eq!(page.sources, ["chat"]);
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]

@@ -21,55 +21,7 @@ const GIB: u64 = 1024 * 1024 * 1024;
 /// The checks' keys, in the report's order.
 pub const CHECK_KEYS: [&str; 8] = ["database", "disk", "python", "llamafactory", "llama_cpp", "ollama", "gpu", "extras"];
 
-/// How a check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Warn,
-    Missing,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Missing => "missing",
-        }
-    }
-}
-
-/// One line of the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Check {
-    /// Stable key: `database`, `disk`, `python`, `llamafactory`, `llama_cpp`, `ollama`, `gpu`, `extras`.
-    pub key: String,
-    /// What was checked, for people.
-    pub label: String,
-    pub status: Status,
-    /// What was found.
-    pub detail: String,
-    /// What to do about it, when it is not ok.
-    pub fix: Option<String>,
-}
-
-impl Check {
-    fn new(key: &str, label: &str, status: Status, detail: impl Into<String>) -> Check {
-        Check {
-            key: key.to_owned(),
-            label: label.to_owned(),
-            status,
-            detail: detail.into(),
-            fix: None,
-        }
-    }
-
-    fn fix(mut self, fix: impl Into<String>) -> Check {
-        self.fix = Some(fix.into());
-        self
-    }
-}
+pub use garden_types::data::{Check, CheckStatus, CheckStatus as Status, Health};
 
 /// The whole report, in a fixed order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,6 +79,19 @@ pub async fn last_or_unchecked(studio: &Studio, why: &str) -> Report {
         .map(|key| Check::new(key, key, Status::Warn, format!("not checked: {why}")).fix("press Check again"))
         .collect();
     Report { checks, hardware: crate::hardware::Hardware::cpu_only(), extras: Vec::new(), checked_at: crate::now_ms() }
+}
+
+/// The Home page's status: the checks (by [`run_cached`]; with `from_another_site`, the last
+/// report only, by [`last_or_unchecked`], so a page opened from elsewhere starts nothing) and
+/// the number of conversations stored.
+pub async fn health(studio: &Studio, fresh: bool, from_another_site: bool) -> crate::Result<Health> {
+    let report = if from_another_site {
+        last_or_unchecked(studio, "this page was opened from another site").await
+    } else {
+        run_cached(studio, fresh).await
+    };
+    let conversations = studio.db().call(|conn| crate::conversations::count(conn)).await?;
+    Ok(Health { checks: report.checks, checked_at: report.checked_at, conversations })
 }
 
 /// Runs every check, concurrently.
@@ -503,6 +468,17 @@ pub fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn health_from_another_site_runs_nothing_and_counts_conversations() {
+        let dir = tempfile::tempdir().unwrap();
+        let studio = Studio::open(crate::Settings::new(dir.path().join("data"))).unwrap();
+        crate::import::import_sample(studio.db()).unwrap();
+        let health = health(&studio, false, true).await.unwrap();
+        assert_eq!(health.checks.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), CHECK_KEYS);
+        assert!(health.checks.iter().all(|c| c.status == Status::Warn && c.detail.contains("opened from another site")));
+        assert!(health.conversations > 0);
+    }
 
     #[test]
     fn versions_parse() {

@@ -29,9 +29,8 @@ pub struct ImportArgs {
 }
 
 pub async fn import(studio: Studio, args: ImportArgs) -> anyhow::Result<()> {
-    let db = studio.db().clone();
     let report = if args.sample {
-        tokio::task::spawn_blocking(move || import::import_sample(&db)).await??
+        import::sample_in_background(studio.db()).await?
     } else {
         let kind: ImportKind = args.kind.as_deref().unwrap_or_default().parse()?;
         let path = match args.path {
@@ -43,6 +42,7 @@ pub async fn import(studio: Studio, args: ImportArgs) -> anyhow::Result<()> {
             })?,
             None => anyhow::bail!("give the file to import"),
         };
+        let db = studio.db().clone();
         tokio::task::spawn_blocking(move || import::import_path(&db, kind, &path)).await??
     };
     if args.json {

@@ -9,8 +9,7 @@ use crate::model::{ChatView, CompareView, ComparisonView, Endpoint, ExperimentsV
 /// The chat page's data: models, the open conversation and its answer in flight.
 #[server(endpoint = "chat/view")]
 pub async fn load_chat(conversation: Option<String>) -> Result<ChatView, AppError> {
-    let page = garden_core::chat::page(&crate::state::studio()?, &crate::state::hub()?, conversation).await?;
-    Ok(page.map_conversation(Into::into))
+    Ok(garden_core::chat::page(&crate::state::studio()?, &crate::state::hub()?, conversation).await?)
 }
 
 /// Sends a chat message; the answer streams in the background (`/turns/{id}/events`).

@@ -1,132 +1,16 @@
-//! Health checks, conversations, imports and exported datasets.
+//! Health checks, conversations and imports (the core's own `garden_types::data` types, as the
+//! server functions return them) and exported datasets.
 
 use serde::{Deserialize, Serialize};
+
+pub use garden_types::data::{CheckStatus, ConversationDetail, ConversationPage, ConversationSummary, Health, ImportReport, MessageView, Role};
 
 #[allow(unused_imports)]
 use super::*;
 
-/// How an environment check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CheckStatus {
-    Ok,
-    Warn,
-    Missing,
-}
-
-impl CheckStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckStatus::Ok => "ok",
-            CheckStatus::Warn => "warn",
-            CheckStatus::Missing => "missing",
-        }
-    }
-}
-
-/// One environment check, as `garden-eden doctor` prints it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Check {
-    pub key: String,
-    pub label: String,
-    pub status: CheckStatus,
-    pub detail: String,
-    pub fix: Option<String>,
-}
-
-/// The Home page's live status.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Health {
-    pub checks: Vec<Check>,
-    pub checked_at: i64,
-    pub conversations: i64,
-}
-
-/// A row of the Conversations list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConversationRow {
-    pub id: String,
-    pub title: String,
-    pub source: String,
-    pub created_at: i64,
-    pub message_count: i64,
-    pub satisfaction: Option<f64>,
-}
-
-/// One page of the Conversations list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConversationPage {
-    pub items: Vec<ConversationRow>,
-    pub total: i64,
-    pub offset: u32,
-    pub limit: u32,
-    /// Every source in the history, for the filter.
-    pub sources: Vec<String>,
-}
-
 #[cfg(feature = "ssr")]
 mod convert {
     use super::*;
-    use garden_core::doctor;
-
-    impl From<doctor::Status> for CheckStatus {
-        fn from(s: doctor::Status) -> Self {
-            match s {
-                doctor::Status::Ok => CheckStatus::Ok,
-                doctor::Status::Warn => CheckStatus::Warn,
-                doctor::Status::Missing => CheckStatus::Missing,
-            }
-        }
-    }
-
-    impl From<doctor::Check> for Check {
-        fn from(c: doctor::Check) -> Self {
-            Check {
-                key: c.key,
-                label: c.label,
-                status: c.status.into(),
-                detail: c.detail,
-                fix: c.fix,
-            }
-        }
-    }
-
-    impl From<garden_core::conversations::ConversationDetail> for ConversationView {
-        fn from(d: garden_core::conversations::ConversationDetail) -> Self {
-            ConversationView {
-                row: d.summary.into(),
-                explicit_satisfaction: d.explicit_satisfaction,
-                messages: d
-                    .messages
-                    .into_iter()
-                    .map(|m| MessageRow {
-                        id: m.id,
-                        role: m.role.as_str().to_owned(),
-                        content: m.content,
-                        created_at: m.created_at,
-                        model: m.model,
-                        thumbs: m.thumbs,
-                    })
-                    .collect(),
-            }
-        }
-    }
-
-    impl From<garden_core::import::ImportReport> for ImportRow {
-        fn from(r: garden_core::import::ImportReport) -> Self {
-            ImportRow {
-                id: r.id,
-                kind: r.kind,
-                path: r.path,
-                conversations: r.stored.conversations as u64,
-                messages: r.stored.messages as u64,
-                ratings: r.stored.ratings as u64,
-                already: r.stored.already as u64,
-                skipped: r.skipped.into_iter().map(|s| (s.place, s.reason)).collect(),
-                created_at: r.created_at,
-            }
-        }
-    }
 
     impl From<garden_core::export::Dataset> for DatasetRow {
         fn from(d: garden_core::export::Dataset) -> Self {
@@ -186,53 +70,6 @@ mod convert {
             }
         }
     }
-
-    impl From<garden_core::conversations::ConversationSummary> for ConversationRow {
-        fn from(c: garden_core::conversations::ConversationSummary) -> Self {
-            ConversationRow {
-                id: c.id,
-                title: c.title,
-                source: c.source,
-                created_at: c.created_at,
-                message_count: c.message_count,
-                satisfaction: c.satisfaction,
-            }
-        }
-    }
-}
-
-/// A message of an opened conversation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MessageRow {
-    pub id: String,
-    pub role: String,
-    pub content: String,
-    pub created_at: i64,
-    pub model: Option<String>,
-    pub thumbs: Option<i8>,
-}
-
-/// An opened conversation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConversationView {
-    pub row: ConversationRow,
-    pub explicit_satisfaction: Option<f64>,
-    pub messages: Vec<MessageRow>,
-}
-
-/// One import run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportRow {
-    pub id: String,
-    pub kind: String,
-    pub path: String,
-    pub conversations: u64,
-    pub messages: u64,
-    pub ratings: u64,
-    pub already: u64,
-    /// (where, why)
-    pub skipped: Vec<(String, String)>,
-    pub created_at: i64,
 }
 
 /// The dataset step's settings, as the form and the URL carry them (strings, parsed and checked

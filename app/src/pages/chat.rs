@@ -64,7 +64,7 @@ fn ChatBody(
     remove: ServerAction<RemoveModel>,
     refresh: RwSignal<u32>,
 ) -> impl IntoView {
-    let conversation_id = v.conversation.as_ref().map(|c| c.row.id.clone());
+    let conversation_id = v.conversation.as_ref().map(|c| c.summary.id.clone());
     let busy = v.pending.as_ref().is_some_and(|p| !p.done);
     let on_done = Callback::new(move |()| refresh.update(|n| *n += 1));
     let endpoints = v.endpoints.clone();

@@ -7,7 +7,7 @@ use crate::api::conversations::{
 };
 use crate::components::ErrorBox;
 use crate::format;
-use crate::model::ConversationView;
+use crate::model::{ConversationDetail, Role};
 
 /// One conversation: its messages, thumbs on each answer, and the conversation's satisfaction.
 #[component]
@@ -44,14 +44,14 @@ pub fn ConversationPage() -> impl IntoView {
 
 #[component]
 pub fn ConversationBody(
-    c: ConversationView,
+    c: ConversationDetail,
     thumbs: ServerAction<SetMessageThumbs>,
     satisfaction: ServerAction<SetConversationSatisfaction>,
 ) -> impl IntoView {
-    let title = if c.row.title.trim().is_empty() { "(untitled)".to_owned() } else { c.row.title.clone() };
-    let (id_for_save, id_for_clear) = (c.row.id.clone(), c.row.id.clone());
+    let title = if c.summary.title.trim().is_empty() { "(untitled)".to_owned() } else { c.summary.title.clone() };
+    let (id_for_save, id_for_clear) = (c.summary.id.clone(), c.summary.id.clone());
     let explicit = c.explicit_satisfaction.map(|s| format!("{s}")).unwrap_or_default();
-    let derived = match (c.explicit_satisfaction, c.row.satisfaction) {
+    let derived = match (c.explicit_satisfaction, c.summary.satisfaction) {
         (Some(_), _) => "set by you (or imported)".to_owned(),
         (None, Some(_)) => "from the thumbs on its answers".to_owned(),
         (None, None) => "not rated yet".to_owned(),
@@ -60,14 +60,14 @@ pub fn ConversationBody(
         <Title text=title.clone() />
         <h1>{title}</h1>
         <p class="summary">
-            <span class="tag">{c.row.source.clone()}</span>
-            {format!(" · {} messages · started {}", c.row.message_count, format::datetime_utc(c.row.created_at))}
+            <span class="tag">{c.summary.source.clone()}</span>
+            {format!(" · {} messages · started {}", c.summary.message_count, format::datetime_utc(c.summary.created_at))}
         </p>
         <section class="card satisfaction-card" aria-label="Satisfaction">
             <div class="card-head">
                 <h2>
                     "Satisfaction: "
-                    <span id="satisfaction">{format::satisfaction(c.row.satisfaction)}</span>
+                    <span id="satisfaction">{format::satisfaction(c.summary.satisfaction)}</span>
                 </h2>
                 <span class="muted">{derived}</span>
             </div>
@@ -89,7 +89,7 @@ pub fn ConversationBody(
             {c.messages
                 .into_iter()
                 .map(|m| {
-                    let is_answer = m.role == "assistant";
+                    let is_answer = m.role == Role::Assistant;
                     let thumbs_class = match m.thumbs {
                         Some(1) => "up",
                         Some(-1) => "down",
@@ -97,9 +97,9 @@ pub fn ConversationBody(
                     };
                     let id = m.id.clone();
                     view! {
-                        <li class=format!("message {}", m.role) data-id=m.id.clone() data-thumbs=thumbs_class>
+                        <li class=format!("message {}", m.role.as_str()) data-id=m.id.clone() data-thumbs=thumbs_class>
                             <div class="message-head">
-                                <strong>{m.role.clone()}</strong>
+                                <strong>{m.role.as_str()}</strong>
                                 <span class="muted">{format::datetime_utc(m.created_at)}</span>
                                 {m.model.map(|model| view! { <span class="tag">{model}</span> })}
                             </div>

@@ -6,7 +6,7 @@ use crate::api::import::{goe_on_this_machine, list_imports, ImportGoeHere, Impor
 use crate::components::ErrorBox;
 use crate::error::AppError;
 use crate::format;
-use crate::model::{ImportRow, IMPORT_KINDS};
+use crate::model::{ImportReport, IMPORT_KINDS};
 
 /// Bringing conversation history in: an upload, or the sample history.
 #[component]
@@ -103,22 +103,22 @@ pub fn ImportPage() -> impl IntoView {
 }
 
 #[component]
-fn ImportList(rows: Vec<ImportRow>, done: Option<String>) -> impl IntoView {
+fn ImportList(rows: Vec<ImportReport>, done: Option<String>) -> impl IntoView {
     let latest = done.and_then(|id| rows.iter().find(|r| r.id == id).cloned());
     view! {
         {latest.map(|r| {
-            let skipped = r.skipped.clone();
+            let (stored, skipped) = (r.stored, r.skipped);
             view! {
                 <div class="notice" id="import-result" role="status">
                     <strong>{format!(
                         "Imported {} conversation{} ({} messages, {} ratings)",
-                        r.conversations, if r.conversations == 1 { "" } else { "s" }, r.messages, r.ratings
+                        stored.conversations, if stored.conversations == 1 { "" } else { "s" }, stored.messages, stored.ratings
                     )}</strong>
-                    {(r.already > 0).then(|| format!("; {} were already here", r.already))}
+                    {(stored.already > 0).then(|| format!("; {} were already here", stored.already))}
                     {(!skipped.is_empty()).then(|| view! {
                         <details>
                             <summary>{format!("{} rows skipped", skipped.len())}</summary>
-                            <ul>{skipped.into_iter().map(|(place, reason)| view! { <li><code>{place}</code>": "{reason}</li> }).collect_view()}</ul>
+                            <ul>{skipped.into_iter().map(|s| view! { <li><code>{s.place}</code>": "{s.reason}</li> }).collect_view()}</ul>
                         </details>
                     })}
                     <p><a href="/conversations">"See the conversations"</a>" · "<a href="/datasets/new">"Build a dataset"</a></p>
@@ -138,8 +138,8 @@ fn ImportList(rows: Vec<ImportRow>, done: Option<String>) -> impl IntoView {
                                 <td>{format::datetime_utc(r.created_at)}</td>
                                 <td><span class="tag">{r.kind}</span></td>
                                 <td class="path">{r.path}</td>
-                                <td class="num">{r.conversations}</td>
-                                <td class="num">{r.already}</td>
+                                <td class="num">{r.stored.conversations}</td>
+                                <td class="num">{r.stored.already}</td>
                                 <td class="num">{r.skipped.len()}</td>
                             </tr>
                         }).collect_view()}

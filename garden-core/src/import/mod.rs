@@ -63,6 +63,8 @@ pub mod openwebui;
 pub mod sample;
 pub mod sharegpt;
 
+pub use garden_types::data::{ImportReport, Skipped};
+
 /// Longest title taken from a first user message, in characters.
 pub const TITLE_CHARS: usize = 60;
 
@@ -150,35 +152,11 @@ impl std::str::FromStr for ImportKind {
     }
 }
 
-/// Something in the input that was left out, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Skipped {
-    /// Where: `conversation 3 (id abc), message 2`, `line 7`, `messages row id=m9`, …
-    pub place: String,
-    pub reason: String,
-}
-
 /// A file read into conversations, not stored yet.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Parsed {
     pub conversations: Vec<NewConversation>,
     pub skipped: Vec<Skipped>,
-}
-
-/// One import run: what was read, what was added, what was skipped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportReport {
-    pub id: String,
-    /// The [`ImportKind`] name, or `sample`.
-    pub kind: String,
-    /// The file imported (`(sample)` for the sample history).
-    pub path: String,
-    /// SHA-256 of the file (for `goe-v3`, of the database file).
-    pub sha256: String,
-    pub stored: StoreReport,
-    pub skipped: Vec<Skipped>,
-    /// Unix ms.
-    pub created_at: i64,
 }
 
 /// Reads a file of the given kind into conversations without storing anything (through the same
@@ -248,6 +226,25 @@ pub fn import_sample(db: &Db) -> Result<ImportReport> {
         }
         Ok((Vec::new(), sha256))
     })
+}
+
+/// [`import_sample`] on a blocking thread, for async callers (the web app).
+pub async fn sample_in_background(db: &Db) -> Result<ImportReport> {
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || import_sample(&db)).await.map_err(|e| Error::Task(e.to_string()))?
+}
+
+/// Imports Garden of Eden V3's database from where the app keeps it on this machine
+/// ([`goe::find_default`], opened read-only), on a blocking thread: `garden-eden import --from
+/// goe-v3` with no path.
+pub async fn goe_here_in_background(db: &Db) -> Result<ImportReport> {
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || {
+        let path = goe::find_default().ok_or_else(|| Error::invalid("path", "Garden of Eden V3's database is not on this machine"))?;
+        import_path(&db, ImportKind::GoeV3, &path)
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
 }
 
 /// Where [`record`] stores each conversation as it comes.

@@ -132,16 +132,15 @@ pub struct ConversationModel {
     pub arm: Option<Arm>,
 }
 
-/// The chat page: models, the conversation open (`C`: the opened conversation as the caller
-/// shows it), its answer in flight, recent chats.
+/// The chat page: models, the conversation open, its answer in flight, recent chats.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatView<C> {
+pub struct ChatView {
     pub endpoints: Vec<Endpoint>,
     /// What a new conversation will talk to, in words.
     pub default_target: String,
     /// The running experiment's name.
     pub experiment: Option<String>,
-    pub conversation: Option<C>,
+    pub conversation: Option<crate::data::ConversationDetail>,
     /// The model that answers the open conversation, and (hidden in the UI) its experiment arm.
     pub conversation_endpoint: Option<String>,
     pub arm: Option<Arm>,
@@ -149,23 +148,6 @@ pub struct ChatView<C> {
     pub recent: Vec<RecentChat>,
     /// The registered adapters, for "serves adapter".
     pub adapters: Vec<Choice>,
-}
-
-impl<C> ChatView<C> {
-    /// The same page with the conversation turned into another form.
-    pub fn map_conversation<D>(self, f: impl FnOnce(C) -> D) -> ChatView<D> {
-        ChatView {
-            endpoints: self.endpoints,
-            default_target: self.default_target,
-            experiment: self.experiment,
-            conversation: self.conversation.map(f),
-            conversation_endpoint: self.conversation_endpoint,
-            arm: self.arm,
-            pending: self.pending,
-            recent: self.recent,
-            adapters: self.adapters,
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
