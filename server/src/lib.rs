@@ -108,6 +108,9 @@ pub fn router(state: AppState, guard: HostGuard) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(Arc::new(guard), security::guard))
+        // br or gzip, as the browser asks; event streams (text/event-stream) are never compressed,
+        // so live charts and answers arrive as they are sent.
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 

@@ -39,6 +39,17 @@ async fn every_response_forbids_framing_and_sniffing() {
 }
 
 #[tokio::test]
+async fn pages_are_compressed_as_the_browser_asks() {
+    let server = TestServer::start().await;
+    for (asked, expected) in [("br, gzip", Some("br")), ("gzip", Some("gzip")), ("identity", None)] {
+        let res = client().get(server.url("/train")).header("accept-encoding", asked).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), expected, "asked for {asked}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn unknown_paths_are_404_pages() {
     let server = TestServer::start().await;
     let res = client().get(server.url("/no-such-page")).send().await.unwrap();
