@@ -4,7 +4,7 @@
 //! Exports stream: conversations are read in order and examples written as they are built, so
 //! memory stays flat in the size of the history (only 32 bytes of duplicate keys are kept per
 //! example, and, when most of the history is exported, the satisfaction of each rated
-//! conversation: its id and about 30 bytes). The calling thread reads SQLite in one read
+//! conversation that can pass the filter: its id and about 30 bytes). The calling thread reads SQLite in one read
 //! transaction and a worker thread builds, curates and writes the examples (see `stream`); an
 //! error or a panic on either side fails the export. Files are written under a temporary name and
 //! renamed once complete, so an interrupted export leaves no half-written file behind.
@@ -410,7 +410,7 @@ impl TempFile {
         Ok(TempFile {
             tmp,
             target: target.to_owned(),
-            out: Some(BufWriter::with_capacity(1 << 20, file)),
+            out: Some(BufWriter::with_capacity(256 << 10, file)),
             hash: Sha256::new(),
             bytes: 0,
             first: true,
@@ -978,6 +978,58 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The map keeps only the scores that can pass a filter refusing unrated conversations: an
+    /// explicit rating must still win over the thumbs, whichever of the two passes.
+    #[test]
+    fn a_rating_wins_over_thumbs_when_only_passing_scores_are_mapped() {
+        let (_dir, db) = history();
+        db.with_conn(|conn| {
+            let tx = conn.transaction()?;
+            store(&tx, "test", None, vec![
+                conv("low-rating-thumbs-up", 20, Some(0.2), &[("Is the sky blue?", "Yes, on a clear day.", Some(1))]),
+                conv("high-rating-thumbs-down", 21, Some(0.95), &[("Is grass green?", "Mostly, yes.", Some(-1))]),
+                conv("thumbs-up-only", 22, None, &[("Is snow white?", "Usually.", Some(1))]),
+            ])?;
+            tx.commit()?;
+            Ok(())
+        })
+        .unwrap();
+        let curation = Curation { dedupe: false, scrub_pii: false, validation_ratio: 0.0, seed: 1 };
+        let filters = [
+            DataFilter { min_satisfaction: Some(0.8), ..Default::default() },
+            DataFilter { positive_only: true, ..Default::default() },
+            DataFilter { positive_only: true, exclude_negative: true, min_satisfaction: Some(0.6), ..Default::default() },
+        ];
+        for filter in &filters {
+            let mut outs = Vec::new();
+            for scores in [stream::Scores::PerConversation, stream::Scores::Map] {
+                let mut sink = Collect(Vec::new());
+                let counts = db
+                    .with_conn(|c| stream::run(c, Format::Jsonl, filter, &curation, &mut sink, &mut |_, _| {}, Some(scores)))
+                    .unwrap();
+                outs.push((counts, sink.0));
+            }
+            assert_eq!(outs[0], outs[1], "{filter:?}");
+            let ids: Vec<String> = outs[1]
+                .1
+                .iter()
+                .map(|(e, _)| serde_json::from_str::<Value>(e).unwrap()["conversation_id"].as_str().unwrap().to_owned())
+                .collect();
+            let sources: Vec<String> = db
+                .with_conn(|c| {
+                    let mut out = Vec::new();
+                    for id in &ids {
+                        out.push(c.query_row("SELECT source_ref FROM conversations WHERE id = ?1", [id], |r| r.get(0))?);
+                    }
+                    Ok(out)
+                })
+                .unwrap();
+            assert!(sources.iter().any(|s| s == "high-rating-thumbs-down"), "{filter:?} {sources:?}");
+            assert!(sources.iter().any(|s| s == "thumbs-up-only"), "{filter:?} {sources:?}");
+            assert!(!sources.iter().any(|s| s == "low-rating-thumbs-up"), "{filter:?} {sources:?}");
         }
     }
 

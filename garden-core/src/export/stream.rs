@@ -2,7 +2,7 @@
 //! prepared statements, rows taken as bytes) and hands conversations over in batches through a
 //! bounded channel to a worker thread, which checks them, builds the examples, curates them and
 //! writes them as JSON straight from the stored text. Memory stays flat: at most a few batches
-//! (a few hundred KB) are in flight, and used batches come back to be filled again.
+//! (of about 64 KB each) are in flight, and used batches come back to be filled again.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -18,7 +18,7 @@ use crate::curate::{self, Deduper, PiiCounts, Scrubber, Seen};
 use crate::error::{Error, Result};
 
 /// A batch is handed over once it holds this much text or this many conversations.
-const BATCH_BYTES: usize = 256 * 1024;
+const BATCH_BYTES: usize = 64 * 1024;
 const BATCH_CONVERSATIONS: usize = 512;
 /// Batches waiting for the worker: enough to keep both threads busy, few enough to keep memory flat.
 const IN_FLIGHT: usize = 2;
@@ -28,8 +28,9 @@ const IN_FLIGHT: usize = 2;
 pub(super) enum Scores {
     /// [`SCORE_SQL`] per conversation: two index look-ups each (best for small or narrow exports).
     PerConversation,
-    /// Every rated conversation's score read up front in two index scans into an exact map (best
-    /// when most of the history is exported: the look-ups dominate otherwise). Same values.
+    /// The rated conversations' scores read up front in two scans into an exact map (best when
+    /// most of the history is exported: the look-ups dominate otherwise), only those that can
+    /// pass when the filter refuses unrated conversations. Same values.
     Map,
 }
 
@@ -159,9 +160,10 @@ struct MessageRecord {
     thumbs: Option<i8>,
 }
 
-/// Every rated conversation's score, keyed by the exact bytes of its id: an open-addressing
+/// The scores of rated conversations, keyed by the exact bytes of their ids: an open-addressing
 /// table (a tag of the hash and an index each) into one buffer of ids, about 30 bytes per rated
-/// conversation beyond its id.
+/// conversation beyond its id. When an unrated conversation fails the filter, only the scores
+/// that can pass it are kept (a conversation missing from the map fails as well).
 struct ScoreMap {
     ids: Vec<u8>,
     entries: Vec<(u32, u32, f64)>,
@@ -181,8 +183,11 @@ impl ScoreMap {
         h ^ (h >> 32)
     }
 
-    fn read(conn: &Connection) -> Result<ScoreMap> {
+    fn read(conn: &Connection, filter: &DataFilter) -> Result<ScoreMap> {
         let mut map = ScoreMap { ids: Vec::new(), entries: Vec::new(), slots: vec![(0, 0); 1024] };
+        if !filter.passes_score(None) {
+            return Self::read_passing(conn, filter, map);
+        }
         // SCORE_SQL, split: the explicit rating wins; otherwise the share of thumbs up.
         let mut explicit = conn.prepare(
             "SELECT conversation_id, satisfaction FROM feedback
@@ -205,6 +210,47 @@ impl ScoreMap {
             }
         }
         Ok(map)
+    }
+
+    /// The scores that pass `filter` (which refuses unrated conversations). Thumbs first, then
+    /// the explicit ratings (at most one per conversation), which replace them: a failing rating
+    /// that replaces passing thumbs is kept as NaN, which fails too (the filter has a minimum).
+    fn read_passing(conn: &Connection, filter: &DataFilter, mut map: ScoreMap) -> Result<ScoreMap> {
+        let mut thumbs = conn.prepare(
+            "SELECT conversation_id, AVG(thumbs = 1) FROM feedback
+              WHERE thumbs IS NOT NULL GROUP BY conversation_id",
+        )?;
+        let mut rows = thumbs.query([])?;
+        while let Some(r) = rows.next()? {
+            if let (ValueRef::Text(id), Some(score)) = (r.get_ref(0)?, r.get::<_, Option<f64>>(1)?) {
+                if filter.passes_score(Some(score)) {
+                    map.insert(id, score);
+                }
+            }
+        }
+        let mut explicit = conn.prepare(
+            "SELECT conversation_id, satisfaction FROM feedback
+              WHERE message_id IS NULL AND satisfaction IS NOT NULL",
+        )?;
+        let mut rows = explicit.query([])?;
+        while let Some(r) = rows.next()? {
+            if let (ValueRef::Text(id), Some(score)) = (r.get_ref(0)?, r.get::<_, Option<f64>>(1)?) {
+                if filter.passes_score(Some(score)) {
+                    map.set(id, score);
+                } else if let (_, Some(e)) = map.slot_of(id, Self::hash(id)) {
+                    map.entries[e].2 = f64::NAN;
+                }
+            }
+        }
+        Ok(map)
+    }
+
+    /// Gives `id` this score, replacing any it had.
+    fn set(&mut self, id: &[u8], score: f64) {
+        match self.slot_of(id, Self::hash(id)) {
+            (_, Some(e)) => self.entries[e].2 = score,
+            (_, None) => self.insert(id, score),
+        }
     }
 
     /// The slot holding `id`, or the free slot where it would go.
@@ -308,7 +354,7 @@ impl Reader<'_> {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<()> {
         let map = match scores {
-            Scores::Map => Some(ScoreMap::read(self.conn)?),
+            Scores::Map => Some(ScoreMap::read(self.conn, self.filter)?),
             Scores::PerConversation => None,
         };
         // The order's first key comes from the index; ties on it are sorted here by id
