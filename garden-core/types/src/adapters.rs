@@ -20,6 +20,8 @@ pub enum WeightsFormat {
 }
 
 impl WeightsFormat {
+    pub const ALL: [WeightsFormat; 3] = [WeightsFormat::Safetensors, WeightsFormat::Bin, WeightsFormat::Mlx];
+
     /// The registry's `format` value: `safetensors`, `bin` or `mlx`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,21 +33,11 @@ impl WeightsFormat {
 
     /// The inverse of [`WeightsFormat::as_str`].
     pub fn parse(s: &str) -> Option<WeightsFormat> {
-        [WeightsFormat::Safetensors, WeightsFormat::Bin, WeightsFormat::Mlx].into_iter().find(|f| f.as_str() == s)
+        WeightsFormat::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
 
-impl PartialEq<&str> for WeightsFormat {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl std::fmt::Display for WeightsFormat {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+one_string_each!(WeightsFormat, "format", "safetensors, bin or mlx");
 
 /// A registered adapter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -213,6 +205,8 @@ pub enum DeployStatus {
 }
 
 impl DeployStatus {
+    pub const ALL: [DeployStatus; 3] = [DeployStatus::Running, DeployStatus::Succeeded, DeployStatus::Failed];
+
     /// The stored value: `running`, `succeeded` or `failed`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -224,21 +218,11 @@ impl DeployStatus {
 
     /// The inverse of [`DeployStatus::as_str`].
     pub fn parse(s: &str) -> Option<DeployStatus> {
-        [DeployStatus::Running, DeployStatus::Succeeded, DeployStatus::Failed].into_iter().find(|x| x.as_str() == s)
+        DeployStatus::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
 
-impl PartialEq<&str> for DeployStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl std::fmt::Display for DeployStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+one_string_each!(DeployStatus, "status", "running, succeeded or failed");
 
 /// How a deployment builds the Ollama model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,6 +235,8 @@ pub enum DeployStrategy {
 }
 
 impl DeployStrategy {
+    pub const ALL: [DeployStrategy; 2] = [DeployStrategy::Adapter, DeployStrategy::Merged];
+
     /// The stored value: `adapter` or `merged`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -261,21 +247,11 @@ impl DeployStrategy {
 
     /// The inverse of [`DeployStrategy::as_str`].
     pub fn parse(s: &str) -> Option<DeployStrategy> {
-        [DeployStrategy::Adapter, DeployStrategy::Merged].into_iter().find(|x| x.as_str() == s)
+        DeployStrategy::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
 
-impl PartialEq<&str> for DeployStrategy {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl std::fmt::Display for DeployStrategy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+one_string_each!(DeployStrategy, "strategy", "adapter or merged");
 
 /// One deployment to Ollama, with every step seen so far.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

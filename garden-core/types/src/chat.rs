@@ -6,40 +6,9 @@
 //! strings (`endpoints.kind`, `experiments.status` and `.winner`, `assignments.arm`,
 //! `conversations.arm`, `votes.left_arm` and `.winner`).
 
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::runs::UnknownValue;
-
-/// `Display`, `FromStr` and `PartialEq<&str>` from a type's `ALL` and `as_str` (its serde names):
-/// one string each.
-macro_rules! one_string_each {
-    ($t:ty, $field:literal, $expected:literal) => {
-        impl std::fmt::Display for $t {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $t {
-            type Err = UnknownValue;
-
-            fn from_str(s: &str) -> Result<Self, UnknownValue> {
-                <$t>::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| UnknownValue {
-                    field: $field,
-                    message: format!(concat!("'{}' is not ", $expected), s),
-                })
-            }
-        }
-
-        impl PartialEq<&str> for $t {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
-            }
-        }
-    };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Models and answers

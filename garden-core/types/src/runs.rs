@@ -8,44 +8,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A value that is not one of a field's fixed set (a form field, a flag, a stored string).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownValue {
-    /// The field it was given for (`deepspeed`, `backend`, …).
-    pub field: &'static str,
-    /// One sentence: the value and what it may be.
-    pub message: String,
-}
-
-impl std::fmt::Display for UnknownValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for UnknownValue {}
-
-/// `Display` and `FromStr` from a type's `ALL` and `as_str` (its serde names): one string each.
-macro_rules! one_string_each {
-    ($t:ty, $field:literal, $expected:literal) => {
-        impl std::fmt::Display for $t {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $t {
-            type Err = UnknownValue;
-
-            fn from_str(s: &str) -> Result<Self, UnknownValue> {
-                <$t>::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| UnknownValue {
-                    field: $field,
-                    message: format!(concat!("'{}' is not ", $expected), s),
-                })
-            }
-        }
-    };
-}
+pub use crate::UnknownValue;
 
 /// Where a run is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
