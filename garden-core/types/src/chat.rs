@@ -372,6 +372,7 @@ pub struct ExperimentsView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     #[test]
     fn states_have_one_string_each_and_it_is_the_serde_name() {
