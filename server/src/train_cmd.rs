@@ -1,6 +1,6 @@
 //! `garden-eden train` and `garden-eden runs …`.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -345,9 +345,17 @@ async fn install_extras(python: &std::path::Path, extras: &[Extra]) -> anyhow::R
     Ok(())
 }
 
-/// Shows a progress bar until the run ends.
+/// Shows a progress bar (indicatif) until the run ends: the base model's phase as a status line,
+/// then the training steps with loss and time left. Without a terminal, only the model phase's
+/// changes are printed.
 pub async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
     let tty = std::io::stderr().is_terminal();
+    let bar = if tty { indicatif::ProgressBar::new(100) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("  {prefix:<9} [{bar:30}] {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("#-"),
+    );
     let mut last_model_line: Option<ModelState> = None;
     loop {
         let id2 = id.to_owned();
@@ -355,30 +363,24 @@ pub async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
             .db()
             .call(move |c| Ok((runs::get(c, &id2)?, runs::metrics(c, &id2)?.pop())))
             .await?;
+        bar.set_prefix(run.status.as_str());
         if let (Some(Phase::Model), Some(m), RunStatus::Running) = (run.phase, &run.model_progress, run.status) {
             // The base model's phase: bytes, speed and time left.
             let line = model_line(m);
-            if tty {
-                let mut err = std::io::stderr();
-                let _ = write!(err, "\r  {line:<100}");
-                let _ = err.flush();
-            } else if last_model_line != Some(m.state) {
+            if !tty && last_model_line != Some(m.state) {
                 eprintln!("  {line}");
-                last_model_line = Some(m.state);
             }
-        } else if tty {
+            last_model_line = Some(m.state);
+            bar.set_message(line);
+        } else {
             let pct = last.as_ref().and_then(|p| p.percentage).unwrap_or(0.0);
-            let filled = (pct / 100.0 * 30.0).round() as usize;
             let loss = last.as_ref().and_then(|p| p.loss).map_or("-".into(), |l| format!("{l:.4}"));
             let eta = last.as_ref().and_then(|p| p.remaining_s).map_or("-".into(), |s| format!("{s:.0}s"));
-            let mut err = std::io::stderr();
-            let _ = write!(err, "\r  {:<9} [{}{}] {pct:>5.1}%  loss {loss}  eta {eta}   ", run.status.as_str(), "#".repeat(filled.min(30)), "-".repeat(30 - filled.min(30)));
-            let _ = err.flush();
+            bar.set_position(pct.clamp(0.0, 100.0).round() as u64);
+            bar.set_message(format!("{pct:>5.1}%  loss {loss}  eta {eta}"));
         }
         if run.status.is_finished() {
-            if tty {
-                eprintln!();
-            }
+            bar.finish();
             return Ok(run);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

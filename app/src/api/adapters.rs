@@ -27,16 +27,7 @@ pub async fn register_adapter(
     base_path: Option<String>,
     description: Option<String>,
 ) -> Result<Adapter, AppError> {
-    use crate::api::form::text;
-    let new = garden_core::adapters::NewAdapter {
-        name,
-        version: text(&version).map(String::from),
-        description: description.unwrap_or_default(),
-        base_model: text(&base_model).map(String::from),
-        base_path: text(&base_path).map(Into::into),
-        path: adapter_path.trim().into(),
-        ..Default::default()
-    };
+    let new = garden_core::adapters::NewAdapter::from_form(name, &adapter_path, base_model, version, base_path, description);
     let a = crate::state::studio()?.db().call(move |c| garden_core::adapters::register(c, new)).await?;
     leptos_axum::redirect(&format!("/adapters/{}", a.id));
     Ok(a)

@@ -15,18 +15,8 @@ pub async fn load_chat(conversation: Option<String>) -> Result<ChatView, AppErro
 /// Sends a chat message; the answer streams in the background (`/turns/{id}/events`).
 #[server(endpoint = "chat/send")]
 pub async fn send_chat(conversation_id: Option<String>, endpoint_id: Option<String>, text: String) -> Result<String, AppError> {
-    use crate::api::form::text as t;
-    let sent = garden_core::chat::send(
-        &crate::state::studio()?,
-        &crate::state::hub()?,
-        garden_core::chat::SendRequest {
-            conversation_id: t(&conversation_id).map(String::from),
-            endpoint_id: t(&endpoint_id).map(String::from),
-            text,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let request = garden_core::chat::SendRequest::from_form(conversation_id, endpoint_id, text);
+    let sent = garden_core::chat::send(&crate::state::studio()?, &crate::state::hub()?, request).await?;
     leptos_axum::redirect(&format!("/chat?c={}", sent.conversation_id));
     Ok(sent.conversation_id)
 }

@@ -41,6 +41,23 @@ pub struct NewAdapter {
     pub dataset_id: Option<String>,
 }
 
+impl NewAdapter {
+    /// From the register form (or flags): blank optional fields count as absent, the path is
+    /// trimmed.
+    pub fn from_form(name: String, path: &str, base_model: Option<String>, version: Option<String>, base_path: Option<String>, description: Option<String>) -> NewAdapter {
+        let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        NewAdapter {
+            name,
+            version: given(version),
+            description: description.unwrap_or_default(),
+            base_model: given(base_model),
+            base_path: given(base_path).map(Into::into),
+            path: path.trim().into(),
+            ..NewAdapter::default()
+        }
+    }
+}
+
 /// `format` reads `mlx` for mlx-lm's layout (stored as safetensors with `layout = 'mlx'`).
 const COLUMNS: &str = "id, name, version, description, base_model, base_path, path, \
     CASE WHEN layout = 'mlx' THEN 'mlx' ELSE format END, rank, alpha, \
