@@ -696,6 +696,145 @@ fn dataset_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dataset> {
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// The dataset step's form and views
+// ---------------------------------------------------------------------------------------------
+
+pub use garden_types::data::{DatasetView, ExportParams, PreviewView};
+
+/// The trimmed value of a form field, if not empty.
+fn form_text(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A form field's number, if given; the error names the field.
+fn form_number<T: std::str::FromStr>(field: &str, v: &Option<String>) -> Result<Option<T>> {
+    form_text(v)
+        .map(|s| s.parse::<T>().map_err(|_| Error::invalid(field, format!("'{s}' is not a number"))))
+        .transpose()
+}
+
+/// A form field's date (`YYYY-MM-DD` or RFC 3339), if given, as Unix ms.
+fn form_date(field: &str, v: &Option<String>) -> Result<Option<i64>> {
+    form_text(v).map(|s| crate::time::parse_date_arg(field, s)).transpose()
+}
+
+/// The form's strings → the typed settings: the format (Alpaca when none), the filter, the
+/// curation (checked, with the defaults before the first submit) and the name. The error names
+/// the field.
+pub fn request_from_params(p: &ExportParams) -> Result<(Format, DataFilter, Curation, Option<String>)> {
+    let format = match form_text(&p.format) {
+        Some(f) => f.parse::<Format>()?,
+        None => Format::Alpaca,
+    };
+    let filter = DataFilter {
+        min_satisfaction: form_number("min_satisfaction", &p.min_satisfaction)?,
+        min_message_length: form_number("min_message_length", &p.min_message_length)?,
+        max_message_length: form_number("max_message_length", &p.max_message_length)?,
+        positive_only: p.checked(&p.positive_only, false),
+        exclude_negative: p.checked(&p.exclude_negative, false),
+        min_turns: form_number("min_turns", &p.min_turns)?,
+        since: form_date("since", &p.since)?,
+        until: form_date("until", &p.until)?,
+        limit: form_number("limit", &p.limit)?,
+    };
+    filter.validate()?;
+    let defaults = Curation::default();
+    let curation = Curation {
+        dedupe: p.checked(&p.dedupe, defaults.dedupe),
+        scrub_pii: p.checked(&p.scrub_pii, defaults.scrub_pii),
+        validation_ratio: form_number("validation_ratio", &p.validation_ratio)?.unwrap_or(defaults.validation_ratio),
+        seed: form_number("seed", &p.seed)?.unwrap_or(defaults.seed),
+    };
+    curation.validate()?;
+    Ok((format, filter, curation, form_text(&p.name).map(str::to_owned)))
+}
+
+/// A preview as the dataset step shows it: the counts, PII replacements by kind, the samples.
+pub fn preview_view(format: Format, p: Preview) -> PreviewView {
+    let c = p.counts;
+    PreviewView {
+        format: format.as_str().to_owned(),
+        conversations: c.conversations,
+        passed_filter: c.passed_filter,
+        examples: c.examples,
+        exact_duplicates: c.exact_duplicates,
+        near_duplicates: c.near_duplicates,
+        written: c.written,
+        train: c.train,
+        validation: c.validation,
+        limited: c.limited,
+        pii: c.pii.by_kind().into_iter().map(|(k, n)| (k.to_owned(), n)).collect(),
+        avg_satisfaction: c.avg_satisfaction,
+        chars_min: c.chars_min,
+        chars_mean: c.chars_mean,
+        chars_max: c.chars_max,
+        samples: p.samples,
+    }
+}
+
+/// The filter in words (`satisfaction ≥ 0.5`, `positive only`, `since 2025-01-01T00:00:00Z`, …).
+fn filter_words(f: &DataFilter) -> Vec<String> {
+    let mut words = Vec::new();
+    if let Some(v) = f.min_satisfaction {
+        words.push(format!("satisfaction ≥ {v}"));
+    }
+    if f.positive_only {
+        words.push("positive only".to_owned());
+    }
+    if f.exclude_negative {
+        words.push("no negative".to_owned());
+    }
+    if let Some(v) = f.min_turns {
+        words.push(format!("≥ {v} turns"));
+    }
+    if let Some(v) = f.min_message_length {
+        words.push(format!("messages ≥ {v} chars"));
+    }
+    if let Some(v) = f.max_message_length {
+        words.push(format!("messages ≤ {v} chars"));
+    }
+    if let Some(v) = f.since {
+        words.push(format!("since {}", crate::time::format_iso(v)));
+    }
+    if let Some(v) = f.until {
+        words.push(format!("until {}", crate::time::format_iso(v)));
+    }
+    if let Some(v) = f.limit {
+        words.push(format!("limit {v}"));
+    }
+    words
+}
+
+/// A stored dataset as the Datasets page shows it: its steps and its filter, in words.
+pub fn dataset_view(d: &Dataset) -> DatasetView {
+    let c = &d.counts;
+    let steps = [
+        ("conversations considered", c.conversations),
+        ("passed the filter", c.passed_filter),
+        ("examples built", c.examples),
+        ("exact duplicates removed", c.exact_duplicates),
+        ("near duplicates removed", c.near_duplicates),
+        ("PII replacements", c.pii.total()),
+        ("written", c.written),
+    ];
+    DatasetView {
+        id: d.id.clone(),
+        name: d.name.clone(),
+        format: d.format.as_str().to_owned(),
+        examples: d.examples,
+        validation: d.validation,
+        avg_satisfaction: d.avg_satisfaction,
+        path: d.path.clone(),
+        validation_path: d.validation_path.clone(),
+        dataset_info: d.dataset_info.clone(),
+        sha256: d.sha256.clone(),
+        created_at: d.created_at,
+        steps: steps.into_iter().map(|(k, n)| (k.to_owned(), n)).collect(),
+        filter: filter_words(&d.filter),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1109,5 +1248,71 @@ mod tests {
     fn names_are_sanitised() {
         assert_eq!(sanitize_name(" my data/set v1 "), "my_data_set_v1");
         assert_eq!(sanitize_name("../.."), "");
+    }
+
+    #[test]
+    fn form_params_parse_or_name_their_field() {
+        let (format, filter, curation, name) = request_from_params(&ExportParams::default()).unwrap();
+        assert_eq!((format, name), (Format::Alpaca, None));
+        assert_eq!(filter, DataFilter::default());
+        assert_eq!(curation, Curation::default());
+
+        let p = ExportParams {
+            format: Some("kto".into()),
+            min_satisfaction: Some(" 0.5 ".into()),
+            since: Some("2025-01-01".into()),
+            positive_only: Some("on".into()),
+            name: Some(" mine ".into()),
+            submitted: Some("1".into()),
+            ..Default::default()
+        };
+        let (format, filter, curation, name) = request_from_params(&p).unwrap();
+        assert_eq!((format, name.as_deref()), (Format::Kto, Some("mine")));
+        assert_eq!((filter.min_satisfaction, filter.positive_only), (Some(0.5), true));
+        assert_eq!(filter.since, Some(1_735_689_600_000));
+        assert!(!curation.dedupe && !curation.scrub_pii);
+
+        for (field, p) in [
+            ("format", ExportParams { format: Some("csv".into()), ..Default::default() }),
+            ("min_turns", ExportParams { min_turns: Some("many".into()), ..Default::default() }),
+            ("until", ExportParams { until: Some("soon".into()), ..Default::default() }),
+            ("min_satisfaction", ExportParams { min_satisfaction: Some("2".into()), ..Default::default() }),
+            ("validation_ratio", ExportParams { validation_ratio: Some("0.95".into()), ..Default::default() }),
+        ] {
+            let err = request_from_params(&p).unwrap_err();
+            assert!(matches!(&err, Error::Invalid { field: f, .. } if f == field), "{field}: {err}");
+        }
+    }
+
+    #[test]
+    fn views_put_steps_and_filter_in_words() {
+        let counts = Counts { conversations: 5, passed_filter: 4, examples: 3, written: 2, ..Default::default() };
+        let preview = preview_view(Format::Sharegpt, Preview { counts: counts.clone(), samples: vec!["{}".into()] });
+        assert_eq!((preview.format.as_str(), preview.written, preview.samples.len()), ("sharegpt", 2, 1));
+        assert_eq!(preview.pii.len(), 8);
+        assert_eq!(preview.pii[0], ("email".to_owned(), 0));
+
+        let dataset = Dataset {
+            id: "d1".into(),
+            name: "set".into(),
+            format: Format::Alpaca,
+            filter: DataFilter { min_satisfaction: Some(0.5), exclude_negative: true, since: Some(0), limit: Some(10), ..Default::default() },
+            curation: Curation::default(),
+            counts,
+            examples: 2,
+            validation: 0,
+            avg_satisfaction: None,
+            path: "/d/set.json".into(),
+            validation_path: None,
+            dataset_info: "/d/dataset_info.json".into(),
+            sha256: "ab".into(),
+            parent_ids: Vec::new(),
+            created_at: 7,
+        };
+        let view = dataset_view(&dataset);
+        assert_eq!(view.format, "alpaca");
+        assert_eq!(view.steps.first(), Some(&("conversations considered".to_owned(), 5)));
+        assert_eq!(view.steps.last(), Some(&("written".to_owned(), 2)));
+        assert_eq!(view.filter, ["satisfaction ≥ 0.5", "no negative", "since 1970-01-01T00:00:00Z", "limit 10"]);
     }
 }

@@ -14,16 +14,7 @@ pub async fn import_sample() -> Result<ImportReport, AppError> {
 /// Where Garden of Eden V3's database would be on this machine, and whether it is there.
 #[server(endpoint = "import/goe-here")]
 pub async fn goe_on_this_machine() -> Result<GoeHere, AppError> {
-    let (found, looked) = tokio::task::spawn_blocking(|| {
-        let looked = garden_core::import::goe::default_locations();
-        (garden_core::import::goe::find_default(), looked)
-    })
-    .await
-    .map_err(|e| AppError::Internal { message: e.to_string() })?;
-    Ok(GoeHere {
-        found: found.map(|p| p.display().to_string()),
-        looked: looked.iter().map(|p| p.display().to_string()).collect(),
-    })
+    Ok(garden_core::import::goe_here().await?)
 }
 
 /// Imports Garden of Eden V3's database from where the app keeps it (read-only), like

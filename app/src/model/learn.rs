@@ -1,13 +1,5 @@
-//! The continual-learning flow (the core's own `garden_types::learn` types) and the Garden of
-//! Eden V3 import card.
+//! The continual-learning flow and the Garden of Eden V3 import card (the core's own
+//! `garden_types` types, as the server functions return them).
 
-use serde::{Deserialize, Serialize};
-
+pub use garden_types::data::GoeHere;
 pub use garden_types::learn::{CycleRun, LearnView, NewVersion};
-
-/// Garden of Eden V3's database on this machine: where it was found, and where garden-eden looked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GoeHere {
-    pub found: Option<String>,
-    pub looked: Vec<String>,
-}

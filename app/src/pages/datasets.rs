@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::datasets::list_datasets;
 use crate::components::ErrorBox;
 use crate::format;
-use crate::model::DatasetRow;
+use crate::model::DatasetView;
 
 /// Every exported dataset with its metadata.
 #[component]
@@ -48,7 +48,7 @@ pub fn DatasetsPage() -> impl IntoView {
 }
 
 #[component]
-fn DatasetCard(d: DatasetRow, fresh: bool) -> impl IntoView {
+fn DatasetCard(d: DatasetView, fresh: bool) -> impl IntoView {
     let class = if fresh { "card dataset fresh" } else { "card dataset" };
     view! {
         <section class=class data-id=d.id.clone() data-name=d.name.clone()>

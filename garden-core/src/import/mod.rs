@@ -247,6 +247,17 @@ pub async fn goe_here_in_background(db: &Db) -> Result<ImportReport> {
     .map_err(|e| Error::Task(e.to_string()))?
 }
 
+/// Where Garden of Eden V3's database would be on this machine and whether it is there, looked
+/// up on a blocking thread.
+pub async fn goe_here() -> Result<garden_types::data::GoeHere> {
+    tokio::task::spawn_blocking(|| garden_types::data::GoeHere {
+        found: goe::find_default().map(|p| p.display().to_string()),
+        looked: goe::default_locations().iter().map(|p| p.display().to_string()).collect(),
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))
+}
+
 /// Where [`record`] stores each conversation as it comes.
 type Store<'s> = &'s mut dyn FnMut(NewConversation) -> Result<()>;
 

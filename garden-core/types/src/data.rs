@@ -233,3 +233,137 @@ mod tests {
         assert_eq!(Role::parse("tool"), None);
     }
 }
+
+/// Garden of Eden V3's database on this machine: where it was found, and where garden-eden looked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoeHere {
+    pub found: Option<String>,
+    pub looked: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Datasets
+// ---------------------------------------------------------------------------------------------
+
+/// The dataset step's settings, as the form and the URL carry them (strings, parsed and checked
+/// by the core, `garden_core::export::request_from_params`, so that a bad value gets an error
+/// naming its field).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExportParams {
+    pub format: Option<String>,
+    pub min_satisfaction: Option<String>,
+    pub min_message_length: Option<String>,
+    pub max_message_length: Option<String>,
+    pub positive_only: Option<String>,
+    pub exclude_negative: Option<String>,
+    pub min_turns: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub limit: Option<String>,
+    pub dedupe: Option<String>,
+    pub scrub_pii: Option<String>,
+    pub validation_ratio: Option<String>,
+    pub seed: Option<String>,
+    pub name: Option<String>,
+    /// Present once the form was submitted: from then on an absent checkbox means "off".
+    pub submitted: Option<String>,
+}
+
+impl ExportParams {
+    /// Every field as (name, value), for links and hidden inputs.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let fields: [(&'static str, &Option<String>); 16] = [
+            ("format", &self.format),
+            ("min_satisfaction", &self.min_satisfaction),
+            ("min_message_length", &self.min_message_length),
+            ("max_message_length", &self.max_message_length),
+            ("positive_only", &self.positive_only),
+            ("exclude_negative", &self.exclude_negative),
+            ("min_turns", &self.min_turns),
+            ("since", &self.since),
+            ("until", &self.until),
+            ("limit", &self.limit),
+            ("dedupe", &self.dedupe),
+            ("scrub_pii", &self.scrub_pii),
+            ("validation_ratio", &self.validation_ratio),
+            ("seed", &self.seed),
+            ("name", &self.name),
+            ("submitted", &self.submitted),
+        ];
+        fields
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().filter(|v| !v.is_empty()).map(|v| (k, v.clone())))
+            .collect()
+    }
+
+    /// Is a checkbox on? Before the first submit, the defaults apply.
+    pub fn checked(&self, value: &Option<String>, default: bool) -> bool {
+        if self.submitted.is_none() {
+            value.is_some() || default
+        } else {
+            value.is_some()
+        }
+    }
+}
+
+/// Counts and the first examples of a prospective export, as the dataset step shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviewView {
+    /// The format's name (`alpaca`, `sharegpt`, …).
+    pub format: String,
+    pub conversations: u64,
+    pub passed_filter: u64,
+    pub examples: u64,
+    pub exact_duplicates: u64,
+    pub near_duplicates: u64,
+    pub written: u64,
+    pub train: u64,
+    pub validation: u64,
+    pub limited: bool,
+    /// (kind, replacements), every kind in a fixed order.
+    pub pii: Vec<(String, u64)>,
+    pub avg_satisfaction: Option<f64>,
+    pub chars_min: u64,
+    pub chars_mean: f64,
+    pub chars_max: u64,
+    /// The first examples, exactly as they will be written.
+    pub samples: Vec<String>,
+}
+
+/// An exported dataset, as the Datasets page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetView {
+    pub id: String,
+    pub name: String,
+    /// The format's name (`alpaca`, `sharegpt`, …).
+    pub format: String,
+    pub examples: u64,
+    pub validation: u64,
+    pub avg_satisfaction: Option<f64>,
+    pub path: String,
+    pub validation_path: Option<String>,
+    pub dataset_info: String,
+    pub sha256: String,
+    pub created_at: i64,
+    /// "considered → passed filter → examples → written", in words.
+    pub steps: Vec<(String, u64)>,
+    /// The filter, in words.
+    pub filter: Vec<String>,
+}
+
+#[cfg(test)]
+mod dataset_tests {
+    use super::*;
+
+    #[test]
+    fn checkboxes_take_their_defaults_until_the_form_is_submitted() {
+        let fresh = ExportParams::default();
+        assert!(fresh.checked(&fresh.dedupe, true));
+        assert!(!fresh.checked(&fresh.positive_only, false));
+        let submitted = ExportParams { submitted: Some("1".into()), ..Default::default() };
+        assert!(!submitted.checked(&submitted.dedupe, true));
+        let p = ExportParams { format: Some("kto".into()), name: Some(String::new()), ..Default::default() };
+        assert_eq!(p.pairs(), [("format", "kto".to_owned())]);
+    }
+}
