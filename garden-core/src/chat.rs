@@ -29,7 +29,7 @@ pub struct SendRequest {
 impl SendRequest {
     /// From the chat form: blank ids count as absent; default sampling, no system prompt.
     pub fn from_form(conversation_id: Option<String>, endpoint_id: Option<String>, text: String) -> SendRequest {
-        let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        use crate::form::given;
         SendRequest { conversation_id: given(conversation_id), endpoint_id: given(endpoint_id), text, ..SendRequest::default() }
     }
 }

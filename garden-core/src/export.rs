@@ -702,17 +702,7 @@ fn dataset_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dataset> {
 
 pub use garden_types::data::{DatasetView, ExportParams, PreviewView};
 
-/// The trimmed value of a form field, if not empty.
-fn form_text(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// A form field's number, if given; the error names the field.
-fn form_number<T: std::str::FromStr>(field: &str, v: &Option<String>) -> Result<Option<T>> {
-    form_text(v)
-        .map(|s| s.parse::<T>().map_err(|_| Error::invalid(field, format!("'{s}' is not a number"))))
-        .transpose()
-}
+use crate::form::{number as form_number, text as form_text};
 
 /// A form field's date (`YYYY-MM-DD` or RFC 3339), if given, as Unix ms.
 fn form_date(field: &str, v: &Option<String>) -> Result<Option<i64>> {

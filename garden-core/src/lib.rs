@@ -14,6 +14,7 @@ pub mod draw;
 pub mod error;
 pub mod experiments;
 pub mod export;
+pub mod form;
 pub mod fsutil;
 pub mod hardware;
 pub mod http;

@@ -2,19 +2,9 @@
 
 use crate::error::AppError;
 
-/// The trimmed value, if not empty.
-pub fn text(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
+pub use garden_core::form::text;
 
-/// A number, if given.
+/// A number, if given (the core's parser; its error names the field).
 pub fn number<T: std::str::FromStr>(field: &str, v: &Option<String>) -> Result<Option<T>, AppError> {
-    text(v)
-        .map(|s| {
-            s.parse::<T>().map_err(|_| AppError::Invalid {
-                field: field.to_owned(),
-                message: format!("'{s}' is not a number"),
-            })
-        })
-        .transpose()
+    Ok(garden_core::form::number(field, v)?)
 }

@@ -45,7 +45,7 @@ impl NewAdapter {
     /// From the register form (or flags): blank optional fields count as absent, the path is
     /// trimmed.
     pub fn from_form(name: String, path: &str, base_model: Option<String>, version: Option<String>, base_path: Option<String>, description: Option<String>) -> NewAdapter {
-        let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        use crate::form::given;
         NewAdapter {
             name,
             version: given(version),

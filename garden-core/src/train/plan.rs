@@ -76,17 +76,7 @@ pub async fn missing_extras(python: &Path, config: &TrainConfig) -> Vec<ExtraSta
     extras::missing(python, &config.needed_extras()).await.unwrap_or_default()
 }
 
-/// The trimmed value of a form field, if not empty.
-fn text(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// A form field's number, if given; the error names the field.
-fn number<T: FromStr>(field: &str, v: &Option<String>) -> Result<Option<T>> {
-    text(v)
-        .map(|s| s.parse::<T>().map_err(|_| Error::invalid(field, format!("'{s}' is not a number"))))
-        .transpose()
-}
+use crate::form::{number, text};
 
 /// How the base model is loaded, as the form (`quantization_bit`) and `--quantization-bit` say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
