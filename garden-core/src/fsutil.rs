@@ -1,25 +1,77 @@
 //! Files written whole or not at all.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", uuid::Uuid::new_v4()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
-        file.write_all(bytes).map_err(|e| Error::io("writing", &tmp, e))?;
-        file.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io("renaming into", path, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// A file written under a temporary name beside its target (`.<name>.tmp-<uuid>`, which the
+/// start-up sweep removes after a crash), hashed as it is written, renamed into place only by
+/// [`AtomicFile::commit`]; dropped uncommitted, it is removed.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    target: PathBuf,
+    out: Option<std::io::BufWriter<std::fs::File>>,
+    hash: sha2::Sha256,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file, with a write buffer of `buffer` bytes.
+    pub fn create(target: &Path, buffer: usize) -> Result<AtomicFile> {
+        use sha2::Digest;
+        let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.tmp-{}", uuid::Uuid::new_v4()));
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
+        Ok(AtomicFile {
+            tmp,
+            target: target.to_owned(),
+            out: Some(std::io::BufWriter::with_capacity(buffer, file)),
+            hash: sha2::Sha256::new(),
+            committed: false,
+        })
     }
-    result
+
+    pub fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        use sha2::Digest;
+        self.hash.update(bytes);
+        let out = self.out.as_mut().ok_or_else(|| Error::Task("file already closed".into()))?;
+        out.write_all(bytes).map_err(|e| Error::io("writing", &self.tmp, e))
+    }
+
+    /// Flushes and syncs; returns the sha256 (lower-case hex). The file keeps its temporary name
+    /// until [`AtomicFile::commit`].
+    pub fn finish(&mut self) -> Result<String> {
+        use sha2::Digest;
+        let out = self.out.take().ok_or_else(|| Error::Task("file already closed".into()))?;
+        let file = out.into_inner().map_err(|e| Error::io("writing", &self.tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io("syncing", &self.tmp, e))?;
+        Ok(crate::hex(&std::mem::take(&mut self.hash).finalize()))
+    }
+
+    /// Renames the finished file into place.
+    pub fn commit(&mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io("renaming into", &self.target, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through an [`AtomicFile`]: whole or not at all.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = AtomicFile::create(path, 64 << 10)?;
+    file.put(bytes)?;
+    file.finish()?;
+    file.commit()
 }
 
 /// sha256 of a file, streamed; lower-case hex.

@@ -32,239 +32,28 @@
 //! `kto_tag: true`), or, for a conversation rated only as a whole, one example tagged by its
 //! satisfaction (≥ 0.5 → true).
 
+mod datasets;
+mod filter;
+mod format;
 mod json;
 mod stream;
+mod write;
+
+pub use datasets::*;
+pub use filter::*;
+pub use format::*;
+pub use write::*;
 
 use std::borrow::Cow;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::conversations::new_id;
 use crate::curate::PiiCounts;
 use crate::error::{Error, Result};
-
-/// Which conversations go into a dataset.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DataFilter {
-    pub min_satisfaction: Option<f64>,
-    pub min_message_length: Option<usize>,
-    pub max_message_length: Option<usize>,
-    pub positive_only: bool,
-    pub exclude_negative: bool,
-    pub min_turns: Option<usize>,
-    /// Unix ms, inclusive.
-    pub since: Option<i64>,
-    /// Unix ms, exclusive.
-    pub until: Option<i64>,
-    pub limit: Option<usize>,
-}
-
-impl DataFilter {
-    /// Checks the values make sense together; the error names the field.
-    pub fn validate(&self) -> Result<()> {
-        if let Some(s) = self.min_satisfaction {
-            if !(0.0..=1.0).contains(&s) {
-                return Err(Error::invalid("min_satisfaction", format!("{s} is outside 0..1")));
-            }
-        }
-        if let (Some(min), Some(max)) = (self.min_message_length, self.max_message_length) {
-            if min > max {
-                return Err(Error::invalid(
-                    "max_message_length",
-                    format!("{max} is below min_message_length {min}"),
-                ));
-            }
-        }
-        if let (Some(since), Some(until)) = (self.since, self.until) {
-            if since >= until {
-                return Err(Error::invalid("until", "must be after since"));
-            }
-        }
-        if self.limit == Some(0) {
-            return Err(Error::invalid("limit", "must be at least 1"));
-        }
-        if self.positive_only && self.min_satisfaction.is_some_and(|s| s < 0.0) {
-            return Err(Error::invalid("min_satisfaction", "must be 0..1"));
-        }
-        Ok(())
-    }
-
-    /// The part of the filter that needs only the conversation's satisfaction: checked before its
-    /// messages are read.
-    fn passes_score(&self, score: Option<f64>) -> bool {
-        if let Some(min) = self.min_satisfaction {
-            if !score.is_some_and(|s| s >= min - 1e-9) {
-                return false;
-            }
-        }
-        if self.positive_only && !score.is_some_and(|s| s > 0.5) {
-            return false;
-        }
-        !(self.exclude_negative && score.is_some_and(|s| s < 0.5))
-    }
-
-    fn passes(&self, conversation: &Conversation<'_>) -> bool {
-        if !self.passes_score(conversation.score) {
-            return false;
-        }
-        if let Some(min) = self.min_turns {
-            if conversation.turns.len() < min {
-                return false;
-            }
-        }
-        if self.min_message_length.is_some() || self.max_message_length.is_some() {
-            let min = self.min_message_length.unwrap_or(0);
-            let max = self.max_message_length.unwrap_or(usize::MAX);
-            let ok = |text: &str| {
-                let n = text.chars().count();
-                n >= min && n <= max
-            };
-            if !conversation.turns.iter().all(|t| ok(&t.user) && ok(&t.assistant)) {
-                return false;
-            }
-        }
-        true
-    }
-}
-
-/// The export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Alpaca,
-    Sharegpt,
-    Jsonl,
-    Openai,
-    Kto,
-}
-
-impl Format {
-    pub const ALL: [Format; 5] = [Format::Alpaca, Format::Sharegpt, Format::Jsonl, Format::Openai, Format::Kto];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Alpaca => "alpaca",
-            Format::Sharegpt => "sharegpt",
-            Format::Jsonl => "jsonl",
-            Format::Openai => "openai",
-            Format::Kto => "kto",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Format::Alpaca => "Alpaca (instruction/input/output, with system and history)",
-            Format::Sharegpt => "ShareGPT (conversations of from/value)",
-            Format::Jsonl => "JSONL (system, user, assistant, satisfaction, timestamp)",
-            Format::Openai => "OpenAI messages (role/content)",
-            Format::Kto => "KTO (thumbs as kto_tag)",
-        }
-    }
-
-    /// JSON arrays for Alpaca and ShareGPT; one JSON object a line for the others.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Alpaca | Format::Sharegpt => "json",
-            Format::Jsonl | Format::Openai | Format::Kto => "jsonl",
-        }
-    }
-
-    fn is_array(self) -> bool {
-        self.extension() == "json"
-    }
-
-    /// The dataset_info.json entry LLaMA-Factory reads this format with.
-    pub fn dataset_info(self, file_name: &str) -> Value {
-        let openai_tags = json!({
-            "role_tag": "role", "content_tag": "content", "user_tag": "user",
-            "assistant_tag": "assistant", "system_tag": "system"
-        });
-        match self {
-            Format::Alpaca => json!({
-                "file_name": file_name,
-                "columns": {"prompt": "instruction", "query": "input", "response": "output",
-                            "system": "system", "history": "history"}
-            }),
-            Format::Sharegpt => json!({
-                "file_name": file_name,
-                "formatting": "sharegpt",
-                "columns": {"messages": "conversations"},
-                "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human",
-                         "assistant_tag": "gpt", "system_tag": "system"}
-            }),
-            Format::Jsonl => json!({
-                "file_name": file_name,
-                "columns": {"prompt": "user", "response": "assistant", "system": "system"}
-            }),
-            Format::Openai => json!({
-                "file_name": file_name,
-                "formatting": "sharegpt",
-                "columns": {"messages": "messages"},
-                "tags": openai_tags
-            }),
-            Format::Kto => json!({
-                "file_name": file_name,
-                "formatting": "sharegpt",
-                "columns": {"messages": "messages", "kto_tag": "kto_tag"},
-                "tags": openai_tags
-            }),
-        }
-    }
-}
-
-impl std::str::FromStr for Format {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Format> {
-        Format::ALL
-            .into_iter()
-            .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                Error::invalid(
-                    "format",
-                    format!("'{s}' is not one of alpaca, sharegpt, jsonl, openai, kto"),
-                )
-            })
-    }
-}
-
-/// Curation applied after the filter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Curation {
-    /// Drop exact and near duplicates (normalised text).
-    pub dedupe: bool,
-    /// Replace emails, phone numbers, IPs, URL credentials, API keys, card numbers.
-    pub scrub_pii: bool,
-    /// Share of examples held out for validation (0 = none).
-    pub validation_ratio: f64,
-    /// Seed of the split: the same seed gives the same split.
-    pub seed: u64,
-}
-
-impl Default for Curation {
-    fn default() -> Self {
-        Curation { dedupe: true, scrub_pii: true, validation_ratio: 0.1, seed: 42 }
-    }
-}
-
-impl Curation {
-    pub fn validate(&self) -> Result<()> {
-        if !(0.0..0.9).contains(&self.validation_ratio) {
-            return Err(Error::invalid(
-                "validation_ratio",
-                format!("{} must be at least 0 and below 0.9", self.validation_ratio),
-            ));
-        }
-        Ok(())
-    }
-}
 
 /// Counts before and after each step.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -370,167 +159,6 @@ pub struct ExportRequest {
     pub output: Option<PathBuf>,
 }
 
-/// A stored dataset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Dataset {
-    pub id: String,
-    pub name: String,
-    pub format: Format,
-    pub filter: DataFilter,
-    pub curation: Curation,
-    pub counts: Counts,
-    pub examples: u64,
-    pub validation: u64,
-    pub avg_satisfaction: Option<f64>,
-    pub path: String,
-    pub validation_path: Option<String>,
-    pub dataset_info: String,
-    pub sha256: String,
-    pub parent_ids: Vec<String>,
-    pub created_at: i64,
-}
-
-/// A file being written under a temporary name; removed unless committed.
-struct TempFile {
-    tmp: PathBuf,
-    target: PathBuf,
-    out: Option<BufWriter<File>>,
-    hash: Sha256,
-    bytes: u64,
-    first: bool,
-    committed: bool,
-}
-
-impl TempFile {
-    fn create(target: &Path) -> Result<TempFile> {
-        let dir = target.parent().unwrap_or(Path::new("."));
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.tmp-{}", new_id()));
-        let file = File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
-        Ok(TempFile {
-            tmp,
-            target: target.to_owned(),
-            out: Some(BufWriter::with_capacity(256 << 10, file)),
-            hash: Sha256::new(),
-            bytes: 0,
-            first: true,
-            committed: false,
-        })
-    }
-
-    fn put(&mut self, bytes: &[u8]) -> Result<()> {
-        self.hash.update(bytes);
-        self.bytes += bytes.len() as u64;
-        let out = self.out.as_mut().ok_or_else(|| Error::Task("file already closed".into()))?;
-        out.write_all(bytes).map_err(|e| Error::io("writing", &self.tmp, e))
-    }
-
-    /// Flushes and syncs, returning the sha256; the file keeps its temporary name until
-    /// [`TempFile::rename`].
-    fn finish(&mut self) -> Result<String> {
-        let out = self.out.take().ok_or_else(|| Error::Task("file already closed".into()))?;
-        let file = out.into_inner().map_err(|e| Error::io("writing", &self.tmp, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io("syncing", &self.tmp, e))?;
-        Ok(hex(&std::mem::take(&mut self.hash).finalize()))
-    }
-
-    fn rename(&mut self) -> Result<()> {
-        std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io("renaming into", &self.target, e))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-use crate::hex;
-
-struct FileSink {
-    format: Format,
-    train: TempFile,
-    validation: Option<TempFile>,
-}
-
-impl FileSink {
-    fn put(format: Format, file: &mut TempFile, bytes: &[u8]) -> Result<()> {
-        if format.is_array() {
-            file.put(if file.first { b"[\n" } else { b",\n" })?;
-        }
-        file.first = false;
-        file.put(bytes)?;
-        if !format.is_array() {
-            file.put(b"\n")?;
-        }
-        Ok(())
-    }
-
-    fn close(format: Format, file: &mut TempFile) -> Result<String> {
-        if format.is_array() {
-            file.put(if file.first { b"[]\n" } else { b"\n]\n" })?;
-        }
-        file.finish()
-    }
-}
-
-impl Sink for FileSink {
-    fn write(&mut self, bytes: &[u8], validation: bool) -> Result<()> {
-        let file = match (&mut self.validation, validation) {
-            (Some(v), true) => v,
-            _ => &mut self.train,
-        };
-        Self::put(self.format, file, bytes)
-    }
-}
-
-/// Letters, digits, `-` and `_` only (it is a key in dataset_info.json and a file name).
-pub fn sanitize_name(name: &str) -> String {
-    let cleaned: String = name
-        .trim()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-        .collect();
-    cleaned.trim_matches('_').chars().take(80).collect()
-}
-
-/// Writes `value` as pretty JSON to `path` atomically.
-fn write_json_atomically(path: &Path, value: &Value) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Task(e.to_string()))?;
-    bytes.push(b'\n');
-    crate::fsutil::write_atomically(path, &bytes)
-}
-
-/// Records a dataset (its files already written).
-pub fn insert(conn: &Connection, dataset: &Dataset) -> Result<()> {
-    conn.execute(
-        "INSERT INTO datasets (id, name, format, filter, counts, examples, validation, avg_satisfaction,
-                               path, validation_path, dataset_info, sha256, parent_ids, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        params![
-            dataset.id,
-            dataset.name,
-            dataset.format.as_str(),
-            serde_json::to_string(&json!({"filter": dataset.filter, "curation": dataset.curation})).unwrap_or_default(),
-            serde_json::to_string(&dataset.counts).unwrap_or_default(),
-            dataset.examples as i64,
-            dataset.validation as i64,
-            dataset.avg_satisfaction,
-            dataset.path,
-            dataset.validation_path,
-            dataset.dataset_info,
-            dataset.sha256,
-            serde_json::to_string(&dataset.parent_ids).unwrap_or_else(|_| "[]".into()),
-            dataset.created_at
-        ],
-    )?;
-    Ok(())
-}
-
 /// Exports a dataset: streams the files, writes dataset_info.json (merged with any already in
 /// that folder) and a `<name>.meta.json` sidecar, and records it in the database.
 pub fn export(
@@ -569,8 +197,8 @@ pub fn export(
 
     let mut sink = FileSink {
         format: request.format,
-        train: TempFile::create(&train_path)?,
-        validation: if request.curation.validation_ratio > 0.0 { Some(TempFile::create(&val_path)?) } else { None },
+        train: Part::create(&train_path)?,
+        validation: if request.curation.validation_ratio > 0.0 { Some(Part::create(&val_path)?) } else { None },
     };
     let counts = run(conn, request.format, &request.filter, &request.curation, &mut sink, progress)?;
     if counts.written == 0 {
@@ -634,9 +262,9 @@ pub fn export(
     // One transaction: the row is committed only once every file is in place.
     let tx = conn.transaction()?;
     insert(&tx, &dataset)?;
-    sink.train.rename()?;
+    sink.train.file.commit()?;
     if let (Some(v), Some(_)) = (sink.validation.as_mut(), &val_sha) {
-        v.rename()?;
+        v.file.commit()?;
     }
     write_json_atomically(&info_path, &info)?;
     write_json_atomically(&meta_path, &meta)?;
@@ -644,190 +272,10 @@ pub fn export(
     Ok(dataset)
 }
 
-/// Every dataset, newest first.
-pub fn list(conn: &Connection) -> Result<Vec<Dataset>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, name, format, filter, counts, examples, validation, avg_satisfaction, path,
-                validation_path, dataset_info, sha256, parent_ids, created_at
-           FROM datasets ORDER BY created_at DESC, id",
-    )?;
-    let rows = stmt.query_map([], dataset_from_row)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
-}
-
-/// One dataset by id.
-pub fn get(conn: &Connection, id: &str) -> Result<Dataset> {
-    conn.query_row(
-        "SELECT id, name, format, filter, counts, examples, validation, avg_satisfaction, path,
-                validation_path, dataset_info, sha256, parent_ids, created_at
-           FROM datasets WHERE id = ?1",
-        [id],
-        dataset_from_row,
-    )
-    .optional()?
-    .ok_or_else(|| Error::NotFound { what: "dataset", id: id.to_owned() })
-}
-
-fn dataset_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dataset> {
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    struct Options {
-        filter: DataFilter,
-        curation: Curation,
-    }
-    let format: String = r.get(2)?;
-    let options: Options = serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default();
-    Ok(Dataset {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        format: format.parse().unwrap_or(Format::Alpaca),
-        filter: options.filter,
-        curation: options.curation,
-        counts: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
-        examples: r.get::<_, i64>(5)? as u64,
-        validation: r.get::<_, i64>(6)? as u64,
-        avg_satisfaction: r.get(7)?,
-        path: r.get(8)?,
-        validation_path: r.get(9)?,
-        dataset_info: r.get(10)?,
-        sha256: r.get(11)?,
-        parent_ids: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
-        created_at: r.get(13)?,
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// The dataset step's form and views
-// ---------------------------------------------------------------------------------------------
-
-pub use garden_types::data::{DatasetView, ExportParams, PreviewView};
-
-use crate::form::{number as form_number, text as form_text};
-
-/// A form field's date (`YYYY-MM-DD` or RFC 3339), if given, as Unix ms.
-fn form_date(field: &str, v: &Option<String>) -> Result<Option<i64>> {
-    form_text(v).map(|s| crate::time::parse_date_arg(field, s)).transpose()
-}
-
-/// The form's strings → the typed settings: the format (Alpaca when none), the filter, the
-/// curation (checked, with the defaults before the first submit) and the name. The error names
-/// the field.
-pub fn request_from_params(p: &ExportParams) -> Result<(Format, DataFilter, Curation, Option<String>)> {
-    let format = match form_text(&p.format) {
-        Some(f) => f.parse::<Format>()?,
-        None => Format::Alpaca,
-    };
-    let filter = DataFilter {
-        min_satisfaction: form_number("min_satisfaction", &p.min_satisfaction)?,
-        min_message_length: form_number("min_message_length", &p.min_message_length)?,
-        max_message_length: form_number("max_message_length", &p.max_message_length)?,
-        positive_only: p.checked(&p.positive_only, false),
-        exclude_negative: p.checked(&p.exclude_negative, false),
-        min_turns: form_number("min_turns", &p.min_turns)?,
-        since: form_date("since", &p.since)?,
-        until: form_date("until", &p.until)?,
-        limit: form_number("limit", &p.limit)?,
-    };
-    filter.validate()?;
-    let defaults = Curation::default();
-    let curation = Curation {
-        dedupe: p.checked(&p.dedupe, defaults.dedupe),
-        scrub_pii: p.checked(&p.scrub_pii, defaults.scrub_pii),
-        validation_ratio: form_number("validation_ratio", &p.validation_ratio)?.unwrap_or(defaults.validation_ratio),
-        seed: form_number("seed", &p.seed)?.unwrap_or(defaults.seed),
-    };
-    curation.validate()?;
-    Ok((format, filter, curation, form_text(&p.name).map(str::to_owned)))
-}
-
-/// A preview as the dataset step shows it: the counts, PII replacements by kind, the samples.
-pub fn preview_view(format: Format, p: Preview) -> PreviewView {
-    let c = p.counts;
-    PreviewView {
-        format: format.as_str().to_owned(),
-        conversations: c.conversations,
-        passed_filter: c.passed_filter,
-        examples: c.examples,
-        exact_duplicates: c.exact_duplicates,
-        near_duplicates: c.near_duplicates,
-        written: c.written,
-        train: c.train,
-        validation: c.validation,
-        limited: c.limited,
-        pii: c.pii.by_kind().into_iter().map(|(k, n)| (k.to_owned(), n)).collect(),
-        avg_satisfaction: c.avg_satisfaction,
-        chars_min: c.chars_min,
-        chars_mean: c.chars_mean,
-        chars_max: c.chars_max,
-        samples: p.samples,
-    }
-}
-
-/// The filter in words (`satisfaction ≥ 0.5`, `positive only`, `since 2025-01-01T00:00:00Z`, …).
-fn filter_words(f: &DataFilter) -> Vec<String> {
-    let mut words = Vec::new();
-    if let Some(v) = f.min_satisfaction {
-        words.push(format!("satisfaction ≥ {v}"));
-    }
-    if f.positive_only {
-        words.push("positive only".to_owned());
-    }
-    if f.exclude_negative {
-        words.push("no negative".to_owned());
-    }
-    if let Some(v) = f.min_turns {
-        words.push(format!("≥ {v} turns"));
-    }
-    if let Some(v) = f.min_message_length {
-        words.push(format!("messages ≥ {v} chars"));
-    }
-    if let Some(v) = f.max_message_length {
-        words.push(format!("messages ≤ {v} chars"));
-    }
-    if let Some(v) = f.since {
-        words.push(format!("since {}", crate::time::format_iso(v)));
-    }
-    if let Some(v) = f.until {
-        words.push(format!("until {}", crate::time::format_iso(v)));
-    }
-    if let Some(v) = f.limit {
-        words.push(format!("limit {v}"));
-    }
-    words
-}
-
-/// A stored dataset as the Datasets page shows it: its steps and its filter, in words.
-pub fn dataset_view(d: &Dataset) -> DatasetView {
-    let c = &d.counts;
-    let steps = [
-        ("conversations considered", c.conversations),
-        ("passed the filter", c.passed_filter),
-        ("examples built", c.examples),
-        ("exact duplicates removed", c.exact_duplicates),
-        ("near duplicates removed", c.near_duplicates),
-        ("PII replacements", c.pii.total()),
-        ("written", c.written),
-    ];
-    DatasetView {
-        id: d.id.clone(),
-        name: d.name.clone(),
-        format: d.format.as_str().to_owned(),
-        examples: d.examples,
-        validation: d.validation,
-        avg_satisfaction: d.avg_satisfaction,
-        path: d.path.clone(),
-        validation_path: d.validation_path.clone(),
-        dataset_info: d.dataset_info.clone(),
-        sha256: d.sha256.clone(),
-        created_at: d.created_at,
-        steps: steps.into_iter().map(|(k, n)| (k.to_owned(), n)).collect(),
-        filter: filter_words(&d.filter),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
     use crate::conversations::{store, NewConversation, NewMessage, Role};
     use crate::db::Db;
 
@@ -956,7 +404,7 @@ mod tests {
             let val = ds.validation_path.as_deref().map(|p| read_examples(p, format)).unwrap_or_default();
             assert_eq!((train.len() + val.len()) as u64, ds.examples, "{format:?}");
             assert_eq!(val.len() as u64, ds.validation);
-            assert_eq!(ds.sha256, hex(&Sha256::digest(std::fs::read(&ds.path).unwrap())));
+            assert_eq!(ds.sha256, crate::hex(&Sha256::digest(std::fs::read(&ds.path).unwrap())));
             let info: Value = serde_json::from_str(&std::fs::read_to_string(&ds.dataset_info).unwrap()).unwrap();
             let entry = &info[&ds.name];
             assert_eq!(entry["file_name"], Path::new(&ds.path).file_name().unwrap().to_str().unwrap());
