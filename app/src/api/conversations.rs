@@ -1,3 +1,6 @@
+//! Server functions for the conversation history: the searchable list, one conversation, and its
+//! ratings. Each calls `garden_core::conversations`.
+
 use leptos::prelude::*;
 
 use crate::error::AppError;

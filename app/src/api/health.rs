@@ -1,3 +1,6 @@
+//! The set-up checks as a server function: the doctor's report (cached, and never started by a
+//! page opened from another site).
+
 use leptos::prelude::*;
 
 use crate::error::AppError;

@@ -1,3 +1,6 @@
+//! Server functions for importing: the sample history, Garden of Eden V3's database where it is
+//! on this machine, and the list of imports. Uploads go through `/import/upload` (server crate).
+
 use leptos::prelude::*;
 
 use crate::error::AppError;

@@ -1,3 +1,5 @@
+//! One conversation: its messages with thumbs on each answer, and its satisfaction.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;

@@ -1,3 +1,5 @@
+//! The conversation history: search, filter by source and rating, and page through it.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

@@ -1,3 +1,5 @@
+//! Home: the set-up checks and what to do next.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

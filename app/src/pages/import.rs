@@ -1,3 +1,6 @@
+//! The import page: upload a history file, load the sample, import Garden of Eden V3's database,
+//! and the imports so far.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

@@ -27,8 +27,8 @@
 //! Messages are read as exchanges: consecutive user messages are joined, an assistant message
 //! answers the user text before it; an assistant message with no question before it and a final
 //! question with no answer are dropped. System messages become the example's system prompt.
-//! Alpaca, ShareGPT and OpenAI keep a conversation as one multi-turn example; JSONL (the seed's
-//! fields) gives one line per exchange; KTO gives one example per rated answer (thumbs up →
+//! Alpaca, ShareGPT and OpenAI keep a conversation as one multi-turn example; JSONL (`system`,
+//! `user`, `assistant`) gives one line per exchange; KTO gives one example per rated answer (thumbs up →
 //! `kto_tag: true`), or, for a conversation rated only as a whole, one example tagged by its
 //! satisfaction (≥ 0.5 → true).
 

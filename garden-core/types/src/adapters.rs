@@ -71,7 +71,7 @@ impl Adapter {
     }
 }
 
-/// The seed's performance metrics. Training values come from the run; satisfaction and
+/// An adapter's performance metrics. Training values come from the run; satisfaction and
 /// conversation counts from use (or `update_metrics`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
@@ -83,7 +83,7 @@ pub struct Metrics {
     pub updated_at: Option<i64>,
 }
 
-/// The seed's comparison (`satisfaction_diff`, `conversation_count_diff`) plus loss differences;
+/// Two versions compared (`satisfaction_diff`, `conversation_count_diff`) plus loss differences;
 /// each is `b − a` and `None` when either side lacks the value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
@@ -274,7 +274,7 @@ pub struct Deployment {
     pub finished_at: Option<i64>,
 }
 
-/// One troubleshooting check: the seed's "adapter not loading" list, done by the app.
+/// One troubleshooting check: the guide's "adapter not loading" list, done by the app.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     pub label: String,
