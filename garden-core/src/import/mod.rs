@@ -87,7 +87,7 @@ pub enum ImportKind {
     /// Alpaca instruction records, JSON or JSON Lines.
     #[serde(rename = "alpaca")]
     Alpaca,
-    /// JSON Lines with the fields `system`, `user`, `assistant`, `satisfaction`).
+    /// JSON Lines with the fields `system`, `user`, `assistant` and `satisfaction`.
     #[serde(rename = "jsonl")]
     Jsonl,
 }
