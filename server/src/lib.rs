@@ -10,7 +10,7 @@ pub mod ollama_stand_in;
 pub mod security;
 mod upload;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -163,11 +163,31 @@ pub async fn serve(
     };
     let app = router(state, guard);
     tracing::info!("garden-eden is listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| ServeError::Io {
-            addr: addr.to_string(),
-            source,
+    // Graceful: once `shutdown` resolves, open requests get a few seconds to finish; a client that
+    // holds its connection open (a stalled upload, a forgotten keep-alive) cannot keep the server
+    // from stopping.
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping.send(());
         })
+        .into_future();
+    let grace = async {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = server => served.map_err(|source| ServeError::Io { addr: addr.to_string(), source }),
+        () = grace => {
+            tracing::warn!("connections still open {}s after the stop: closing them", SHUTDOWN_GRACE.as_secs());
+            Ok(())
+        }
+    }
 }
+
+/// How long open requests may take to finish once the server is told to stop.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);

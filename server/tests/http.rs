@@ -50,6 +50,21 @@ async fn pages_are_compressed_as_the_browser_asks() {
 }
 
 #[tokio::test]
+async fn a_client_holding_a_request_open_does_not_keep_the_server_from_stopping() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    // Headers promising a body that never comes.
+    let mut stalled = tokio::net::TcpStream::connect(server.url("").trim_start_matches("http://")).await.unwrap();
+    let head = format!("POST /import/upload HTTP/1.1\r\nHost: {0}\r\nOrigin: http://{0}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000\r\n\r\n--x\r\n", server.url("").trim_start_matches("http://"));
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    tokio::time::timeout(std::time::Duration::from_secs(20), server.stop()).await.expect("the server stopped");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "stopped in {:?}", started.elapsed());
+    drop(stalled);
+}
+
+#[tokio::test]
 async fn unknown_paths_are_404_pages() {
     let server = TestServer::start().await;
     let res = client().get(server.url("/no-such-page")).send().await.unwrap();
