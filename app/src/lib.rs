@@ -13,6 +13,7 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::hooks::use_location;
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 /// The name of the browser bundle (`pkg/garden-eden.js`, `.wasm`, `.css`).
@@ -60,20 +61,7 @@ pub fn App() -> impl IntoView {
                         <span class="brand-mark" aria-hidden="true">"❦"</span>
                         "garden-eden"
                     </a>
-                    // The loop, in order. A step appears here when it is built.
-                    <nav aria-label="Main">
-                        <A href="/" exact=true>"Home"</A>
-                        <A href="/conversations">"Conversations"</A>
-                        <A href="/import">"Import"</A>
-                        <A href="/datasets">"Datasets"</A>
-                        <A href="/train">"Train"</A>
-                        <A href="/runs">"Runs"</A>
-                        <A href="/adapters">"Adapters"</A>
-                        <A href="/chat">"Chat"</A>
-                        <A href="/compare">"Compare"</A>
-                        <A href="/experiments">"Experiments"</A>
-                        <A href="/learn">"Keep learning"</A>
-                    </nav>
+                    <MainNav />
                 </header>
                 <main>
                     <Routes fallback=pages::not_found::NotFound>
@@ -119,5 +107,49 @@ pub fn App() -> impl IntoView {
                 </footer>
             </div>
         </Router>
+    }
+}
+
+/// The loop's steps, in order, each with its pages.
+const NAV_GROUPS: [(&str, &str, &[(&str, &str)]); 4] = [
+    ("nav-data", "Data", &[("/conversations", "Conversations"), ("/import", "Import"), ("/datasets", "Datasets")]),
+    ("nav-train", "Train", &[("/train", "Train"), ("/runs", "Runs")]),
+    ("nav-adapters", "Adapters", &[("/adapters", "Adapters")]),
+    ("nav-evaluate", "Evaluate", &[("/chat", "Chat"), ("/compare", "Compare"), ("/experiments", "Experiments"), ("/learn", "Keep learning")]),
+];
+
+/// The main navigation: Home, then the loop's steps as labelled groups. On a narrow screen it
+/// folds behind a "Menu" disclosure: a `<details>` whose `open` state the stylesheet reads, so it
+/// opens and closes without JavaScript; with it, following a link also closes the menu.
+#[component]
+fn MainNav() -> impl IntoView {
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        if let Some(details) = menu.get_untracked() {
+            details.set_open(false);
+        }
+    });
+    view! {
+        <nav class="main-nav" aria-label="Main">
+            <details class="menu" node_ref=menu>
+                <summary>"Menu"</summary>
+            </details>
+            <ul class="nav-groups">
+                <li class="nav-home"><A href="/" exact=true>"Home"</A></li>
+                {NAV_GROUPS
+                    .into_iter()
+                    .map(|(id, label, links)| view! {
+                        <li class="nav-group">
+                            <span class="nav-group-label" id=id>{label}</span>
+                            <ul aria-labelledby=id>
+                                {links.iter().map(|&(href, text)| view! { <li><A href=href>{text}</A></li> }).collect_view()}
+                            </ul>
+                        </li>
+                    })
+                    .collect_view()}
+            </ul>
+        </nav>
     }
 }

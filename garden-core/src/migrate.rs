@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "adapter_layout",
         sql: include_str!("../../migrations/0008_adapter_layout.sql"),
     },
+    Migration {
+        version: 9,
+        name: "preference_stages",
+        sql: include_str!("../../migrations/0009_preference_stages.sql"),
+    },
 ];
 
 impl Migration {

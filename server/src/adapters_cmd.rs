@@ -159,6 +159,7 @@ pub async fn register(studio: Studio, args: RegisterArgs) -> anyhow::Result<()> 
         path: args.adapter_path,
         run_id: None,
         dataset_id: args.dataset,
+        stage: Default::default(),
     };
     let activate = args.activate;
     let a = studio

@@ -95,6 +95,40 @@ pub async fn modelfile(State(state): State<AppState>, Path(id): Path<String>) ->
         .into_response()
 }
 
+/// `GET /runs/{id}/loss.svg?smooth=&log=`: the run's loss chart as a standalone SVG file (the
+/// run page's download), drawn from the stored points with the page's smoothing and scale.
+pub async fn loss_svg(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    use app::components::charts::{loss_spec, parse_flag, parse_smoothing, plot};
+    let id2 = id.clone();
+    let points = state
+        .studio
+        .db()
+        .call(move |c| {
+            garden_core::train::runs::get(c, &id2)?;
+            garden_core::train::runs::metrics(c, &id2)
+        })
+        .await;
+    let points = match points {
+        Ok(p) => p,
+        Err(e) => return (axum::http::StatusCode::NOT_FOUND, e.to_string()).into_response(),
+    };
+    let spec = loss_spec(&points, parse_smoothing(q.get("smooth").map(String::as_str)), parse_flag(q.get("log").map(String::as_str)));
+    let svg = plot::to_svg(&plot::Layout::of(&spec));
+    let name: String = id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"loss-{name}.svg\"")),
+        ],
+        svg,
+    )
+        .into_response()
+}
+
 /// `GET /turns/{id}/events`: an answer as it is generated. `snapshot` first (the text so far),
 /// then `delta` events, and `done` or `error` at the end. A listener too slow to keep up gets a
 /// fresh `snapshot` (the page replaces its text) instead of a gap: see [`garden_core::chat::Follower`].

@@ -100,6 +100,7 @@ pub fn router(state: AppState, guard: HostGuard) -> Router {
             axum::routing::post(upload::upload).layer(axum::extract::DefaultBodyLimit::max(upload::MAX_UPLOAD)),
         )
         .route("/runs/{id}/events", axum::routing::get(events::run_events))
+        .route("/runs/{id}/loss.svg", axum::routing::get(events::loss_svg))
         .route("/adapters/{id}/Modelfile", axum::routing::get(events::modelfile))
         .route("/turns/{id}/events", axum::routing::get(events::turn_events))
         .leptos_routes(&state, routes, {

@@ -1,34 +1,75 @@
-//! Training charts drawn with charts-rs, as SVG strings: the same code renders on the server
-//! (the first paint) and in the browser (live updates).
+//! Charts drawn as plain SVG by Leptos: the same markup on the server (the first paint, and the
+//! whole chart without JavaScript) and in the browser (live updates from a signal). What to draw
+//! is worked out in [`plot`] and [`scale`], which know nothing of the UI; here a
+//! [`plot::ChartSpec`] becomes an `<svg>` with a text alternative, a legend, a `<title>` on
+//! every step (the browser's own tooltip, no JavaScript needed) and, with JavaScript, a read-out
+//! that follows the mouse or the arrow keys.
+//!
+//! One [`Chart`] serves every chart: training loss, learning rate, an experiment's running means,
+//! and any later one (preference rewards, margins, accuracies) given its named series.
 
-use charts_rs::{LineChart, Series};
+pub mod plot;
+pub mod scale;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use crate::model::MetricPoint;
+use plot::{ChartSpec, Layout, Mark, Series};
+use scale::{ema, format_duration};
 
-fn chart(title: &str, points: &[MetricPoint], series: Vec<Series>) -> String {
-    let x: Vec<String> = points.iter().map(|p| p.step.to_string()).collect();
-    let mut c = LineChart::new(series, x);
-    c.title.text = title.to_owned();
-    c.width = 720.0;
-    c.height = 300.0;
-    c.svg().unwrap_or_else(|e| format!("<p>chart unavailable: {e}</p>"))
+/// TensorBoard's default smoothing.
+pub const DEFAULT_SMOOTHING: f64 = 0.6;
+/// The most smoothing the control offers.
+pub const MAX_SMOOTHING: f64 = 0.99;
+
+/// `?smooth=`: a number in 0..=0.99 (held there); anything else is the default.
+pub fn parse_smoothing(v: Option<&str>) -> f64 {
+    v.and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+        .map_or(DEFAULT_SMOOTHING, |v| v.clamp(0.0, MAX_SMOOTHING))
 }
 
-/// Training loss and eval loss on one chart (eval loss is what LlamaBoard never shows).
-pub fn loss_svg(points: &[MetricPoint]) -> String {
-    let loss = points.iter().map(|p| p.loss.map(|v| v as f32)).collect();
-    let eval = points.iter().map(|p| p.eval_loss.map(|v| v as f32)).collect();
-    chart(
-        "Loss by step",
-        points,
-        vec![Series::new_nullable("training loss".into(), loss), Series::new_nullable("eval loss".into(), eval)],
-    )
+/// `?log=`: a checkbox's value (`1`, `on`, `true`).
+pub fn parse_flag(v: Option<&str>) -> bool {
+    matches!(v.map(str::trim), Some("1" | "on" | "true" | "yes"))
 }
 
-/// The learning rate schedule.
-pub fn lr_svg(points: &[MetricPoint]) -> String {
-    let lr = points.iter().map(|p| p.lr.map(|v| v as f32)).collect();
-    chart("Learning rate", points, vec![Series::new_nullable("learning rate".into(), lr)])
+/// Training loss, raw (pale) with its smoothed curve on top, and eval loss as circles.
+pub fn loss_spec(points: &[MetricPoint], smoothing: f64, log: bool) -> ChartSpec {
+    let raw: Vec<(f64, f64)> = points.iter().filter_map(|p| p.loss.map(|v| (p.step as f64, v))).collect();
+    let eval: Vec<(f64, f64)> = points.iter().filter_map(|p| p.eval_loss.map(|v| (p.step as f64, v))).collect();
+    let mut spec = ChartSpec::new("Loss", "step", "loss");
+    spec.log_y = log;
+    if smoothing > 0.0 {
+        let values: Vec<f64> = raw.iter().map(|p| p.1).collect();
+        let smooth = raw.iter().zip(ema(&values, smoothing)).map(|(p, s)| (p.0, s)).collect();
+        spec = spec
+            .series(Series::new("training loss", 0, Mark::Faint, raw))
+            .series(Series::new(format!("smoothed ({smoothing:.2})"), 0, Mark::Line, smooth));
+    } else {
+        spec = spec.series(Series::new("training loss", 0, Mark::Line, raw));
+    }
+    spec.notes = points.iter().filter_map(|p| p.elapsed_s.map(|s| (p.step as f64, format!("{} elapsed", format_duration(s))))).collect();
+    spec.series(Series::new("eval loss", 1, Mark::Dots, eval))
+}
+
+/// The learning-rate schedule.
+pub fn lr_spec(points: &[MetricPoint]) -> ChartSpec {
+    let lr = points.iter().filter_map(|p| p.lr.map(|v| (p.step as f64, v))).collect();
+    let mut spec = ChartSpec::new("Learning rate", "step", "learning rate").series(Series::new("learning rate", 2, Mark::Line, lr));
+    spec.notes = points.iter().filter_map(|p| p.elapsed_s.map(|s| (p.step as f64, format!("{} elapsed", format_duration(s))))).collect();
+    spec
+}
+
+/// An experiment's arms over time: the running mean satisfaction after each rated conversation.
+pub fn arms_spec(a: &[f64], b: &[f64]) -> ChartSpec {
+    let numbered = |v: &[f64]| v.iter().enumerate().map(|(i, y)| ((i + 1) as f64, *y)).collect();
+    let mut spec = ChartSpec::new("Mean satisfaction after each rated conversation", "rated conversation", "mean satisfaction")
+        .series(Series::new("arm A", 0, Mark::Line, numbered(a)))
+        .series(Series::new("arm B", 1, Mark::Line, numbered(b)));
+    spec.y_bounds = Some((0.0, 1.0));
+    spec
 }
 
 /// Merges new points into `points` (one per step, sorted).
@@ -41,17 +82,290 @@ pub fn merge(points: &mut Vec<MetricPoint>, new: Vec<MetricPoint>) {
     }
 }
 
-/// An experiment's arms over time: the running mean satisfaction after each rated conversation.
-pub fn arms_svg(a: &[f64], b: &[f64]) -> String {
-    let n = a.len().max(b.len());
-    let x: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
-    let series = |v: &[f64]| (0..n).map(|i| v.get(i).map(|x| *x as f32)).collect();
-    let mut c = LineChart::new(
-        vec![Series::new_nullable("arm A".into(), series(a)), Series::new_nullable("arm B".into(), series(b))],
-        x,
-    );
-    c.title.text = "Mean satisfaction after each rated conversation".to_owned();
-    c.width = 720.0;
-    c.height = 280.0;
-    c.svg().unwrap_or_else(|e| format!("<p>chart unavailable: {e}</p>"))
+/// Any chart: the plot, a read-out of the values at the step under the mouse or the keyboard
+/// cursor, and a legend. `spec` may change (live points): the `<svg>` element stays, so focus
+/// and the cursor survive new points.
+#[component]
+pub fn Chart(#[prop(into)] spec: Signal<ChartSpec>) -> impl IntoView {
+    let layout = Memo::new(move |_| spec.with(Layout::of));
+    let cursor = RwSignal::new(None::<usize>);
+    let js = RwSignal::new(false);
+    Effect::new(move |_| js.set(true));
+    let band = move || cursor.get().and_then(|i| layout.with(|l| l.bands.get(i).cloned()));
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let n = layout.with_untracked(|l| l.bands.len());
+        if n == 0 {
+            return;
+        }
+        let page = (n / 10).max(1);
+        let at = cursor.get_untracked().filter(|i| *i < n);
+        let next = match ev.key().as_str() {
+            "ArrowRight" | "ArrowUp" => at.map_or(n - 1, |i| (i + 1).min(n - 1)),
+            "ArrowLeft" | "ArrowDown" => at.map_or(n - 1, |i| i.saturating_sub(1)),
+            "PageUp" => at.map_or(n - 1, |i| (i + page).min(n - 1)),
+            "PageDown" => at.map_or(n - 1, |i| i.saturating_sub(page)),
+            "Home" => 0,
+            "End" => n - 1,
+            "Escape" => {
+                cursor.set(None);
+                return;
+            }
+            _ => return,
+        };
+        ev.prevent_default();
+        cursor.set(Some(next));
+    };
+    let hint = move || {
+        let x = layout.with(|l| l.x_name.clone());
+        if js.get() {
+            format!("Point at the chart, or focus it and use the arrow keys, to read the values at each {x}.")
+        } else {
+            format!("Point at the chart to read the values at each {x}.")
+        }
+    };
+    let (w, h) = layout.with_untracked(|l| (l.width, l.height));
+    view! {
+        <div class="chart-frame">
+            <svg class="chart-svg" viewBox=format!("0 0 {w} {h}") preserveAspectRatio="xMidYMid meet" role="img" tabindex="0"
+                aria-label=move || layout.with(|l| l.summary.clone())
+                data-y-lo=move || layout.with(|l| l.y_domain.0.to_string())
+                data-y-hi=move || layout.with(|l| l.y_domain.1.to_string())
+                data-log=move || layout.with(|l| l.log_y.to_string())
+                on:keydown=on_key
+                on:focus=move |_| if cursor.get_untracked().is_none() { cursor.set(layout.with_untracked(|l| l.bands.len().checked_sub(1))) }
+                on:blur=move |_| cursor.set(None)
+                on:mouseleave=move |_| cursor.set(None)>
+                {move || layout.with(|l| plot_body(l, cursor))}
+                {move || band().map(|b| view! {
+                    <g class="chart-cursor" aria-hidden="true">
+                        <line x1=b.cx.to_string() x2=b.cx.to_string() y1=layout.with_untracked(|l| l.frame.1.to_string()) y2=layout.with_untracked(|l| l.frame.3.to_string()) />
+                        {b.marks.iter().map(|(cy, c)| view! { <circle class=format!("s{c}") cx=b.cx.to_string() cy=cy.to_string() r="4.5" /> }).collect_view()}
+                    </g>
+                })}
+            </svg>
+            <p class="chart-readout" aria-live="polite" data-active=move || cursor.get().is_some().to_string()>
+                {move || band().map_or_else(hint, |b| b.text)}
+            </p>
+            {move || layout.with(|l| l.log_refused.then(|| view! {
+                <p class="muted chart-note">"A log scale needs every value above zero: shown on a linear scale."</p>
+            }))}
+            <ul class="chart-legend">
+                {move || layout.with(|l| l.legend.iter().map(|(name, color, mark)| legend_item(name, *color, *mark)).collect_view())}
+            </ul>
+        </div>
+    }
+}
+
+fn legend_item(name: &str, color: usize, mark: Mark) -> impl IntoView {
+    let class = format!("chart-swatch s{color} {}", mark.class());
+    view! {
+        <li>
+            <svg class=class viewBox="0 0 24 10" width="24" height="10" aria-hidden="true">
+                <line x1="1" x2="23" y1="5" y2="5" />
+                {(mark == Mark::Dots).then(|| view! { <circle cx="12" cy="5" r="3.5" /> })}
+            </svg>
+            {name.to_owned()}
+        </li>
+    }
+}
+
+/// Everything inside the `<svg>` that follows the data.
+fn plot_body(l: &Layout, cursor: RwSignal<Option<usize>>) -> impl IntoView {
+    let (x0, y0, x1, y1) = l.frame;
+    let (s, f) = (|v: f64| v.to_string(), |v: f64| format!("{v:.1}"));
+    let y_ticks = l
+        .y_ticks
+        .iter()
+        .map(|t| {
+            view! {
+                <g class="chart-tick y">
+                    <line class="chart-grid" x1=s(x0) x2=s(x1) y1=s(t.pos) y2=s(t.pos) />
+                    <text x=s(x0 - 6.0) y=s(t.pos) dy="0.32em" text-anchor="end">{t.label.clone()}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    let x_ticks = l
+        .x_ticks
+        .iter()
+        .map(|t| {
+            view! {
+                <g class="chart-tick x">
+                    <line x1=s(t.pos) x2=s(t.pos) y1=s(y1) y2=s(y1 + 4.0) />
+                    <text x=s(t.pos) y=s(y1 + 16.0) text-anchor="middle">{t.label.clone()}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    let paths = l
+        .paths
+        .iter()
+        .map(|p| view! { <path class=format!("chart-path s{} {}", p.color, p.mark.class()) d=p.d.clone() data-series=p.name.clone() /> })
+        .collect_view();
+    let bands = l
+        .bands
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            view! {
+                <rect class="chart-band" x=f(b.left) y=s(y0) width=f(b.width) height=s(y1 - y0) data-x=b.x.to_string()
+                    on:mouseenter=move |_| cursor.set(Some(i))>
+                    <title>{b.text.clone()}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    let dots = l
+        .dots
+        .iter()
+        .map(|d| {
+            view! {
+                <circle class=format!("chart-dot s{}", d.color) cx=s(d.cx) cy=s(d.cy) r="4">
+                    <title>{d.title.clone()}</title>
+                </circle>
+            }
+        })
+        .collect_view();
+    let y_name = format!("{}{}", l.y_name, if l.log_y { " (log scale)" } else { "" });
+    view! {
+        <g class="chart-body">
+            <title>{l.title.clone()}</title>
+            <desc>{l.summary.clone()}</desc>
+            {y_ticks}
+            {x_ticks}
+            <line class="chart-axis" x1=s(x0) x2=s(x1) y1=s(y1) y2=s(y1) />
+            <text class="chart-axis-name" x=s((x0 + x1) / 2.0) y=s(l.height - 4.0) text-anchor="middle">{l.x_name.clone()}</text>
+            <text class="chart-axis-name" transform=format!("translate(12 {}) rotate(-90)", (y0 + y1) / 2.0) text-anchor="middle">{y_name}</text>
+            {(l.points == 0).then(|| view! {
+                <text class="chart-empty" x=s((x0 + x1) / 2.0) y=s((y0 + y1) / 2.0) text-anchor="middle">"No points yet"</text>
+            })}
+            <g class="chart-paths">{paths}</g>
+            <g class="chart-bands">{bands}</g>
+            <g class="chart-dots">{dots}</g>
+        </g>
+    }
+}
+
+/// The loss chart with its controls: smoothing (0–0.99, TensorBoard's EMA) and a log scale. The
+/// controls are a GET form on `action` (`?smooth=0.8&log=1`), so they work without JavaScript;
+/// with it they apply as they move and the address keeps them.
+#[component]
+pub fn LossChart(points: RwSignal<Vec<MetricPoint>>, #[prop(into)] action: String) -> impl IntoView {
+    let query = use_query_map();
+    let (smooth0, log0) = query.with_untracked(|q| (parse_smoothing(q.get("smooth").as_deref()), parse_flag(q.get("log").as_deref())));
+    let smoothing = RwSignal::new(smooth0);
+    let log = RwSignal::new(log0);
+    let js = RwSignal::new(false);
+    Effect::new(move |_| js.set(true));
+    let spec = Signal::derive(move || points.with(|p| loss_spec(p, smoothing.get(), log.get())));
+    let on_smooth = move |ev: leptos::ev::Event| {
+        if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+            smoothing.set(v.clamp(0.0, MAX_SMOOTHING));
+            remember(smoothing.get_untracked(), log.get_untracked());
+        }
+    };
+    let on_log = move |ev: leptos::ev::Event| {
+        log.set(event_target_checked(&ev));
+        remember(smoothing.get_untracked(), log.get_untracked());
+    };
+    view! {
+        <form method="get" action=action class="chart-controls" class:live=move || js.get()>
+            <label class="chart-smoothing">"Smoothing "
+                <input type="range" name="smooth" min="0" max=MAX_SMOOTHING.to_string() step="0.01" value=format!("{smooth0:.2}")
+                    on:input=on_smooth />
+                <output>{move || format!("{:.2}", smoothing.get())}</output>
+            </label>
+            <label class="check-row"><input type="checkbox" name="log" value="1" checked=log0 on:change=on_log />"Log scale"</label>
+            <button type="submit" class="button secondary">"Apply"</button>
+        </form>
+        <Chart spec />
+    }
+}
+
+/// Keeps the controls in the address (a reload or a shared link shows the same chart).
+#[allow(unused_variables)]
+fn remember(smoothing: f64, log: bool) {
+    #[cfg(feature = "hydrate")]
+    {
+        let mut pairs = vec![("smooth", format!("{smoothing:.2}"))];
+        if log {
+            pairs.push(("log", "1".to_owned()));
+        }
+        let url = format!("?{}", crate::format::query_string(pairs));
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&leptos::wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(step: i64, loss: Option<f64>, eval: Option<f64>, lr: Option<f64>) -> MetricPoint {
+        MetricPoint {
+            total_steps: Some(30),
+            loss,
+            eval_loss: eval,
+            lr,
+            elapsed_s: Some(step as f64 * 1.5),
+            ..MetricPoint::at_step(step)
+        }
+    }
+
+    #[test]
+    fn query_controls() {
+        assert_eq!(parse_smoothing(None), DEFAULT_SMOOTHING);
+        assert_eq!(parse_smoothing(Some("0.8")), 0.8);
+        assert_eq!(parse_smoothing(Some("5")), MAX_SMOOTHING);
+        assert_eq!(parse_smoothing(Some("-1")), 0.0);
+        assert_eq!(parse_smoothing(Some("NaN")), DEFAULT_SMOOTHING);
+        assert_eq!(parse_smoothing(Some("x")), DEFAULT_SMOOTHING);
+        assert!(parse_flag(Some("1")) && parse_flag(Some("on")));
+        assert!(!parse_flag(None) && !parse_flag(Some("0")));
+    }
+
+    #[test]
+    fn the_loss_chart_from_points() {
+        let points: Vec<MetricPoint> = (1..=12)
+            .map(|s| point(s, Some(7.62 - 0.005 * s as f64), (s % 4 == 0).then_some(7.6 - 0.001 * s as f64), Some(1e-3)))
+            .collect();
+        let spec = loss_spec(&points, 0.6, false);
+        let names: Vec<&str> = spec.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["training loss", "smoothed (0.60)", "eval loss"]);
+        assert_eq!(spec.series[0].mark, Mark::Faint);
+        assert_eq!(spec.series[2].points.len(), 3);
+        let l = Layout::of(&spec);
+        let b = l.bands.iter().find(|b| b.x == 4.0).unwrap();
+        assert_eq!(b.text, "step 4 · training loss 7.6 · smoothed (0.60) 7.607 · eval loss 7.596 · 0m06s elapsed");
+        // No smoothing: the raw line alone, drawn solid.
+        let raw = loss_spec(&points, 0.0, true);
+        assert_eq!(raw.series.len(), 2);
+        assert_eq!(raw.series[0].mark, Mark::Line);
+        assert!(Layout::of(&raw).log_y);
+
+        // The learning rate at 1e-3 throughout: distinct labels, none of them "0".
+        let l = Layout::of(&lr_spec(&points));
+        let labels: Vec<&str> = l.y_ticks.iter().map(|t| t.label.as_str()).collect();
+        let mut unique = labels.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), labels.len(), "{labels:?}");
+        assert!(labels.iter().all(|l| *l != "0" && l.contains("e-")), "{labels:?}");
+    }
+
+    #[test]
+    fn arms_stay_within_zero_and_one() {
+        let l = Layout::of(&arms_spec(&[1.0, 0.75, 0.8], &[0.0, 0.5]));
+        assert!(l.y_domain.0 >= 0.0 && l.y_domain.1 <= 1.0, "{:?}", l.y_domain);
+        assert_eq!(l.bands.len(), 3);
+        assert_eq!(l.bands[1].text, "rated conversation 2 · arm A 0.75 · arm B 0.5");
+    }
+
+    #[test]
+    fn merge_keeps_one_point_per_step() {
+        let mut points = vec![point(1, Some(2.0), None, None), point(3, Some(1.0), None, None)];
+        merge(&mut points, vec![point(2, Some(1.5), None, None), point(3, None, Some(1.2), None)]);
+        assert_eq!(points.iter().map(|p| p.step).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!((points[2].loss, points[2].eval_loss), (Some(1.0), Some(1.2)));
+    }
 }

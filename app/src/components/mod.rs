@@ -1,6 +1,7 @@
 //! Reusable pieces of UI.
 
 pub mod charts;
+pub mod empty;
 pub mod live;
 
 use leptos::prelude::*;

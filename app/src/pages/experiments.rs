@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::chat::{list_experiments, PromoteWinner, StartExperiment, StopExperiment};
+use crate::components::charts::{arms_spec, Chart};
 use crate::components::ErrorBox;
 use crate::format;
 use crate::model::{ArmReport, ExperimentStatus, Interval, Report};
@@ -82,7 +83,7 @@ fn ExperimentCard(r: Report, stop: ServerAction<StopExperiment>, promote: Server
             </tr>
         }
     };
-    let chart_svg = crate::components::charts::arms_svg(&r.a.running_mean, &r.b.running_mean);
+    let chart = arms_spec(&r.a.running_mean, &r.b.running_mean);
     let (e, j, v) = (&r.experiment, &r.judgement, &r.votes);
     let running = e.status == ExperimentStatus::Running;
     let (id_stop, id_promote) = (e.id.clone(), e.id.clone());
@@ -112,7 +113,7 @@ fn ExperimentCard(r: Report, stop: ServerAction<StopExperiment>, promote: Server
                 <li>{format!("Side-by-side votes: A {va}, B {vb}, ties {vt}, both bad {vbb}; Elo A {elo_a:.0} / B {elo_b:.0}; Bradley–Terry P(A preferred) {:.0}%", pa * 100.0)}</li>
                 <li class="muted">{format!("{:.0}% of conversations go to B · started {}", e.split_b * 100.0, format::datetime_utc(e.created_at))}</li>
             </ul>
-            <div class="chart" inner_html=chart_svg></div>
+            <div class="chart arms-chart"><Chart spec=Signal::stored(chart) /></div>
             <div class="inline-form">
                 {running.then(|| view! {
                     <ActionForm action=stop><input type="hidden" name="id" value=id_stop />

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::runs::{get_run, CancelRun, ResumeRun};
 #[cfg(feature = "hydrate")]
 use crate::components::charts::merge;
-use crate::components::charts::{loss_svg, lr_svg};
+use crate::components::charts::{lr_spec, Chart, LossChart};
 use crate::components::ErrorBox;
 use crate::model::{MetricPoint, ModelProgress, Phase, RunStatus, RunView};
 
@@ -92,9 +92,15 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
         </section>
         <section class="card charts">
             <div class="chart" id="loss-chart" data-points=move || points.with(|p| p.iter().filter(|p| p.loss.is_some()).count().to_string())
-                data-eval-points=move || points.with(|p| p.iter().filter(|p| p.eval_loss.is_some()).count().to_string())
-                inner_html=move || points.with(|p| loss_svg(p))></div>
-            <div class="chart" id="lr-chart" inner_html=move || points.with(|p| lr_svg(p))></div>
+                data-eval-points=move || points.with(|p| p.iter().filter(|p| p.eval_loss.is_some()).count().to_string())>
+                <h2>"Loss"</h2>
+                <LossChart points action=format!("/runs/{}", run.id) />
+                <p class="chart-download"><a href=format!("/runs/{}/loss.svg", run.id) download id="loss-svg">"Download the loss chart (SVG)"</a></p>
+            </div>
+            <div class="chart" id="lr-chart">
+                <h2>"Learning rate"</h2>
+                <Chart spec=Signal::derive(move || points.with(|p| lr_spec(p))) />
+            </div>
             <p class="muted" id="live" data-received=move || received.get().to_string()>
                 "Points arrive as the trainer logs them."
             </p>

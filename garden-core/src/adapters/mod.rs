@@ -39,6 +39,8 @@ pub struct NewAdapter {
     pub path: PathBuf,
     pub run_id: Option<String>,
     pub dataset_id: Option<String>,
+    /// What its run taught (`sft` for an adapter brought from elsewhere).
+    pub stage: garden_types::prefs::Stage,
 }
 
 impl NewAdapter {
@@ -62,7 +64,7 @@ impl NewAdapter {
 const COLUMNS: &str = "id, name, version, description, base_model, base_path, path, \
     CASE WHEN layout = 'mlx' THEN 'mlx' ELSE format END, rank, alpha, \
     target_modules, checksum, run_id, dataset_id, parent_id, is_active, avg_satisfaction, total_conversations, \
-    training_loss, eval_loss, perplexity, metrics_updated_at, created_at, activated_at";
+    training_loss, eval_loss, perplexity, metrics_updated_at, created_at, activated_at, stage";
 
 /// A column holding one of a fixed set of strings, read with the type's `parse`.
 fn stored<T>(r: &Row<'_>, i: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
@@ -101,6 +103,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Adapter> {
         },
         created_at: r.get(22)?,
         activated_at: r.get(23)?,
+        stage: crate::compare::stored(24, &r.get::<_, String>(24)?)?,
     })
 }
 
@@ -218,9 +221,9 @@ pub fn register(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
     tx.execute(
         "INSERT INTO adapters (id, name, version, description, base_model, base_path, path, format, rank, alpha,
             target_modules, checksum, run_id, dataset_id, parent_id, training_loss, eval_loss, perplexity,
-            metrics_updated_at, created_at, layout)
+            metrics_updated_at, created_at, layout, stage)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?8 = 'mlx' THEN 'safetensors' ELSE ?8 END, ?9, ?10, ?11, ?12,
-                 ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, CASE WHEN ?8 = 'mlx' THEN 'mlx' ELSE 'peft' END)",
+                 ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, CASE WHEN ?8 = 'mlx' THEN 'mlx' ELSE 'peft' END, ?21)",
         params![
             id,
             name,
@@ -242,6 +245,7 @@ pub fn register(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
             perplexity,
             (training_loss.is_some() || eval_loss.is_some()).then_some(now),
             now,
+            new.stage.as_str(),
         ],
     )?;
     let adapter = get(&tx, &id)?;
@@ -487,9 +491,22 @@ pub fn lineage(conn: &Connection, id: &str) -> Result<Lineage> {
                     conversations: counts.get("passed_filter").and_then(serde_json::Value::as_i64).unwrap_or(0),
                     avg_satisfaction: r.get(5)?,
                     filter: serde_json::from_str(&filter).unwrap_or_default(),
+                    votes: 0,
+                    rated_answers: 0,
                 })
             })
-            .optional()?,
+            .optional()?
+            .map(|mut d| -> Result<LineageDataset> {
+                // A preference dataset's judgements: the votes and the rated answers.
+                let (votes, rated): (i64, i64) = conn.query_row(
+                    "SELECT COALESCE(SUM(kind = 'vote'), 0), COALESCE(SUM(kind = 'thumbs'), 0) FROM dataset_judgements WHERE dataset_id = ?1",
+                    [&d.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                (d.votes, d.rated_answers) = (votes, rated);
+                Ok(d)
+            })
+            .transpose()?,
         None => None,
     };
     let parent = match &adapter.parent_id {

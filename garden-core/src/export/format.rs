@@ -12,10 +12,16 @@ pub enum Format {
     Jsonl,
     Openai,
     Kto,
+    /// Preference pairs (chosen and rejected answers to one prompt) from side-by-side votes and
+    /// thumbs: LLaMA-Factory's ranking format, built by [`super::pairs`].
+    Pairs,
 }
 
 impl Format {
+    /// The formats written from conversations (the streaming exporter's).
     pub const ALL: [Format; 5] = [Format::Alpaca, Format::Sharegpt, Format::Jsonl, Format::Openai, Format::Kto];
+    /// Every format, the preference pairs included.
+    pub const EVERY: [Format; 6] = [Format::Alpaca, Format::Sharegpt, Format::Jsonl, Format::Openai, Format::Kto, Format::Pairs];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -24,6 +30,7 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Openai => "openai",
             Format::Kto => "kto",
+            Format::Pairs => "pairs",
         }
     }
 
@@ -34,6 +41,7 @@ impl Format {
             Format::Jsonl => "JSONL (system, user, assistant, satisfaction, timestamp)",
             Format::Openai => "OpenAI messages (role/content)",
             Format::Kto => "KTO (thumbs as kto_tag)",
+            Format::Pairs => "Preference pairs (chosen/rejected, from votes and thumbs) for DPO/ORPO",
         }
     }
 
@@ -41,7 +49,7 @@ impl Format {
     pub fn extension(self) -> &'static str {
         match self {
             Format::Alpaca | Format::Sharegpt => "json",
-            Format::Jsonl | Format::Openai | Format::Kto => "jsonl",
+            Format::Jsonl | Format::Openai | Format::Kto | Format::Pairs => "jsonl",
         }
     }
 
@@ -84,6 +92,13 @@ impl Format {
                 "columns": {"messages": "messages", "kto_tag": "kto_tag"},
                 "tags": openai_tags
             }),
+            Format::Pairs => json!({
+                "file_name": file_name,
+                "formatting": "sharegpt",
+                "ranking": true,
+                "columns": {"messages": "messages", "chosen": "chosen", "rejected": "rejected"},
+                "tags": openai_tags
+            }),
         }
     }
 }
@@ -91,13 +106,13 @@ impl Format {
 impl std::str::FromStr for Format {
     type Err = Error;
     fn from_str(s: &str) -> Result<Format> {
-        Format::ALL
+        Format::EVERY
             .into_iter()
             .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
                 Error::invalid(
                     "format",
-                    format!("'{s}' is not one of alpaca, sharegpt, jsonl, openai, kto"),
+                    format!("'{s}' is not one of alpaca, sharegpt, jsonl, openai, kto, pairs"),
                 )
             })
     }

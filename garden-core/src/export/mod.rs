@@ -36,6 +36,7 @@ mod datasets;
 mod filter;
 mod format;
 mod json;
+pub mod pairs;
 mod stream;
 mod write;
 
@@ -80,6 +81,9 @@ pub struct Counts {
     pub chars_min: u64,
     pub chars_mean: f64,
     pub chars_max: u64,
+    /// Preference pairs by source (a pairs export only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairs: Option<pairs::PairCounts>,
 }
 
 /// One exchange of a conversation (borrowing the text the reader handed over).
@@ -115,6 +119,9 @@ fn run(
     sink: &mut (dyn Sink + Send),
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Counts> {
+    if format == Format::Pairs {
+        return pairs::run(conn, filter, curation, sink, progress).map(|built| built.counts);
+    }
     stream::run(conn, format, filter, curation, sink, progress, None)
 }
 
@@ -167,6 +174,9 @@ pub fn export(
     request: &ExportRequest,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Dataset> {
+    if request.format == Format::Pairs {
+        return pairs::export(conn, data_dir, request, progress);
+    }
     let id = new_id();
     let created_at = crate::now_ms();
     let name = match (&request.name, &request.output) {
@@ -445,6 +455,7 @@ mod tests {
                     assert!(all.iter().all(|e| e["messages"].as_array().unwrap().last().unwrap()["role"] == "assistant"));
                     assert_eq!(entry["columns"]["kto_tag"], "kto_tag");
                 }
+                Format::Pairs => unreachable!("not a conversation format"),
             }
         }
         assert_eq!(db.with_conn(|c| list(c)).unwrap().len(), 5);

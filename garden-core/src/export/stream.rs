@@ -46,6 +46,9 @@ pub(super) fn run(
 ) -> Result<Counts> {
     filter.validate()?;
     curation.validate()?;
+    if format == Format::Pairs {
+        return Err(Error::invalid("format", "preference pairs are built from votes and thumbs (export::pairs), not from single conversations"));
+    }
     let since = filter.since.unwrap_or(i64::MIN);
     let until = filter.until.unwrap_or(i64::MAX);
     // One read transaction for everything read below (the counts, the scores, the messages),
@@ -625,6 +628,8 @@ impl Writer<'_> {
         let parts: Vec<Part> = match self.format {
             Format::Alpaca | Format::Sharegpt | Format::Openai => vec![Part::Whole],
             Format::Jsonl => (0..n).map(Part::Exchange).collect(),
+            // Refused by `run` (pairs are `super::pairs`'s).
+            Format::Pairs => Vec::new(),
             Format::Kto => {
                 let rated: Vec<Part> = c
                     .turns
@@ -759,6 +764,8 @@ fn example(
     const OPENAI: [&[u8]; 3] =
         [br#"{"role":"system","content":"#, br#"{"role":"user","content":"#, br#"{"role":"assistant","content":"#];
     match (format, part) {
+        // Never streamed (see `run`).
+        (Format::Pairs, _) => {}
         (Format::Alpaca, _) => {
             let n = turns.len();
             let (last_user, last_assistant) = &turns[n - 1];

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub use garden_types::prefs::{PrefLoss, Stage};
+
 /// Floating-point precision of training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -151,6 +153,23 @@ pub struct TrainConfig {
     /// Run Python code that ships with the model (`trust_remote_code`). Off unless the person
     /// opts in for this model: that code runs with their rights.
     pub trust_remote_code: bool,
+    /// What the run teaches: `sft` from examples, `kto` from answers rated up and down, `dpo`
+    /// from pairs of a chosen and a rejected answer (see [`crate::train::prefs`]).
+    pub stage: Stage,
+    /// DPO's loss: `sigmoid` (DPO itself, against a reference model), `orpo` or `simpo`
+    /// (reference-free: no second model).
+    pub pref_loss: PrefLoss,
+    /// β of the preference loss: how far the model may move from the reference (DPO, KTO), or
+    /// the weight of the odds-ratio term (ORPO). LLaMA-Factory's default is 0.1.
+    pub pref_beta: f64,
+    /// KTO's class weights (`kto_chosen_weight` / `kto_rejected_weight`), set from the dataset's
+    /// counts so that a history with many more ups than downs (or the reverse) stays balanced.
+    pub kto_chosen_weight: f64,
+    pub kto_rejected_weight: f64,
+    /// DPO with `sigmoid` on top of an adapter: the reference model is the base with this adapter
+    /// (the policy training starts from, usually the current SFT adapter) instead of the bare
+    /// base (`ref_model` + `ref_model_adapters`). Costs a second copy of the model in memory.
+    pub ref_adapter: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -189,6 +208,12 @@ impl Default for TrainConfig {
             deepspeed: None,
             backend: super::backends::Backend::LlamaFactory,
             trust_remote_code: false,
+            stage: Stage::Sft,
+            pref_loss: PrefLoss::Sigmoid,
+            pref_beta: 0.1,
+            kto_chosen_weight: 1.0,
+            kto_rejected_weight: 1.0,
+            ref_adapter: None,
         }
     }
 }
@@ -365,6 +390,20 @@ impl TrainConfig {
                 return bad("quantization_bit", format!("{bits} must be 4 or 8"));
             }
         }
+        if self.stage.is_preference() && self.backend != super::backends::Backend::LlamaFactory {
+            return bad("stage", format!("{} trains with LLaMA-Factory only (the MLX runner trains sft)", self.stage.as_str()));
+        }
+        if !(self.pref_beta > 0.0 && self.pref_beta <= 100.0) {
+            return bad("pref_beta", format!("{} must be above 0 (0.1 is usual)", self.pref_beta));
+        }
+        for (field, w) in [("kto_chosen_weight", self.kto_chosen_weight), ("kto_rejected_weight", self.kto_rejected_weight)] {
+            if !(w > 0.0 && w.is_finite()) {
+                return bad(field, format!("{w} must be above 0"));
+            }
+        }
+        if self.ref_adapter.is_some() && (self.stage != Stage::Dpo || self.pref_loss.reference_free()) {
+            return bad("ref_adapter", "a reference adapter is for dpo with the sigmoid loss only (orpo and simpo use no reference)".into());
+        }
         Ok(())
     }
 
@@ -416,13 +455,29 @@ impl TrainConfig {
             line("quantization_bit", bits.to_string());
         }
         line("### method", String::new());
-        line("stage", "sft".into());
+        line("stage", self.stage.as_str().into());
         line("do_train", "true".into());
         line("finetuning_type", "lora".into());
         line("lora_rank", self.lora_rank.to_string());
         line("lora_alpha", self.lora_alpha.to_string());
         line("lora_dropout", num(self.lora_dropout));
         line("lora_target", quote(&self.lora_target));
+        match self.stage {
+            Stage::Sft => {}
+            Stage::Kto => {
+                line("pref_beta", num(self.pref_beta));
+                line("kto_chosen_weight", num(self.kto_chosen_weight));
+                line("kto_rejected_weight", num(self.kto_rejected_weight));
+            }
+            Stage::Dpo => {
+                line("pref_beta", num(self.pref_beta));
+                line("pref_loss", self.pref_loss.as_str().into());
+                if let (Some(adapter), false) = (&self.ref_adapter, self.pref_loss.reference_free()) {
+                    line("ref_model", quote(&self.model_name_or_path));
+                    line("ref_model_adapters", quote(&adapter.to_string_lossy()));
+                }
+            }
+        }
         if let Some(z) = self.deepspeed {
             // Written beside run.yaml by the supervisor (the trainer runs in that folder).
             line("deepspeed", quote(z.file_name()));

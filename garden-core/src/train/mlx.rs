@@ -185,6 +185,8 @@ fn messages(record: &Value, format: Format) -> Option<Vec<Value>> {
             out.push(msg("user", s(record, "user")));
             out.push(msg("assistant", s(record, "assistant")));
         }
+        // Pairs train DPO with LLaMA-Factory only (a preference stage is refused for MLX).
+        Format::Pairs => return None,
     }
     (out.last()?.get("role")?.as_str()? == "assistant").then_some(out)
 }

@@ -8,6 +8,7 @@ pub mod estimate;
 pub mod extras;
 pub mod mlx;
 pub mod plan;
+pub mod prefs;
 pub mod runs;
 pub mod supervisor;
 pub mod yaml;

@@ -187,12 +187,20 @@ impl TrainConfig {
                 .ok_or_else(|| Error::invalid("backend", format!("'{b}' is not llamafactory or mlx")))?,
         };
         self.trust_remote_code = text(&p.trust_remote_code).is_some_and(|v| v == "on" || v == "true");
+        if let Some(v) = text(&p.pref_loss) {
+            self.pref_loss = v.parse()?;
+        }
+        if let Some(v) = number("pref_beta", &p.pref_beta)? {
+            self.pref_beta = v;
+        }
         Ok(self)
     }
 
     /// Trains on an exported dataset: LLaMA-Factory finds it by name in its folder's
-    /// `dataset_info.json`, with its held-out split as `<name>_val`.
+    /// `dataset_info.json`, with its held-out split as `<name>_val`. The stage is the dataset's
+    /// own (KTO exports train kto, pairs dpo, the others sft).
     pub fn use_dataset(&mut self, dataset: &Dataset) {
+        self.stage = super::prefs::stage_for(dataset.format);
         self.dataset = dataset.name.clone();
         self.dataset_dir = Path::new(&dataset.path).parent().map(Path::to_path_buf).unwrap_or_default();
         self.eval_dataset = dataset.validation_path.as_ref().map(|_| format!("{}_val", dataset.name));
@@ -207,6 +215,8 @@ pub struct Prepared {
     pub precision: String,
     pub target: PlannedTarget,
     pub hardware: Hardware,
+    /// What the stage trains on (the counts, KTO's weights, DPO's pairs by source).
+    pub stage: super::prefs::StageData,
 }
 
 /// The form → checked settings for its dataset: the base model (the tiny demo model is made on
@@ -223,6 +233,9 @@ pub async fn prepare(studio: &Studio, p: &TrainParams) -> Result<Prepared> {
     };
     let mut config = base.with_params(p)?;
     config.use_dataset(&dataset);
+    if let Some(stage) = text(&p.stage) {
+        config.stage = stage.parse()?;
+    }
     let hardware = crate::hardware::detect().await;
     let target = target(&hardware, number("target_gpu", &p.target_gpu)?, number("gpus", &p.gpus)?);
     let choice = match config.backend {
@@ -233,8 +246,19 @@ pub async fn prepare(studio: &Studio, p: &TrainParams) -> Result<Prepared> {
     let precision = set_precision(&mut config, choice, &target);
     // The supervisor sets the real output folder; this one only lets the settings be checked.
     config.output_dir = studio.settings().data_dir.join("runs").join("(new)").join("output");
+    // The stage's data (refused with its counts when it cannot train), KTO's weights, and the
+    // adapter a preference run starts from.
+    let (c, d) = (config, dataset);
+    let (config, dataset, stage) = studio
+        .db()
+        .call(move |conn| {
+            let mut c = c;
+            let stage = super::prefs::prepare(conn, &mut c, &d)?;
+            Ok((c, d, stage))
+        })
+        .await?;
     config.validate()?;
-    Ok(Prepared { config, dataset, precision, target, hardware })
+    Ok(Prepared { config, dataset, precision, target, hardware, stage })
 }
 
 /// How many examples a run trains on and how many steps that makes.
@@ -297,7 +321,7 @@ pub fn other_backends(config: &TrainConfig, dataset: &Dataset) -> Vec<BackendPla
 /// What the wizard reviews before launch: the exact configuration the trainer is given, the
 /// steps and time, the GPU and precision, the memory estimate, missing extras, other trainers.
 pub async fn review(studio: &Studio, p: &TrainParams) -> Result<TrainPlan> {
-    let Prepared { config, dataset, precision, target, hardware } = prepare(studio, p).await?;
+    let Prepared { config, dataset, precision, target, hardware, stage } = prepare(studio, p).await?;
     let steps = steps(&config, &dataset);
     let model = config.model_name_or_path.clone();
     let per_step = studio.db().call(move |c| runs::seconds_per_step(c, &model)).await?;
@@ -323,6 +347,7 @@ pub async fn review(studio: &Studio, p: &TrainParams) -> Result<TrainPlan> {
         device: if target.detected { hardware.summary() } else { format!("planned for a {}", target.name) },
         precision,
         missing_extras: missing_extras(&studio.settings().python_path(), &config).await,
+        stage: Some(stage),
     })
 }
 

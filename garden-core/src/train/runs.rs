@@ -26,6 +26,7 @@ impl FromRun for crate::adapters::NewAdapter {
             path: run.output_dir.clone().into(),
             run_id: Some(run.id.clone()),
             dataset_id: run.dataset_id.clone(),
+            stage: run.stage,
         })
     }
 }
@@ -33,7 +34,7 @@ impl FromRun for crate::adapters::NewAdapter {
 const RUN_COLUMNS: &str = "r.id, r.name, r.dataset_id, r.backend, r.config, r.yaml, r.status, r.pid,
     r.output_dir, r.log_path, r.error, r.exit_code, r.total_steps, r.cancel_requested,
     r.created_at, r.started_at, r.finished_at,
-    r.phase, r.model_progress,
+    r.phase, r.model_progress, r.stage,
     (SELECT loss FROM run_metrics m WHERE m.run_id = r.id AND loss IS NOT NULL ORDER BY step DESC LIMIT 1),
     (SELECT eval_loss FROM run_metrics m WHERE m.run_id = r.id AND eval_loss IS NOT NULL ORDER BY step DESC LIMIT 1)";
 
@@ -59,8 +60,9 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
         finished_at: r.get(16)?,
         phase: r.get::<_, Option<String>>(17)?.as_deref().and_then(Phase::parse),
         model_progress: r.get::<_, Option<String>>(18)?.and_then(|j| serde_json::from_str(&j).ok()),
-        final_loss: r.get(19)?,
-        final_eval_loss: r.get(20)?,
+        stage: crate::compare::stored(19, &r.get::<_, String>(19)?)?,
+        final_loss: r.get(20)?,
+        final_eval_loss: r.get(21)?,
     })
 }
 
@@ -99,7 +101,9 @@ pub fn with_status(conn: &Connection, status: RunStatus) -> Result<Vec<Run>> {
 /// Every point of a run, by step.
 pub fn metrics(conn: &Connection, run_id: &str) -> Result<Vec<MetricPoint>> {
     let mut stmt = conn.prepare(
-        "SELECT step, total_steps, epoch, loss, eval_loss, lr, percentage, elapsed_s, remaining_s, throughput
+        "SELECT step, total_steps, epoch, loss, eval_loss, lr, percentage, elapsed_s, remaining_s, throughput,
+                rewards_chosen, rewards_rejected, rewards_margins, rewards_accuracies,
+                eval_rewards_chosen, eval_rewards_rejected, eval_rewards_margins, eval_rewards_accuracies, kl
            FROM run_metrics WHERE run_id = ?1 ORDER BY step",
     )?;
     let points = stmt
@@ -115,6 +119,15 @@ pub fn metrics(conn: &Connection, run_id: &str) -> Result<Vec<MetricPoint>> {
                 elapsed_s: r.get(7)?,
                 remaining_s: r.get(8)?,
                 throughput: r.get(9)?,
+                rewards_chosen: r.get(10)?,
+                rewards_rejected: r.get(11)?,
+                rewards_margins: r.get(12)?,
+                rewards_accuracies: r.get(13)?,
+                eval_rewards_chosen: r.get(14)?,
+                eval_rewards_rejected: r.get(15)?,
+                eval_rewards_margins: r.get(16)?,
+                eval_rewards_accuracies: r.get(17)?,
+                kl: r.get(18)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -163,7 +176,6 @@ pub fn parse_log_line(line: &str) -> Option<MetricPoint> {
     let f = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
     let t = |k: &str| v.get(k).and_then(serde_json::Value::as_str).and_then(hms);
     Some(MetricPoint {
-        step: v.get("current_steps")?.as_i64()?,
         total_steps: v.get("total_steps").and_then(serde_json::Value::as_i64),
         epoch: f("epoch"),
         loss: f("loss"),
@@ -173,6 +185,9 @@ pub fn parse_log_line(line: &str) -> Option<MetricPoint> {
         elapsed_s: t("elapsed_time"),
         remaining_s: t("remaining_time"),
         throughput: f("throughput"),
+        // LLaMA-Factory's own log carries one preference value: DPO's `rewards/accuracies`.
+        rewards_accuracies: if v.get("eval_loss").is_some() { None } else { f("accuracy") },
+        ..MetricPoint::at_step(v.get("current_steps")?.as_i64()?)
     })
 }
 
@@ -180,8 +195,11 @@ pub fn parse_log_line(line: &str) -> Option<MetricPoint> {
 pub fn upsert_points(conn: &Connection, run_id: &str, points: &[MetricPoint]) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO run_metrics (run_id, step, total_steps, epoch, loss, eval_loss, lr, percentage,
-                                  elapsed_s, remaining_s, throughput, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                  elapsed_s, remaining_s, throughput, recorded_at,
+                                  rewards_chosen, rewards_rejected, rewards_margins, rewards_accuracies,
+                                  eval_rewards_chosen, eval_rewards_rejected, eval_rewards_margins,
+                                  eval_rewards_accuracies, kl)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
          ON CONFLICT (run_id, step) DO UPDATE SET
             total_steps = COALESCE(excluded.total_steps, total_steps),
             epoch = COALESCE(excluded.epoch, epoch),
@@ -192,13 +210,25 @@ pub fn upsert_points(conn: &Connection, run_id: &str, points: &[MetricPoint]) ->
             elapsed_s = COALESCE(excluded.elapsed_s, elapsed_s),
             remaining_s = COALESCE(excluded.remaining_s, remaining_s),
             throughput = COALESCE(excluded.throughput, throughput),
+            rewards_chosen = COALESCE(excluded.rewards_chosen, rewards_chosen),
+            rewards_rejected = COALESCE(excluded.rewards_rejected, rewards_rejected),
+            rewards_margins = COALESCE(excluded.rewards_margins, rewards_margins),
+            rewards_accuracies = COALESCE(excluded.rewards_accuracies, rewards_accuracies),
+            eval_rewards_chosen = COALESCE(excluded.eval_rewards_chosen, eval_rewards_chosen),
+            eval_rewards_rejected = COALESCE(excluded.eval_rewards_rejected, eval_rewards_rejected),
+            eval_rewards_margins = COALESCE(excluded.eval_rewards_margins, eval_rewards_margins),
+            eval_rewards_accuracies = COALESCE(excluded.eval_rewards_accuracies, eval_rewards_accuracies),
+            kl = COALESCE(excluded.kl, kl),
             recorded_at = excluded.recorded_at",
     )?;
     let now = crate::now_ms();
     for p in points {
         stmt.execute(params![
             run_id, p.step, p.total_steps, p.epoch, p.loss, p.eval_loss, p.lr, p.percentage,
-            p.elapsed_s, p.remaining_s, p.throughput, now
+            p.elapsed_s, p.remaining_s, p.throughput, now,
+            p.rewards_chosen, p.rewards_rejected, p.rewards_margins, p.rewards_accuracies,
+            p.eval_rewards_chosen, p.eval_rewards_rejected, p.eval_rewards_margins,
+            p.eval_rewards_accuracies, p.kl
         ])?;
     }
     Ok(())

@@ -115,6 +115,12 @@ impl Supervisor {
             }
         }
         config.validate()?;
+        // A preference stage whose data cannot train (one KTO class, too few pairs, another
+        // export's format) is refused here, with the counts and what to do.
+        if let Some(dataset_id) = new.dataset_id.clone() {
+            let dataset = self.studio.db().call(move |c| crate::export::get(c, &dataset_id)).await?;
+            super::prefs::check(&config, &dataset)?;
+        }
         // A run whose trainer packages are missing is refused here, before anything is queued.
         super::extras::check(&self.studio.settings().python_path(), &config.needed_extras()).await?;
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
@@ -160,8 +166,8 @@ impl Supervisor {
             .db()
             .call(move |conn| {
                 conn.execute(
-                    "INSERT INTO runs (id, name, dataset_id, backend, config, yaml, status, output_dir, log_path, created_at)
-                     VALUES (?1, ?2, ?3, ?9, ?4, ?5, 'queued', ?6, ?7, ?8)",
+                    "INSERT INTO runs (id, name, dataset_id, backend, config, yaml, status, output_dir, log_path, created_at, stage)
+                     VALUES (?1, ?2, ?3, ?9, ?4, ?5, 'queued', ?6, ?7, ?8, ?10)",
                     params![
                         id2,
                         new.name,
@@ -171,7 +177,8 @@ impl Supervisor {
                         config.output_dir.to_string_lossy(),
                         log_path.to_string_lossy(),
                         crate::now_ms(),
-                        backend
+                        backend,
+                        config.stage.as_str()
                     ],
                 )?;
                 runs::get(conn, &id2)
@@ -325,10 +332,19 @@ impl Supervisor {
             .open(&run.log_path)
             .map_err(|e| Error::io("opening", &run.log_path, e))?;
         let log_err = log.try_clone().map_err(|e| Error::io("opening", &run.log_path, e))?;
-        let mut command = tokio::process::Command::new(&cli);
+        // A preference stage on one process runs through garden-eden's launcher, which logs the
+        // rewards and margins as they come (LLaMA-Factory's own log has only the loss); with
+        // DeepSpeed, several GPUs or FORCE_TORCHRUN it goes through llamafactory-cli's launcher,
+        // and the rewards are read from trainer_state.json at the end.
+        let prefs_launcher = !mlx && run.stage.is_preference() && self.single_process(&run).await;
+        let mut command = tokio::process::Command::new(if prefs_launcher { python.clone() } else { cli.clone() });
         if mlx {
             let config = self.mlx_config(&run, &dir).await?;
             command.arg(dir.join("mlx_train.py")).arg(config);
+        } else if prefs_launcher {
+            let launcher = dir.join(super::prefs::LAUNCHER_FILE);
+            crate::fsutil::write_atomically(&launcher, super::prefs::LAUNCHER.as_bytes())?;
+            command.arg(launcher).arg(&yaml);
         } else {
             command.arg("train").arg(&yaml);
         }
@@ -397,6 +413,16 @@ impl Supervisor {
         self.finish(&run.id, status, code.map(i64::from), error).await
     }
 
+    /// Whether the run trains in one process (no DeepSpeed, at most one GPU, no FORCE_TORCHRUN):
+    /// then garden-eden's preference launcher can run it in place of llamafactory-cli's.
+    async fn single_process(&self, run: &Run) -> bool {
+        let deepspeed = run.config.get("deepspeed").is_some_and(|d| !d.is_null());
+        let forced = |v: Option<&str>| v.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "y" | "yes"));
+        let torchrun = forced(std::env::var("FORCE_TORCHRUN").ok().as_deref())
+            || forced(self.inner.env.iter().find(|(k, _)| k == "FORCE_TORCHRUN").map(|(_, v)| v.as_str()));
+        !deepspeed && !torchrun && crate::hardware::detect().await.count() <= 1
+    }
+
     /// Writes the MLX runner and its config; a resumed run continues from the saved adapter.
     async fn mlx_config(&self, run: &Run, dir: &Path) -> Result<PathBuf> {
         let (dir, output) = (dir.to_owned(), PathBuf::from(&run.output_dir));
@@ -460,27 +486,36 @@ impl Supervisor {
         self.finish(&run.id, status, None, error).await
     }
 
-    /// Reads what the trainer appended to trainer_log.jsonl and stores it.
+    /// Reads what the trainer appended to trainer_log.jsonl (and, for a preference stage, to the
+    /// launcher's prefs_log.jsonl) and stores it.
     async fn ingest(&self, run: &Run) -> Result<()> {
         let run_id = run.id.clone();
         let path = Path::new(&run.output_dir).join("trainer_log.jsonl");
+        let prefs_path = run.stage.is_preference().then(|| Path::new(&run.output_dir).join(super::prefs::PREFS_LOG));
         let points = self
             .studio
             .db()
             .call(move |conn| {
-                let offset: i64 = conn.query_row("SELECT metrics_offset FROM runs WHERE id = ?1", [&run_id], |r| r.get(0))?;
-                let (points, new_offset) = read_new_lines(&path, offset as u64)?;
-                if points.is_empty() && new_offset == offset as u64 {
+                let (offset, prefs_offset): (i64, i64) =
+                    conn.query_row("SELECT metrics_offset, prefs_offset FROM runs WHERE id = ?1", [&run_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let (mut points, new_offset) = read_new_lines(&path, offset as u64, runs::parse_log_line)?;
+                let (prefs, new_prefs_offset) = match &prefs_path {
+                    Some(p) => read_new_lines(p, prefs_offset as u64, super::prefs::parse_prefs_line)?,
+                    None => (Vec::new(), prefs_offset as u64),
+                };
+                if points.is_empty() && prefs.is_empty() && new_offset == offset as u64 && new_prefs_offset == prefs_offset as u64 {
                     return Ok(points);
                 }
                 let tx = conn.transaction()?;
                 runs::upsert_points(&tx, &run_id, &points)?;
+                runs::upsert_points(&tx, &run_id, &prefs)?;
                 let total = points.iter().rev().find_map(|p| p.total_steps);
                 tx.execute(
-                    "UPDATE runs SET metrics_offset = ?2, total_steps = COALESCE(?3, total_steps) WHERE id = ?1",
-                    params![run_id, new_offset as i64, total],
+                    "UPDATE runs SET metrics_offset = ?2, prefs_offset = ?4, total_steps = COALESCE(?3, total_steps) WHERE id = ?1",
+                    params![run_id, new_offset as i64, total, new_prefs_offset as i64],
                 )?;
                 tx.commit()?;
+                points.extend(prefs);
                 Ok(points)
             })
             .await?;
@@ -491,6 +526,7 @@ impl Supervisor {
     }
 
     async fn finish(&self, id: &str, status: RunStatus, code: Option<i64>, error: Option<String>) -> Result<()> {
+        self.ingest_trainer_state(id).await?;
         let id2 = id.to_owned();
         self.studio
             .db()
@@ -522,6 +558,44 @@ impl Supervisor {
             }
         }
         self.emit(RunEvent::Status { run_id: id.to_owned(), status });
+        Ok(())
+    }
+}
+
+impl Supervisor {
+    /// A preference run's rewards, margins and accuracies as trainer_state.json recorded them
+    /// (every logged step, whichever launcher ran it): stored, and announced when they add
+    /// anything.
+    async fn ingest_trainer_state(&self, id: &str) -> Result<()> {
+        let id2 = id.to_owned();
+        let added = self
+            .studio
+            .db()
+            .call(move |conn| {
+                let run = runs::get(conn, &id2)?;
+                if !run.stage.is_preference() {
+                    return Ok(Vec::new());
+                }
+                let points = super::prefs::points_from_trainer_state(&Path::new(&run.output_dir).join("trainer_state.json"))?;
+                let known = runs::metrics(conn, &id2)?;
+                let added: Vec<MetricPoint> = points
+                    .into_iter()
+                    .filter(|p| match known.iter().find(|k| k.step == p.step) {
+                        Some(k) => {
+                            let mut merged = k.clone();
+                            merged.merge(p);
+                            merged != *k
+                        }
+                        None => true,
+                    })
+                    .collect();
+                runs::upsert_points(conn, &id2, &added)?;
+                Ok(added)
+            })
+            .await?;
+        if !added.is_empty() {
+            self.emit(RunEvent::Points { run_id: id.to_owned(), points: added });
+        }
         Ok(())
     }
 }
@@ -572,8 +646,9 @@ pub async fn cancel(db: &crate::db::Db, id: &str) -> Result<Run> {
     .await
 }
 
-/// Complete lines appended since `offset` (a file that shrank is read again from the start).
-fn read_new_lines(path: &Path, offset: u64) -> Result<(Vec<MetricPoint>, u64)> {
+/// Complete lines appended since `offset` (a file that shrank is read again from the start),
+/// parsed with `parse`.
+fn read_new_lines(path: &Path, offset: u64, parse: fn(&str) -> Option<MetricPoint>) -> Result<(Vec<MetricPoint>, u64)> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), offset)),
@@ -586,7 +661,7 @@ fn read_new_lines(path: &Path, offset: u64) -> Result<(Vec<MetricPoint>, u64)> {
     file.read_to_end(&mut buf).map_err(|e| Error::io("reading", path, e))?;
     // Only whole lines: the trainer may be in the middle of writing one.
     let complete = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let points = String::from_utf8_lossy(&buf[..complete]).lines().filter_map(runs::parse_log_line).collect();
+    let points = String::from_utf8_lossy(&buf[..complete]).lines().filter_map(parse).collect();
     Ok((points, start + complete as u64))
 }
 

@@ -7,7 +7,7 @@
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::config::{EvalStrategy, Precision, TrainConfig, ZeroStage};
+use super::config::{EvalStrategy, Precision, PrefLoss, Stage, TrainConfig, ZeroStage};
 use crate::error::{Error, Result};
 
 /// Every setting garden-eden reads from a LLaMA-Factory file. Anything else is an error (so a
@@ -49,6 +49,12 @@ struct LlamaFactoryFile {
     deepspeed: Option<String>,
     stage: Option<String>,
     finetuning_type: Option<String>,
+    pref_beta: Option<f64>,
+    pref_loss: Option<String>,
+    kto_chosen_weight: Option<f64>,
+    kto_rejected_weight: Option<f64>,
+    ref_model: Option<String>,
+    ref_model_adapters: Option<String>,
     // Settings garden-eden always decides itself: accepted and ignored.
     #[serde(rename = "include_num_input_tokens_seen")]
     _include_num_input_tokens_seen: Option<IgnoredAny>,
@@ -128,12 +134,18 @@ pub fn from_llamafactory_yaml(text: &str) -> Result<TrainConfig> {
         serde_norway::from_str(text).map_err(explain)?
     };
     let whole = |key: &str, message: String| Error::invalid(key.to_owned(), message);
-    if let Some(stage) = f.stage.as_deref().filter(|s| *s != "sft") {
-        return Err(whole(
-            "stage",
-            format!("garden-eden trains `sft` only, not '{stage}'"),
-        ));
-    }
+    let stage = match f.stage.as_deref() {
+        None => Stage::Sft,
+        Some(s) => s.parse::<Stage>().map_err(|_| {
+            whole("stage", format!("garden-eden trains sft, kto or dpo, not '{s}'"))
+        })?,
+    };
+    let pref_loss = match f.pref_loss.as_deref() {
+        None => PrefLoss::Sigmoid,
+        Some(l) => l.parse::<PrefLoss>().map_err(|_| {
+            whole("pref_loss", format!("garden-eden trains sigmoid, orpo or simpo, not '{l}'"))
+        })?,
+    };
     if let Some(kind) = f.finetuning_type.as_deref().filter(|s| *s != "lora") {
         return Err(whole(
             "finetuning_type",
@@ -177,6 +189,22 @@ pub fn from_llamafactory_yaml(text: &str) -> Result<TrainConfig> {
     c.max_steps = f.max_steps.or(c.max_steps);
     c.max_samples = f.max_samples.or(c.max_samples);
     c.quantization_bit = f.quantization_bit.or(c.quantization_bit);
+    c.stage = stage;
+    c.pref_loss = pref_loss;
+    take!(pref_beta, kto_chosen_weight, kto_rejected_weight);
+    match (f.ref_model, f.ref_model_adapters) {
+        (None, None) => {}
+        (Some(model), Some(adapter)) if model == c.model_name_or_path => c.ref_adapter = Some(adapter.into()),
+        (Some(model), Some(_)) => {
+            return Err(whole(
+                "ref_model",
+                format!("garden-eden's reference is the base model ({}) with an adapter, not '{model}'", c.model_name_or_path),
+            ))
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(whole("ref_model", "give ref_model (the base model) and ref_model_adapters together".to_owned()))
+        }
+    }
     if f.fp16 == Some(true) {
         c.precision = Precision::Fp16;
     }
@@ -261,7 +289,8 @@ mod tests {
                 "line 1",
                 "lora_rank: '-1' is not a whole number",
             ),
-            ("stage: dpo\n", "stage", "sft"),
+            ("stage: ppo\n", "stage", "sft, kto or dpo"),
+            ("stage: dpo\npref_loss: ipo\n", "pref_loss", "sigmoid, orpo or simpo"),
             ("dataset:\n  - a\n", "line 2", "invalid type: sequence"),
             ("lora_rank: 8\nfp16: maybe\n", "line 2", "not true or false"),
             ("stage: sft\nstage: dpo\n", "'stage'", "given twice"),

@@ -62,6 +62,9 @@ pub struct Adapter {
     pub metrics: Metrics,
     pub created_at: i64,
     pub activated_at: Option<i64>,
+    /// What its run taught: `sft`, `kto` or `dpo` (`sft` for an adapter brought from elsewhere).
+    #[serde(default)]
+    pub stage: crate::prefs::Stage,
 }
 
 impl Adapter {
@@ -160,6 +163,11 @@ pub struct LineageDataset {
     pub conversations: i64,
     pub avg_satisfaction: Option<f64>,
     pub filter: serde_json::Value,
+    /// A pairs dataset: the side-by-side votes and the rated answers its pairs came from.
+    #[serde(default)]
+    pub votes: i64,
+    #[serde(default)]
+    pub rated_answers: i64,
 }
 
 /// One activation: `adapter_id` became active, replacing `previous_id`.

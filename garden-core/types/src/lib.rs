@@ -54,5 +54,6 @@ pub mod adapters;
 pub mod chat;
 pub mod data;
 pub mod learn;
+pub mod prefs;
 pub mod runs;
 pub mod stats;

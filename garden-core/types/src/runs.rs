@@ -166,9 +166,74 @@ pub struct MetricPoint {
     pub elapsed_s: Option<f64>,
     pub remaining_s: Option<f64>,
     pub throughput: Option<f64>,
+    /// Preference stages (DPO, ORPO, SimPO, KTO): the mean implicit reward of the chosen and of the
+    /// rejected answers, their margin (chosen − rejected), and the share of pairs whose chosen
+    /// answer is rewarded more (DPO). `None` on SFT runs and on steps that did not log them.
+    #[serde(default)]
+    pub rewards_chosen: Option<f64>,
+    #[serde(default)]
+    pub rewards_rejected: Option<f64>,
+    #[serde(default)]
+    pub rewards_margins: Option<f64>,
+    #[serde(default)]
+    pub rewards_accuracies: Option<f64>,
+    /// The same on the validation data, at evaluation steps.
+    #[serde(default)]
+    pub eval_rewards_chosen: Option<f64>,
+    #[serde(default)]
+    pub eval_rewards_rejected: Option<f64>,
+    #[serde(default)]
+    pub eval_rewards_margins: Option<f64>,
+    #[serde(default)]
+    pub eval_rewards_accuracies: Option<f64>,
+    /// KTO: the KL estimate between the model and its reference.
+    #[serde(default)]
+    pub kl: Option<f64>,
 }
 
 impl MetricPoint {
+    /// A point with only its step (the values are filled in by whoever read them).
+    pub fn at_step(step: i64) -> MetricPoint {
+        MetricPoint {
+            step,
+            total_steps: None,
+            epoch: None,
+            loss: None,
+            eval_loss: None,
+            lr: None,
+            percentage: None,
+            elapsed_s: None,
+            remaining_s: None,
+            throughput: None,
+            rewards_chosen: None,
+            rewards_rejected: None,
+            rewards_margins: None,
+            rewards_accuracies: None,
+            eval_rewards_chosen: None,
+            eval_rewards_rejected: None,
+            eval_rewards_margins: None,
+            eval_rewards_accuracies: None,
+            kl: None,
+        }
+    }
+
+    /// Whether it carries any preference value (a reward, a margin, an accuracy, KTO's KL).
+    pub fn has_rewards(&self) -> bool {
+        [
+            self.rewards_chosen,
+            self.rewards_rejected,
+            self.rewards_margins,
+            self.rewards_accuracies,
+            self.eval_rewards_chosen,
+            self.eval_rewards_rejected,
+            self.eval_rewards_margins,
+            self.eval_rewards_accuracies,
+            self.kl,
+        ]
+        .iter()
+        .any(Option::is_some)
+    }
+
     /// Takes every value `newer` has (one point per step: later values fill in or replace
     /// earlier ones).
     pub fn merge(&mut self, newer: &MetricPoint) {
@@ -181,6 +246,15 @@ impl MetricPoint {
         self.elapsed_s = newer.elapsed_s.or(self.elapsed_s);
         self.remaining_s = newer.remaining_s.or(self.remaining_s);
         self.throughput = newer.throughput.or(self.throughput);
+        self.rewards_chosen = newer.rewards_chosen.or(self.rewards_chosen);
+        self.rewards_rejected = newer.rewards_rejected.or(self.rewards_rejected);
+        self.rewards_margins = newer.rewards_margins.or(self.rewards_margins);
+        self.rewards_accuracies = newer.rewards_accuracies.or(self.rewards_accuracies);
+        self.eval_rewards_chosen = newer.eval_rewards_chosen.or(self.eval_rewards_chosen);
+        self.eval_rewards_rejected = newer.eval_rewards_rejected.or(self.eval_rewards_rejected);
+        self.eval_rewards_margins = newer.eval_rewards_margins.or(self.eval_rewards_margins);
+        self.eval_rewards_accuracies = newer.eval_rewards_accuracies.or(self.eval_rewards_accuracies);
+        self.kl = newer.kl.or(self.kl);
     }
 }
 
@@ -254,6 +328,9 @@ pub struct Run {
     pub phase: Option<Phase>,
     /// The base model's phase: where it was found, or how far its download is.
     pub model_progress: Option<ModelProgress>,
+    /// What it teaches: `sft`, `kto` or `dpo` (the Runs page shows it).
+    #[serde(default)]
+    pub stage: crate::prefs::Stage,
 }
 
 /// What a run's adapter is registered as. The core implements it for its `NewAdapter` (it
@@ -516,11 +593,17 @@ pub struct TrainParams {
     pub backend: Option<String>,
     /// `on`: run the model's own Python code (trust_remote_code).
     pub trust_remote_code: Option<String>,
+    /// `sft`, `kto` or `dpo` (default: the dataset's own: kto exports train kto, pairs dpo).
+    pub stage: Option<String>,
+    /// DPO's loss: `sigmoid` (default), `orpo` or `simpo` (the last two need no reference model).
+    pub pref_loss: Option<String>,
+    /// β of the preference loss (default 0.1).
+    pub pref_beta: Option<String>,
 }
 
 impl TrainParams {
     /// The form's field names, in its order.
-    pub const FIELDS: [&'static str; 21] = [
+    pub const FIELDS: [&'static str; 24] = [
         "name",
         "dataset_id",
         "model",
@@ -542,6 +625,9 @@ impl TrainParams {
         "gpus",
         "backend",
         "trust_remote_code",
+        "stage",
+        "pref_loss",
+        "pref_beta",
     ];
 
     /// Every field that is set, as (form name, value), in the form's order.
@@ -568,6 +654,9 @@ impl TrainParams {
             ("gpus", &self.gpus),
             ("backend", &self.backend),
             ("trust_remote_code", &self.trust_remote_code),
+            ("stage", &self.stage),
+            ("pref_loss", &self.pref_loss),
+            ("pref_beta", &self.pref_beta),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
@@ -600,6 +689,9 @@ impl TrainParams {
                 "gpus" => &mut p.gpus,
                 "backend" => &mut p.backend,
                 "trust_remote_code" => &mut p.trust_remote_code,
+                "stage" => &mut p.stage,
+                "pref_loss" => &mut p.pref_loss,
+                "pref_beta" => &mut p.pref_beta,
                 _ => continue,
             };
             *field = Some(v);
@@ -633,6 +725,9 @@ pub struct TrainPlan {
     pub backend_notes: Vec<String>,
     /// The model's own code will run (the person opted in).
     pub trust_remote_code: bool,
+    /// What the stage trains on: the counts (KTO's classes and weights, DPO's pairs by source).
+    #[serde(default)]
+    pub stage: Option<crate::prefs::StageData>,
 }
 
 /// The memory estimate, with the formula's parts, in words.

@@ -32,7 +32,7 @@ fn axolotl_dataset(y: &mut String, path: &str, format: Format, split: bool) {
              role: from\n      content: value\n    roles:\n      system: [\"system\"]\n      user: [\"human\", \"user\"]\n      \
              assistant: [\"gpt\", \"assistant\"]\n",
         ),
-        Format::Openai | Format::Jsonl | Format::Kto => y.push_str(
+        Format::Openai | Format::Jsonl | Format::Kto | Format::Pairs => y.push_str(
             "    type: chat_template\n    field_messages: messages\n    message_property_mappings:\n      \
              role: role\n      content: content\n",
         ),
@@ -54,6 +54,12 @@ pub(super) fn axolotl(config: &TrainConfig, data: &str, val: Option<&Path>, form
                 "dataset_format",
                 "Axolotl has no dataset type for the jsonl export's system/user/assistant lines: export as openai \
                  (messages) instead.",
+            ))
+        }
+        Format::Pairs => {
+            return Err(Error::invalid(
+                "backend",
+                "garden-eden writes supervised Axolotl configs; train preference pairs (DPO/ORPO) with LLaMA-Factory",
             ))
         }
         Format::Alpaca | Format::Sharegpt | Format::Openai => {}

@@ -32,7 +32,7 @@ pub(super) fn llama_factory(config: &TrainConfig, format: Format) -> Launch {
         let n = if z == ZeroStage::Zero2 { 2 } else { 3 };
         notes.push(format!("This config uses DeepSpeed ZeRO-{n}: launch it with FORCE_TORCHRUN=1 and NPROC_PER_NODE set to the GPU count."));
     }
-    if format == Format::Kto {
+    if format == Format::Kto && config.stage != crate::train::config::Stage::Kto {
         notes.push(
             "The dataset is a KTO export, but run.yaml trains supervised (stage: sft): for KTO set \
              stage: kto (and pref_beta) in run.yaml."

@@ -73,6 +73,16 @@ pub fn launch(backend: Backend, config: &TrainConfig, dataset_file: &Path, datas
         )
     })?;
     check(backend, config)?;
+    if backend != Backend::LlamaFactory && (config.stage.is_preference() || format == Format::Pairs) {
+        return Err(Error::invalid(
+            "backend",
+            format!(
+                "garden-eden writes supervised (sft) files for {}; preference stages (KTO, DPO/ORPO) and pairs \
+                 datasets train with LLaMA-Factory",
+                backend.label()
+            ),
+        ));
+    }
     let data = utf8(dataset_file, "dataset_file")?;
     let val = validation_file(dataset_file);
     match backend {

@@ -1,0 +1,626 @@
+//! Preference pairs for DPO, ORPO and SimPO, from what the person judged: a chosen and a rejected
+//! answer to the same prompt, in LLaMA-Factory's ranking format (`ranking: true`, sharegpt
+//! formatting with OpenAI tags: `messages` ending on a user turn, then `chosen` and `rejected`
+//! message objects).
+//!
+//! # Where pairs come from
+//! - **Side-by-side votes** (Compare): the winner's answer is chosen and the loser's rejected; the
+//!   prompt is the comparison's prompt (its shared history: Compare asks with no earlier turns).
+//!   Ties and "both bad" give no pair, nor a vote whose two answers are the same text.
+//! - **Thumbs**: answers to the same prompt with the same history before it (the same system
+//!   prompt and the same earlier exchanges, text for text) where one was rated up and another
+//!   down: the same question asked of two models (an A/B experiment, two chats) or asked again.
+//!   Each answer rated up is paired with each answer rated down, newest first, at most
+//!   [`MAX_PAIRS_PER_PROMPT`] per prompt so that one question asked many times does not dominate.
+//!   Conversations are read as the other exports read them: consecutive user messages joined, an
+//!   answer with no question before it left out.
+//!
+//! # The filter and curation
+//! - `since` / `until`: the time of the judgement (the vote; for thumbs, the later of the two).
+//! - `min_message_length` / `max_message_length`: every user and assistant text of the pair (its
+//!   history, its prompt, both answers), in characters.
+//! - `min_turns`: exchanges in the prompt, its final question included.
+//! - `limit`: at most this many pairs, newest judgements first.
+//! - `min_satisfaction`, `positive_only` and `exclude_negative` are refused: a conversation's
+//!   satisfaction says nothing about which of two answers is better, and a pair's rejected answer
+//!   is rated down by definition.
+//! - PII is scrubbed from every text; exact and near duplicates are dropped (the whole pair: its
+//!   history, prompt, chosen and rejected answers); the validation split is drawn per prompt
+//!   (its system, history and question), so the same prompt never lands on both sides.
+//!
+//! Each exported pair's judgements (the vote, or the two rated answers) are recorded with the
+//! dataset (`dataset_judgements`): the lineage votes and thumbs → pairs dataset → run → adapter.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::*;
+use crate::curate::{self, exact_key, Deduper, Scrubber, Seen};
+
+pub use garden_types::prefs::PairCounts;
+
+/// At most this many pairs from one prompt's thumbs.
+pub const MAX_PAIRS_PER_PROMPT: usize = 8;
+
+/// What a judgement in a dataset is: a side-by-side vote (`votes.id`) or a thumb on an answer
+/// (the rated answer's `messages.id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JudgementKind {
+    Vote,
+    Thumbs,
+}
+
+impl JudgementKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JudgementKind::Vote => "vote",
+            JudgementKind::Thumbs => "thumbs",
+        }
+    }
+}
+
+/// One judgement an exported pair came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Judgement {
+    pub kind: JudgementKind,
+    /// The vote's id, or the rated answer's message id.
+    pub id: String,
+    pub validation: bool,
+}
+
+/// The text before the answers: the system prompt, earlier exchanges, the question.
+#[derive(Debug)]
+struct Context {
+    system: String,
+    /// (user, assistant) exchanges; the prompt's question is `exchanges[upto].0`.
+    exchanges: Vec<(String, String)>,
+}
+
+/// A pair before curation.
+#[derive(Debug, Clone)]
+struct Candidate {
+    kind: JudgementKind,
+    context: Rc<Context>,
+    /// The question is exchange `upto`; the history is the exchanges before it.
+    upto: usize,
+    chosen: String,
+    rejected: String,
+    /// When it was judged (Unix ms).
+    at: i64,
+    /// The vote, or the answers rated up and down.
+    refs: Vec<String>,
+}
+
+impl Candidate {
+    fn question(&self) -> &str {
+        &self.context.exchanges[self.upto].0
+    }
+
+    /// The user and assistant texts the length filter looks at.
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        self.context.exchanges[..self.upto]
+            .iter()
+            .flat_map(|(u, a)| [u.as_str(), a.as_str()])
+            .chain([self.question(), self.chosen.as_str(), self.rejected.as_str()])
+    }
+}
+
+/// The key of a prompt: its system text, earlier exchanges and question, exactly.
+fn prompt_key(system: &str, exchanges: &[(String, String)], upto: usize) -> u128 {
+    let mut texts: Vec<&str> = Vec::with_capacity(2 * upto + 2);
+    texts.push(system);
+    for (u, a) in &exchanges[..upto] {
+        texts.push(u);
+        texts.push(a);
+    }
+    texts.push(&exchanges[upto].0);
+    exact_key(&texts)
+}
+
+/// The satisfaction filters are refused for pairs (see the module doc); the rest is checked as
+/// for every export.
+fn check_filter(filter: &DataFilter) -> Result<()> {
+    filter.validate()?;
+    let refuse = |field: &str| {
+        Err(Error::invalid(
+            field,
+            "does not apply to preference pairs: a pair's rejected answer is rated down by definition, and a \
+             conversation's satisfaction does not say which of two answers is better. Leave it out (pairs are \
+             filtered by date, message length, turns and limit)",
+        ))
+    };
+    if filter.min_satisfaction.is_some() {
+        return refuse("min_satisfaction");
+    }
+    if filter.positive_only {
+        return refuse("positive_only");
+    }
+    if filter.exclude_negative {
+        return refuse("exclude_negative");
+    }
+    Ok(())
+}
+
+/// Side-by-side votes cast in the date range: the pairs they give, counted in `counts`.
+fn vote_candidates(conn: &Connection, since: i64, until: i64, counts: &mut PairCounts) -> Result<Vec<Candidate>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, prompt, answer_a, answer_b, winner, COALESCE(voted_at, created_at) FROM votes
+          WHERE winner IS NOT NULL AND COALESCE(voted_at, created_at) >= ?1 AND COALESCE(voted_at, created_at) < ?2
+          ORDER BY COALESCE(voted_at, created_at) DESC, id",
+    )?;
+    let mut rows = stmt.query(params![since, until])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        counts.votes += 1;
+        let (id, prompt, a, b, winner, at): (String, String, Option<String>, Option<String>, String, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+        let (chosen, rejected) = match (winner.as_str(), a, b) {
+            ("tie", ..) => {
+                counts.ties += 1;
+                continue;
+            }
+            ("both_bad", ..) => {
+                counts.both_bad += 1;
+                continue;
+            }
+            ("a", Some(a), Some(b)) => (a, b),
+            ("b", Some(a), Some(b)) => (b, a),
+            // A vote is only taken once both answers are in; a row without them gives nothing.
+            _ => continue,
+        };
+        if chosen.trim() == rejected.trim() {
+            counts.same_answers += 1;
+            continue;
+        }
+        let context = Rc::new(Context { system: String::new(), exchanges: vec![(prompt, String::new())] });
+        out.push(Candidate { kind: JudgementKind::Vote, context, upto: 0, chosen, rejected, at, refs: vec![id] });
+    }
+    counts.candidates_from_votes = out.len() as u64;
+    Ok(out)
+}
+
+/// An answer rated with a thumb, in its conversation.
+struct Rated {
+    context: Rc<Context>,
+    upto: usize,
+    up: bool,
+    /// When the thumb was given.
+    at: i64,
+    message_id: String,
+}
+
+/// Answers to the same prompt rated up and down: their pairs, counted in `counts`.
+fn thumbs_candidates(conn: &Connection, since: i64, until: i64, counts: &mut PairCounts) -> Result<Vec<Candidate>> {
+    let mut conversations = conn.prepare(
+        "SELECT DISTINCT m.conversation_id FROM feedback f JOIN messages m ON m.id = f.message_id
+          WHERE f.thumbs IS NOT NULL AND m.role = 'assistant' ORDER BY m.conversation_id",
+    )?;
+    let ids: Vec<String> = conversations.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let mut messages = conn.prepare(
+        "SELECT m.id, m.role, m.content, f.thumbs, f.created_at FROM messages m
+           LEFT JOIN feedback f ON f.message_id = m.id AND f.thumbs IS NOT NULL
+          WHERE m.conversation_id = ?1 ORDER BY m.position",
+    )?;
+    let mut by_prompt: HashMap<u128, Vec<Rated>> = HashMap::new();
+    for id in ids {
+        let mut system: Option<String> = None;
+        let mut exchanges: Vec<(String, String)> = Vec::new();
+        // (exchange index, up, at, message id) of each rated answer.
+        let mut rated: Vec<(usize, bool, i64, String)> = Vec::new();
+        let mut pending_user: Option<String> = None;
+        let mut rows = messages.query([&id])?;
+        while let Some(r) = rows.next()? {
+            let (mid, role, content, thumbs, at): (String, String, String, Option<i64>, Option<i64>) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            let join = |into: &mut Option<String>, text: String| match into {
+                Some(s) => {
+                    s.push_str("\n\n");
+                    s.push_str(&text);
+                }
+                None => *into = Some(text),
+            };
+            match role.as_str() {
+                "system" => join(&mut system, content),
+                "user" => join(&mut pending_user, content),
+                "assistant" => {
+                    if let Some(user) = pending_user.take() {
+                        if let (Some(t), Some(at)) = (thumbs, at) {
+                            rated.push((exchanges.len(), t > 0, at, mid));
+                        }
+                        exchanges.push((user, content));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let rated: Vec<_> = rated.into_iter().filter(|(_, _, at, _)| (since..until).contains(at)).collect();
+        if rated.is_empty() {
+            continue;
+        }
+        let context = Rc::new(Context { system: system.unwrap_or_default(), exchanges });
+        for (upto, up, at, message_id) in rated {
+            counts.rated_answers += 1;
+            let key = prompt_key(&context.system, &context.exchanges, upto);
+            by_prompt.entry(key).or_default().push(Rated { context: Rc::clone(&context), upto, up, at, message_id });
+        }
+    }
+    let mut out = Vec::new();
+    let mut groups: Vec<Vec<Rated>> = by_prompt.into_values().collect();
+    // Deterministic: by each prompt's newest judgement, then its answers' ids.
+    for g in &mut groups {
+        g.sort_by(|x, y| y.at.cmp(&x.at).then_with(|| x.message_id.cmp(&y.message_id)));
+    }
+    groups.sort_by(|x, y| y[0].at.cmp(&x[0].at).then_with(|| x[0].message_id.cmp(&y[0].message_id)));
+    for group in groups {
+        let (ups, downs): (Vec<&Rated>, Vec<&Rated>) = group.iter().partition(|r| r.up);
+        if ups.is_empty() || downs.is_empty() {
+            continue;
+        }
+        counts.prompts_up_and_down += 1;
+        let mut made = 0;
+        'pairs: for up in &ups {
+            for down in &downs {
+                if made == MAX_PAIRS_PER_PROMPT {
+                    break 'pairs;
+                }
+                let chosen = &up.context.exchanges[up.upto].1;
+                let rejected = &down.context.exchanges[down.upto].1;
+                if chosen.trim() == rejected.trim() {
+                    continue;
+                }
+                made += 1;
+                out.push(Candidate {
+                    kind: JudgementKind::Thumbs,
+                    context: Rc::clone(&up.context),
+                    upto: up.upto,
+                    chosen: chosen.clone(),
+                    rejected: rejected.clone(),
+                    at: up.at.max(down.at),
+                    refs: vec![up.message_id.clone(), down.message_id.clone()],
+                });
+            }
+        }
+    }
+    counts.candidates_from_thumbs = out.len() as u64;
+    Ok(out)
+}
+
+/// What building the pairs gave: the counts and each written pair's judgements.
+#[derive(Debug, Clone, Default)]
+pub struct Built {
+    pub counts: Counts,
+    pub judgements: Vec<Judgement>,
+}
+
+/// Builds the pairs from the votes and thumbs, filters and curates them, and feeds each one to
+/// `sink` (one JSON object, written as a JSONL line). Everything is read in one read transaction.
+pub(super) fn run(
+    conn: &Connection,
+    filter: &DataFilter,
+    curation: &Curation,
+    sink: &mut (dyn Sink + Send),
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Built> {
+    check_filter(filter)?;
+    curation.validate()?;
+    let since = filter.since.unwrap_or(i64::MIN);
+    let until = filter.until.unwrap_or(i64::MAX);
+    let _read = if conn.is_autocommit() { Some(conn.unchecked_transaction()?) } else { None };
+    let mut pairs = PairCounts::default();
+    let mut candidates = vote_candidates(conn, since, until, &mut pairs)?;
+    candidates.extend(thumbs_candidates(conn, since, until, &mut pairs)?);
+    // Newest judgements first (the limit keeps the newest); ties by kind, then the first id.
+    candidates.sort_by(|x, y| {
+        y.at.cmp(&x.at).then_with(|| x.kind.as_str().cmp(y.kind.as_str())).then_with(|| x.refs.cmp(&y.refs))
+    });
+
+    let total = candidates.len() as u64;
+    let mut counts = Counts {
+        conversations: pairs.votes + pairs.rated_answers,
+        examples: total,
+        chars_min: u64::MAX,
+        ..Counts::default()
+    };
+    let scrubber = curation.scrub_pii.then(Scrubber::new);
+    let mut dedupe = curation.dedupe.then(Deduper::new);
+    let mut judgements = Vec::new();
+    let mut chars_sum = 0u64;
+    let mut buf = Vec::with_capacity(4096);
+    for (n, c) in candidates.iter().enumerate() {
+        if n % 256 == 0 {
+            progress(n as u64, total);
+        }
+        let length_ok = |text: &str| {
+            let chars = text.chars().count();
+            filter.min_message_length.is_none_or(|min| chars >= min) && filter.max_message_length.is_none_or(|max| chars <= max)
+        };
+        if !c.texts().all(length_ok) || filter.min_turns.is_some_and(|min| c.upto + 1 < min) {
+            pairs.filtered += 1;
+            continue;
+        }
+        counts.passed_filter += 1;
+        let clean = |text: &str, pii: &mut curate::PiiCounts| -> String {
+            match &scrubber {
+                Some(s) => s.scrub(text, pii).into_owned(),
+                None => text.to_owned(),
+            }
+        };
+        let mut pii = curate::PiiCounts::default();
+        let system = clean(&c.context.system, &mut pii);
+        let history: Vec<(String, String)> =
+            c.context.exchanges[..c.upto].iter().map(|(u, a)| (clean(u, &mut pii), clean(a, &mut pii))).collect();
+        let question = clean(c.question(), &mut pii);
+        let chosen = clean(&c.chosen, &mut pii);
+        let rejected = clean(&c.rejected, &mut pii);
+        if let Some(d) = dedupe.as_mut() {
+            let mut texts: Vec<&str> = vec![&system];
+            for (u, a) in &history {
+                texts.push(u);
+                texts.push(a);
+            }
+            texts.extend([question.as_str(), "chosen", chosen.as_str(), "rejected", rejected.as_str()]);
+            match d.check(&texts) {
+                Seen::New => {}
+                Seen::Exact => {
+                    counts.exact_duplicates += 1;
+                    continue;
+                }
+                Seen::Near => {
+                    counts.near_duplicates += 1;
+                    continue;
+                }
+            }
+        }
+        if filter.limit.is_some_and(|l| counts.written >= l as u64) {
+            counts.limited = true;
+            break;
+        }
+        counts.pii.add(&pii);
+        // The split is drawn per prompt, from the text as stored.
+        let key = crate::hex(&prompt_key(&c.context.system, &c.context.exchanges, c.upto).to_le_bytes());
+        let validation = curate::is_validation(curation.seed, &key, curation.validation_ratio);
+        buf.clear();
+        write_pair(&mut buf, &system, &history, &question, &chosen, &rejected, c.kind)?;
+        sink.write(&buf, validation)?;
+        counts.written += 1;
+        if validation {
+            counts.validation += 1;
+        } else {
+            counts.train += 1;
+        }
+        match c.kind {
+            JudgementKind::Vote => pairs.from_votes += 1,
+            JudgementKind::Thumbs => pairs.from_thumbs += 1,
+        }
+        let chars = [system.as_str(), question.as_str(), chosen.as_str(), rejected.as_str()]
+            .into_iter()
+            .chain(history.iter().flat_map(|(u, a)| [u.as_str(), a.as_str()]))
+            .map(|t| t.chars().count() as u64)
+            .sum::<u64>();
+        chars_sum += chars;
+        counts.chars_min = counts.chars_min.min(chars);
+        counts.chars_max = counts.chars_max.max(chars);
+        judgements.extend(c.refs.iter().map(|id| Judgement { kind: c.kind, id: id.clone(), validation }));
+    }
+    progress(total, total);
+    if counts.written == 0 {
+        counts.chars_min = 0;
+    } else {
+        counts.chars_mean = chars_sum as f64 / counts.written as f64;
+    }
+    counts.pairs = Some(pairs);
+    Ok(Built { counts, judgements })
+}
+
+/// `{"messages":[…, user],"chosen":{assistant},"rejected":{assistant},"source":"vote"|"thumbs"}`.
+fn write_pair(
+    out: &mut Vec<u8>,
+    system: &str,
+    history: &[(String, String)],
+    question: &str,
+    chosen: &str,
+    rejected: &str,
+    kind: JudgementKind,
+) -> Result<()> {
+    let message = |role: &str, content: &str| json!({"role": role, "content": content});
+    let mut messages = Vec::with_capacity(2 * history.len() + 2);
+    if !system.is_empty() {
+        messages.push(message("system", system));
+    }
+    for (u, a) in history {
+        messages.push(message("user", u));
+        messages.push(message("assistant", a));
+    }
+    messages.push(message("user", question));
+    let pair = json!({
+        "messages": messages,
+        "chosen": message("assistant", chosen),
+        "rejected": message("assistant", rejected),
+        "source": kind.as_str(),
+    });
+    serde_json::to_writer(&mut *out, &pair).map_err(|e| Error::Task(e.to_string()))
+}
+
+/// The message when no pair passes: what there was and what to do.
+fn nothing_to_write(counts: &Counts) -> Error {
+    let p = counts.pairs.clone().unwrap_or_default();
+    let mut what = vec![format!("{} side-by-side votes ({} ties, {} both bad)", p.votes, p.ties, p.both_bad)];
+    what.push(format!(
+        "{} rated answers ({} prompts with an answer rated up and another rated down)",
+        p.rated_answers, p.prompts_up_and_down
+    ));
+    if p.filtered > 0 {
+        what.push(format!("{} pairs left out by the filter", p.filtered));
+    }
+    if counts.exact_duplicates + counts.near_duplicates > 0 {
+        what.push(format!("{} duplicates", counts.exact_duplicates + counts.near_duplicates));
+    }
+    Error::invalid(
+        "pairs",
+        format!(
+            "no preference pair to export from {}: vote for the better answer in Compare (ties and \"both bad\" teach \
+             nothing), or rate two answers to the same question one up and one down",
+            what.join(", ")
+        ),
+    )
+}
+
+/// Exports the pairs (see [`super::export`], which hands `pairs` requests here): the files, the
+/// dataset_info.json entries (`ranking: true`), the `.meta.json` sidecar, the dataset row and its
+/// judgements, committed together.
+pub(super) fn export(
+    conn: &mut Connection,
+    data_dir: &Path,
+    request: &ExportRequest,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Dataset> {
+    let id = new_id();
+    let created_at = crate::now_ms();
+    let name = match (&request.name, &request.output) {
+        (Some(n), _) => sanitize_name(n),
+        (None, Some(out)) => sanitize_name(&out.file_stem().map(|s| s.to_string_lossy()).unwrap_or(Cow::Borrowed(""))),
+        (None, None) => format!(
+            "pairs-{}",
+            crate::time::format_iso(created_at).replace([':', '-'], "").trim_end_matches('Z').replace('T', "-")
+        ),
+    };
+    if name.is_empty() {
+        return Err(Error::invalid("name", "use letters, digits, '-' or '_'"));
+    }
+    let train_path = match &request.output {
+        Some(out) if out.is_dir() => {
+            return Err(Error::invalid("output", format!("{} is a folder: give a file name", out.display())))
+        }
+        Some(out) => out.clone(),
+        None => data_dir.join("datasets").join(&id).join(format!("{name}.jsonl")),
+    };
+    let dir = train_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
+    let stem = train_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| name.clone());
+    let ext = train_path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "jsonl".to_owned());
+    let val_path = dir.join(format!("{stem}_val.{ext}"));
+    let info_path = dir.join("dataset_info.json");
+    let meta_path = dir.join(format!("{stem}.meta.json"));
+
+    let mut sink = FileSink {
+        format: Format::Pairs,
+        train: Part::create(&train_path)?,
+        validation: if request.curation.validation_ratio > 0.0 { Some(Part::create(&val_path)?) } else { None },
+    };
+    let Built { counts, judgements } = run(conn, &request.filter, &request.curation, &mut sink, progress)?;
+    if counts.written == 0 {
+        return Err(nothing_to_write(&counts));
+    }
+    let sha256 = FileSink::close(Format::Pairs, &mut sink.train)?;
+    let val_sha = match sink.validation.as_mut() {
+        Some(v) if counts.validation > 0 => Some(FileSink::close(Format::Pairs, v)?),
+        _ => None,
+    };
+
+    let mut info = match std::fs::read(&info_path) {
+        Ok(bytes) => serde_json::from_slice::<Value>(&bytes).map_err(|e| Error::Import {
+            path: info_path.clone(),
+            place: "the existing dataset_info.json".into(),
+            message: format!("{e}: fix or remove it"),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
+        Err(e) => return Err(Error::io("reading", &info_path, e)),
+    };
+    let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let obj = info.as_object_mut().ok_or_else(|| Error::Import {
+        path: info_path.clone(),
+        place: "the existing dataset_info.json".into(),
+        message: "is not a JSON object".into(),
+    })?;
+    obj.insert(name.clone(), Format::Pairs.dataset_info(&file_name(&train_path)));
+    let val_name = format!("{name}_val");
+    if val_sha.is_some() {
+        obj.insert(val_name.clone(), Format::Pairs.dataset_info(&file_name(&val_path)));
+    } else {
+        obj.remove(&val_name);
+    }
+
+    let dataset = Dataset {
+        id: id.clone(),
+        name,
+        format: Format::Pairs,
+        filter: request.filter.clone(),
+        curation: request.curation.clone(),
+        counts: counts.clone(),
+        examples: counts.written,
+        validation: counts.validation,
+        avg_satisfaction: None,
+        path: train_path.to_string_lossy().into_owned(),
+        validation_path: val_sha.as_ref().map(|_| val_path.to_string_lossy().into_owned()),
+        dataset_info: info_path.to_string_lossy().into_owned(),
+        sha256,
+        parent_ids: Vec::new(),
+        created_at,
+    };
+    let meta = json!({
+        "dataset": &dataset,
+        "validation_sha256": val_sha,
+        "judgements": judgements.len(),
+        "written_by": concat!("garden-eden ", env!("CARGO_PKG_VERSION")),
+    });
+
+    let tx = conn.transaction()?;
+    insert(&tx, &dataset)?;
+    record_judgements(&tx, &id, &judgements)?;
+    sink.train.file.commit()?;
+    if let (Some(v), Some(_)) = (sink.validation.as_mut(), &val_sha) {
+        v.file.commit()?;
+    }
+    write_json_atomically(&info_path, &info)?;
+    write_json_atomically(&meta_path, &meta)?;
+    tx.commit()?;
+    Ok(dataset)
+}
+
+/// Records which votes and rated answers a dataset's pairs came from.
+fn record_judgements(conn: &Connection, dataset_id: &str, judgements: &[Judgement]) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO dataset_judgements (dataset_id, kind, ref_id, split) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for j in judgements {
+        stmt.execute(params![dataset_id, j.kind.as_str(), j.id, if j.validation { "validation" } else { "train" }])?;
+    }
+    Ok(())
+}
+
+/// The judgements a dataset's pairs came from (votes first, then rated answers).
+pub fn judgements(conn: &Connection, dataset_id: &str) -> Result<Vec<Judgement>> {
+    let mut stmt = conn.prepare(
+        "SELECT kind, ref_id, split FROM dataset_judgements WHERE dataset_id = ?1 ORDER BY kind DESC, ref_id",
+    )?;
+    let rows = stmt
+        .query_map([dataset_id], |r| {
+            let kind: String = r.get(0)?;
+            let split: String = r.get(2)?;
+            Ok(Judgement {
+                kind: if kind == "vote" { JudgementKind::Vote } else { JudgementKind::Thumbs },
+                id: r.get(1)?,
+                validation: split == "validation",
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// Votes and rated answers not yet in any pairs dataset (what a new preference cycle would add).
+pub fn unused_judgements(conn: &Connection) -> Result<(u64, u64)> {
+    let votes: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM votes v WHERE v.winner IN ('a', 'b')
+            AND NOT EXISTS (SELECT 1 FROM dataset_judgements j WHERE j.kind = 'vote' AND j.ref_id = v.id)",
+        [],
+        |r| r.get(0),
+    )?;
+    let thumbs: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM feedback f WHERE f.thumbs IS NOT NULL AND f.message_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM dataset_judgements j WHERE j.kind = 'thumbs' AND j.ref_id = f.message_id)",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok((votes as u64, thumbs as u64))
+}
