@@ -1,5 +1,8 @@
 //! garden-eden's web UI: the HTML shell, the route table and the pages, plus the server functions
 //! they call (compiled into the server under `ssr`, into client stubs under `hydrate`).
+// The chart's view type (an SVG with its read-out and controls) is deep enough that a release
+// build, without `erase_components`, needs more than the default 128.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod components;
@@ -120,23 +123,40 @@ const NAV_GROUPS: [(&str, &str, &[(&str, &str)]); 4] = [
 
 /// The main navigation: Home, then the loop's steps as labelled groups. On a narrow screen it
 /// folds behind a "Menu" disclosure: a `<details>` whose `open` state the stylesheet reads, so it
-/// opens and closes without JavaScript; with it, following a link also closes the menu.
+/// opens and closes without JavaScript; with it, following a link (or going back) also closes
+/// the menu, as a new page would.
 #[component]
 fn MainNav() -> impl IntoView {
     let menu = NodeRef::<leptos::html::Details>::new();
-    let location = use_location();
-    Effect::new(move |_| {
-        location.pathname.track();
+    let close = move || {
         if let Some(details) = menu.get_untracked() {
             details.set_open(false);
         }
+    };
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        close();
     });
+    // A click on a link: the router navigates in place, so close the menu here.
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        use leptos::wasm_bindgen::JsCast;
+        let target = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok());
+        if target.as_ref().and_then(|el| el.closest("a").ok().flatten()).is_none() {
+            return;
+        }
+        close();
+        // The same by the DOM, should the reference not be bound yet.
+        if let Some(details) = target.and_then(|el| el.closest("nav").ok().flatten()).and_then(|nav| nav.query_selector("details.menu").ok().flatten()) {
+            let _ = details.remove_attribute("open");
+        }
+    };
     view! {
         <nav class="main-nav" aria-label="Main">
             <details class="menu" node_ref=menu>
                 <summary>"Menu"</summary>
             </details>
-            <ul class="nav-groups">
+            <ul class="nav-groups" on:click=on_click>
                 <li class="nav-home"><A href="/" exact=true>"Home"</A></li>
                 {NAV_GROUPS
                     .into_iter()

@@ -5,6 +5,20 @@
 //! 4. register it with the next version number (the supervisor does, when the run succeeds);
 //! 5. start an A/B experiment against the active adapter; promote only when the experiment says
 //!    it is better ([`crate::experiments::promote`]); rollback stays available.
+//!
+//! A **preference cycle** (`stage` KTO or DPO) learns from judgements instead of conversations:
+//! it exports the judgements since the last export of its kind (thumbs as KTO examples, or
+//! side-by-side votes and thumbs as preference pairs; see [`crate::train::plan::export_stage_data`]),
+//! and trains version N+1 with that stage on top of the active adapter, which is the usual recipe
+//! (SFT first, preferences after; with DPO's sigmoid loss the active adapter is also the
+//! reference). Too little new data is refused with the counts before anything is exported, so
+//! the judgements stay "new" for the next try. Steps 4 and 5 are the same: registered as the next
+//! version (with its stage, and the pairs dataset's judgements as its lineage), then A/B tested;
+//! promotion still needs the experiment's evidence.
+//!
+//! "Since the last export" is the newest export of the same format: pairs are taken by when
+//! they were judged (the vote, or the later thumb), KTO examples by when their conversation
+//! started.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -17,6 +31,9 @@ use sha2::{Digest, Sha256};
 use crate::adapters::{self, Adapter};
 use crate::error::{Error, Result};
 use crate::export::{self, Counts, Curation, DataFilter, Dataset, ExportRequest, Format};
+use crate::train::config::Stage;
+use crate::train::plan::{export_stage_data, history_format, history_stage_data};
+use crate::train::prefs::{self, PrefLoss};
 use crate::train::{runs, Run, RunStatus, TrainConfig};
 use crate::Studio;
 
@@ -44,10 +61,7 @@ pub fn plan(conn: &Connection) -> Result<Plan> {
         Some(r) => runs::get(conn, &r).ok(),
         None => None,
     };
-    let previous_dataset = match active.as_ref().and_then(|a| a.dataset_id.clone()) {
-        Some(d) => export::get(conn, &d).ok(),
-        None => export::list(conn)?.into_iter().next(),
-    };
+    let previous_dataset = previous_sft_dataset(conn, active.as_ref())?;
     let since = previous_dataset.as_ref().map(|d| d.created_at);
     let new_conversations: i64 = conn.query_row(
         "SELECT COUNT(*) FROM conversations WHERE created_at >= ?1",
@@ -59,6 +73,41 @@ pub fn plan(conn: &Connection) -> Result<Plan> {
         None => None,
     };
     Ok(Plan { active, active_run, previous_dataset, since, new_conversations: new_conversations as u64, next_version })
+}
+
+/// The conversations dataset the next SFT cycle builds on: the active adapter's, or, for a
+/// version trained on judgements (KTO, DPO), the nearest ancestor's; else the newest one.
+fn previous_sft_dataset(conn: &Connection, active: Option<&Adapter>) -> Result<Option<Dataset>> {
+    let sft = |d: &Dataset| prefs::stage_for(d.format) == Stage::Sft;
+    let mut seen = HashSet::new();
+    let mut next = active.cloned();
+    while let Some(a) = next {
+        if !seen.insert(a.id.clone()) {
+            break;
+        }
+        if let Some(d) = a.dataset_id.as_deref().and_then(|id| export::get(conn, id).ok()).filter(sft) {
+            return Ok(Some(d));
+        }
+        next = a.parent_id.as_deref().and_then(|p| adapters::get(conn, p).ok());
+    }
+    Ok(export::list(conn)?.into_iter().find(sft))
+}
+
+/// When the last export of a preference stage's kind was made (Unix ms): the next cycle takes
+/// what came after it.
+pub fn last_export(conn: &Connection, stage: Stage) -> Result<Option<i64>> {
+    let format = history_format(stage);
+    Ok(export::list(conn)?.into_iter().find(|d| d.format == format).map(|d| d.created_at))
+}
+
+/// What a preference cycle of `stage` would learn from now (see [`history_stage_data`]): the
+/// judgements since [`last_export`], or since `since` when given.
+pub fn preference_data(conn: &Connection, stage: Stage, since: Option<i64>) -> Result<crate::train::prefs::StageData> {
+    let since = match since {
+        Some(s) => Some(s),
+        None => last_export(conn, stage)?,
+    };
+    history_stage_data(conn, stage, since)
 }
 
 /// Where the loop stands, in words for the page: the active adapter (and whether a model serves
@@ -85,6 +134,7 @@ pub fn status(conn: &Connection) -> Result<LearnView> {
         run: run.map(|r| CycleRun { id: r.id, name: r.name, status: r.status }),
         new_adapter,
         experiment: crate::experiments::running(conn)?.map(|e| e.name),
+        preference: [Stage::Kto, Stage::Dpo].into_iter().map(|s| preference_data(conn, s, None)).collect::<Result<_>>()?,
     })
 }
 
@@ -97,11 +147,20 @@ pub struct CycleOptions {
     pub from_current_adapter: bool,
     /// Override the previous run's step limit (tests, quick tries).
     pub max_steps: Option<u64>,
+    /// What version N+1 learns from: new conversations (SFT, the default) or new judgements
+    /// (KTO from thumbs, DPO from votes and thumbs).
+    #[serde(default)]
+    pub stage: Stage,
+    /// DPO's loss and a preference stage's β (else the previous run's, or the defaults).
+    #[serde(default)]
+    pub pref_loss: Option<PrefLoss>,
+    #[serde(default)]
+    pub pref_beta: Option<f64>,
 }
 
 impl Default for CycleOptions {
     fn default() -> Self {
-        CycleOptions { since: None, from_current_adapter: true, max_steps: None }
+        CycleOptions { since: None, from_current_adapter: true, max_steps: None, stage: Stage::Sft, pref_loss: None, pref_beta: None }
     }
 }
 
@@ -251,8 +310,12 @@ pub struct Cycle {
 }
 
 /// Steps 1–3: export what is new, merge it with the previous dataset, and queue version N+1's
-/// training (named like the active adapter, so the registry gives it the next version).
+/// training (named like the active adapter, so the registry gives it the next version). A
+/// preference stage goes to [`start_preference`].
 pub async fn start(studio: &Studio, supervisor: &crate::train::Supervisor, opts: &CycleOptions) -> Result<Cycle> {
+    if opts.stage.is_preference() {
+        return start_preference(studio, supervisor, opts).await;
+    }
     let p = studio.db().call(|c| plan(c)).await?;
     let active = p.active.clone().ok_or_else(|| Error::invalid("adapter", "no adapter is active: train one and activate it first"))?;
     let run = p.active_run.clone().ok_or_else(|| {
@@ -287,7 +350,10 @@ pub async fn start(studio: &Studio, supervisor: &crate::train::Supervisor, opts:
             Ok((new_data, merged))
         })
         .await?;
-    let mut config: TrainConfig = serde_json::from_value(run.config.clone()).map_err(|e| Error::Task(format!("the previous run's settings: {e}")))?;
+    let mut config = previous_settings(&run)?;
+    // The previous version may have learned from judgements: this one learns from conversations.
+    config.stage = Stage::Sft;
+    config.ref_adapter = None;
     config.dataset = dataset.name.clone();
     config.dataset_dir = PathBuf::from(&dataset.dataset_info).parent().map(Path::to_path_buf).unwrap_or_default();
     config.eval_dataset = dataset.validation_path.as_ref().map(|_| format!("{}_val", dataset.name));
@@ -299,6 +365,89 @@ pub async fn start(studio: &Studio, supervisor: &crate::train::Supervisor, opts:
         .submit(crate::train::supervisor::NewRun { name: active.name.clone(), dataset_id: Some(dataset.id.clone()), config })
         .await?;
     Ok(Cycle { new_data, dataset, run })
+}
+
+/// The settings of the run that trained the active adapter.
+fn previous_settings(run: &Run) -> Result<TrainConfig> {
+    serde_json::from_value(run.config.clone()).map_err(|e| Error::Task(format!("the previous run's settings: {e}")))
+}
+
+/// Steps 1–3 of a preference cycle: checks that the judgements since the last export of its kind
+/// can train the stage (refused with the counts, nothing exported, otherwise), exports them, and
+/// queues version N+1 with the stage on top of the active adapter, with the previous run's other
+/// settings.
+pub async fn start_preference(studio: &Studio, supervisor: &crate::train::Supervisor, opts: &CycleOptions) -> Result<Cycle> {
+    let stage = opts.stage;
+    if !stage.is_preference() {
+        return Err(Error::invalid("stage", "a preference cycle is KTO or DPO"));
+    }
+    if !opts.from_current_adapter {
+        return Err(Error::invalid(
+            "from_base",
+            format!(
+                "a {} cycle trains on top of the active adapter (the usual recipe: SFT first, preferences after); \
+                 starting from the bare base is for SFT cycles",
+                stage.as_str()
+            ),
+        ));
+    }
+    let p = studio.db().call(|c| plan(c)).await?;
+    let active = p.active.clone().ok_or_else(|| Error::invalid("adapter", "no adapter is active: train one and activate it first"))?;
+    let run = p.active_run.clone().ok_or_else(|| {
+        Error::invalid("adapter", format!("{} {} was not trained here, so there are no settings to reuse: train version 1 in garden-eden first", active.name, active.version))
+    })?;
+    if active.format == adapters::WeightsFormat::Mlx {
+        return Err(Error::invalid(
+            "adapter",
+            format!("{} is an MLX adapter: preference stages train with LLaMA-Factory on a PEFT adapter", active.label()),
+        ));
+    }
+    let data_dir = studio.settings().data_dir.clone();
+    let next = p.next_version.clone().unwrap_or_else(|| "next".into());
+    let name = format!("{}-v{next}-{}", active.name, stage.as_str());
+    let since = opts.since;
+    let dataset = studio
+        .db()
+        .call(move |c| {
+            let since = match since {
+                Some(s) => Some(s),
+                None => last_export(c, stage)?,
+            };
+            // Refused before exporting, so that what is there stays new for the next try.
+            let data = history_stage_data(c, stage, since)?;
+            if let Some(refusal) = data.refusal {
+                return Err(Error::invalid("new judgements", refusal));
+            }
+            export_stage_data(c, &data_dir, stage, since, Some(name))
+        })
+        .await?;
+    let mut config = previous_settings(&run)?;
+    config.use_dataset(&dataset);
+    config.stage = stage;
+    if let Some(loss) = opts.pref_loss {
+        config.pref_loss = loss;
+    }
+    if let Some(beta) = opts.pref_beta {
+        config.pref_beta = beta;
+    }
+    config.adapter_name_or_path = Some(PathBuf::from(&active.path));
+    config.ref_adapter = None;
+    if let Some(s) = opts.max_steps {
+        config.max_steps = Some(s);
+    }
+    let (config, dataset) = studio
+        .db()
+        .call(move |c| {
+            let mut config = config;
+            prefs::prepare(c, &mut config, &dataset)?;
+            Ok((config, dataset))
+        })
+        .await?;
+    config.validate()?;
+    let run = supervisor
+        .submit(crate::train::supervisor::NewRun { name: active.name.clone(), dataset_id: Some(dataset.id.clone()), config })
+        .await?;
+    Ok(Cycle { new_data: dataset.clone(), dataset, run })
 }
 
 /// Step 5, once the run has succeeded (and registered version N+1): the A/B experiment between

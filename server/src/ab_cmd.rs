@@ -292,15 +292,26 @@ pub enum LearnCommand {
     /// Where the loop stands: the active adapter, new conversations, the next version.
     Plan,
     /// Export what is new, merge it with the previous dataset, train the next version (follows it).
+    /// With `--stage kto|dpo`: export the judgements since the last export of that kind (thumbs,
+    /// or votes and thumbs as pairs) and train the next version on them, on top of the active one.
     Start {
-        /// Train from the base model instead of the current adapter.
+        /// Train from the base model instead of the current adapter (SFT cycles only).
         #[arg(long)]
         from_base: bool,
         #[arg(long)]
         max_steps: Option<u64>,
-        /// Take conversations from this date (YYYY-MM-DD) instead of the previous dataset's.
+        /// Take conversations (or judgements) from this date (YYYY-MM-DD) instead of the last export's.
         #[arg(long)]
         since: Option<String>,
+        /// What to learn from: sft (new conversations), kto (thumbs up and down) or dpo (side-by-side votes).
+        #[arg(long, value_name = "sft|kto|dpo", value_parser = ["sft", "kto", "dpo"], default_value = "sft")]
+        stage: String,
+        /// DPO's loss.
+        #[arg(long, value_name = "sigmoid|orpo|simpo", value_parser = ["sigmoid", "orpo", "simpo"])]
+        pref_loss: Option<String>,
+        /// The preference stage's β.
+        #[arg(long)]
+        pref_beta: Option<f64>,
     },
     /// Start the A/B experiment between the active adapter and the newly trained one.
     Experiment {
@@ -327,14 +338,26 @@ pub async fn learn(studio: Studio, cmd: LearnCommand) -> anyhow::Result<()> {
                 println!("Next version: {v}");
             }
         }
-        LearnCommand::Start { from_base, max_steps, since } => {
+        LearnCommand::Start { from_base, max_steps, since, stage, pref_loss, pref_beta } => {
             let since = since.map(|s| garden_core::time::parse_date_arg("since", &s)).transpose()?;
+            let stage: garden_core::train::config::Stage = stage.parse()?;
+            let pref_loss = pref_loss.map(|l| l.parse::<garden_core::train::prefs::PrefLoss>()).transpose()?;
             let supervisor = garden_core::train::Supervisor::start(studio.clone()).await?;
-            let cycle = learn::start(&studio, &supervisor, &learn::CycleOptions { since, from_current_adapter: !from_base, max_steps }).await?;
-            println!(
-                "New data: {} ({} examples); merged: {} ({} examples, {} duplicates dropped); training run {}",
-                cycle.new_data.name, cycle.new_data.examples, cycle.dataset.name, cycle.dataset.examples, cycle.dataset.counts.exact_duplicates, cycle.run.id
-            );
+            let opts = learn::CycleOptions { since, from_current_adapter: !from_base, max_steps, stage, pref_loss, pref_beta };
+            let cycle = learn::start(&studio, &supervisor, &opts).await?;
+            if stage.is_preference() {
+                let d = &cycle.dataset;
+                let detail = match &d.counts.pairs {
+                    Some(p) => format!("{} pairs: {} from votes, {} from thumbs", d.examples, p.from_votes, p.from_thumbs),
+                    None => format!("{} rated answers", d.examples),
+                };
+                println!("New judgements: {} ({detail}; {} held out); training run {} ({}) on top of the active adapter", d.name, d.validation, cycle.run.id, stage.as_str());
+            } else {
+                println!(
+                    "New data: {} ({} examples); merged: {} ({} examples, {} duplicates dropped); training run {}",
+                    cycle.new_data.name, cycle.new_data.examples, cycle.dataset.name, cycle.dataset.examples, cycle.dataset.counts.exact_duplicates, cycle.run.id
+                );
+            }
             let done = crate::train_cmd::follow(&studio, &cycle.run.id).await?;
             crate::train_cmd::report(&done);
             println!("Next: deploy the new version (garden-eden adapters deploy …), then `garden-eden learn experiment`.");

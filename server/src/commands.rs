@@ -72,7 +72,8 @@ pub async fn import(studio: Studio, args: ImportArgs) -> anyhow::Result<()> {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// alpaca, sharegpt, jsonl, openai or kto.
+    /// alpaca, sharegpt, jsonl, openai or kto (conversations), or pairs: preference pairs for
+    /// DPO/ORPO from your side-by-side votes and from answers to the same prompt rated up and down.
     #[arg(long, default_value = "alpaca")]
     pub format: String,
     /// The training file to write (dataset_info.json and a .meta.json go beside it). Default: a
@@ -169,6 +170,23 @@ pub async fn export_training_data(studio: Studio, args: ExportArgs) -> anyhow::R
         .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&dataset)?);
+    } else if let Some(p) = &dataset.counts.pairs {
+        println!(
+            "Exported {} preference pairs ({} from votes, {} from thumbs)",
+            dataset.examples, p.from_votes, p.from_thumbs
+        );
+        eprintln!(
+            "  from {} votes ({} ties and {} both bad give no pair) and {} rated answers ({} prompts rated up and down)",
+            p.votes, p.ties, p.both_bad, p.rated_answers, p.prompts_up_and_down
+        );
+        eprintln!(
+            "  {} ({} for validation in {}), dataset_info.json beside it (ranking: true); train it with \
+             `garden-eden train --dataset {} --stage dpo`",
+            dataset.path,
+            dataset.validation,
+            dataset.validation_path.as_deref().unwrap_or("-"),
+            dataset.name
+        );
     } else {
         let avg = dataset.avg_satisfaction.map_or_else(|| "n/a (none rated)".to_owned(), |a| format!("{a:.2}"));
         println!("Exported {} examples, average satisfaction {avg}", dataset.examples);

@@ -22,6 +22,7 @@ mod term;
 mod ab_cmd;
 mod adapters_cmd;
 mod commands;
+mod compare_cmd;
 mod train_cmd;
 
 use std::net::SocketAddr;
@@ -78,7 +79,8 @@ enum Command {
     Migrate,
     /// Import conversation history (or, with --sample, a synthetic one to try things with).
     Import(commands::ImportArgs),
-    /// Export training data for LLaMA-Factory from the conversations that pass the filter.
+    /// Export training data for LLaMA-Factory from the conversations that pass the filter, or
+    /// (--format pairs) preference pairs from your side-by-side votes and thumbs.
     ExportTrainingData(commands::ExportArgs),
     /// Exported datasets.
     #[command(subcommand)]
@@ -95,6 +97,10 @@ enum Command {
     RegisterAdapter(adapters_cmd::RegisterArgs),
     /// Compare two adapters (by version, name@version or id): satisfaction, conversations, losses.
     CompareAdapters(adapters_cmd::CompareArgs),
+    /// Side by side: one prompt to two models, both answers printed (blind: as A and B, the models
+    /// hidden until the vote), and your vote (--vote a|b|tie|both-bad) recorded for preference
+    /// training (`export-training-data --format pairs`).
+    Compare(compare_cmd::CompareArgs),
     /// The adapter registry: list, show, activate, rollback, delete, metrics, convert, merge,
     /// deploy, modelfile, check.
     #[command(subcommand)]
@@ -289,6 +295,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::CompareAdapters(args) => {
             adapters_cmd::compare(Studio::open(settings)?, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Compare(args) => {
+            compare_cmd::compare(Studio::open(settings)?, args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Adapters(command) => {

@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use garden_core::train::extras::{self, Extra};
+use garden_core::train::config::Stage;
 use garden_core::train::plan::{self, PrecisionChoice};
+use garden_core::train::prefs::{self, StageData};
 use garden_core::train::runs::{self, ModelState, Phase, RunStatus};
 use garden_core::train::supervisor::{self, NewRun};
 use garden_core::train::{Supervisor, TrainConfig};
@@ -66,6 +68,18 @@ pub struct TrainArgs {
     /// Plan for a GPU of this many GB (another machine) instead of this machine's.
     #[arg(long, value_name = "GB")]
     pub plan_gpu: Option<u64>,
+    /// What the run teaches: sft (your good conversations), kto (answers rated up and down: a
+    /// `--format kto` export) or dpo (your side-by-side choices: a `--format pairs` export).
+    /// Default: the dataset's own (kto exports train kto, pairs dpo, the rest sft).
+    #[arg(long, value_name = "sft|kto|dpo", value_parser = ["sft", "kto", "dpo"])]
+    pub stage: Option<String>,
+    /// DPO's loss: sigmoid (DPO, against a reference: the adapter it starts from, or the base),
+    /// orpo or simpo (reference-free: no second model in memory).
+    #[arg(long, value_name = "sigmoid|orpo|simpo", value_parser = ["sigmoid", "orpo", "simpo"])]
+    pub pref_loss: Option<String>,
+    /// β of the preference loss (default 0.1): how far the model may move from its reference.
+    #[arg(long, value_name = "B")]
+    pub pref_beta: Option<f64>,
 }
 
 pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
@@ -89,6 +103,7 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
         config.model_name_or_path = model;
     }
     let mut dataset_id = None;
+    let mut chosen_dataset = None;
     match &args.dataset {
         Some(wanted) => {
             let wanted = wanted.clone();
@@ -100,7 +115,8 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
                 .find(|d| d.id == wanted || d.name == wanted)
                 .with_context(|| format!("no dataset '{wanted}' (see `garden-eden datasets list`)"))?;
             config.use_dataset(&dataset);
-            dataset_id = Some(dataset.id);
+            dataset_id = Some(dataset.id.clone());
+            chosen_dataset = Some(dataset);
         }
         None if config.dataset.is_empty() => bail!("give --dataset (see `garden-eden datasets list`), or a --config YAML that names a dataset"),
         None => {}
@@ -130,6 +146,42 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
     if let Some(backend) = &args.backend {
         config.backend = backend.parse().context("--backend")?;
     }
+    if let Some(stage) = &args.stage {
+        config.stage = stage.parse()?;
+    }
+    if let Some(loss) = &args.pref_loss {
+        if config.stage != Stage::Dpo {
+            bail!("--pref-loss is for the dpo stage (a pairs dataset, or --stage dpo); this run trains {}", config.stage.as_str());
+        }
+        config.pref_loss = loss.parse()?;
+    }
+    if let Some(beta) = args.pref_beta {
+        if !config.stage.is_preference() {
+            bail!("--pref-beta is for the kto and dpo stages; this run trains {}", config.stage.as_str());
+        }
+        config.pref_beta = beta;
+    }
+    // What the stage trains on, as the wizard's review shows it: refused (with the counts and
+    // what to do) when the data cannot teach it; KTO's class weights; the adapter a preference
+    // run starts from (the active one).
+    let stage_data = match chosen_dataset {
+        Some(dataset) => {
+            let mut c = config.clone();
+            let (config2, data) = studio
+                .db()
+                .call(move |conn| {
+                    let data = prefs::prepare(conn, &mut c, &dataset)?;
+                    Ok((c, data))
+                })
+                .await?;
+            config = config2;
+            if config.stage.is_preference() && !args.dry_run {
+                println!("{}", stage_line(&config, &data));
+            }
+            Some(data)
+        }
+        None => None,
+    };
     let mlx = config.backend == garden_core::train::backends::Backend::Mlx;
     if mlx {
         for note in garden_core::train::mlx::limitations(&config) {
@@ -161,6 +213,7 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
             "memory": memory.as_ref().ok(),
             "memory_error": memory.as_ref().err(),
             "missing_extras": plan::missing_extras(&studio.settings().python_path(), &config).await,
+            "stage": stage_data,
             "yaml": config.to_yaml(hardware.device()),
         });
         println!("{}", serde_json::to_string_pretty(&review)?);
@@ -192,6 +245,9 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
     }
     let done = follow(&studio, &run.id).await?;
     report(&done);
+    if done.stage.is_preference() {
+        print_rewards(&studio, &done).await?;
+    }
     if done.status != RunStatus::Succeeded {
         bail!("run {} {}", done.id, done.status.as_str());
     }
@@ -234,9 +290,10 @@ pub async fn runs_command(studio: Studio, command: RunsCommand) -> anyhow::Resul
             } else {
                 for r in list {
                     println!(
-                        "{}  {:<10} {:<16} loss {:<8} eval {:<8} {}",
+                        "{}  {:<10} {:<4} {:<16} loss {:<8} eval {:<8} {}",
                         r.id,
                         r.status.as_str(),
+                        r.stage.as_str(),
                         r.name,
                         r.final_loss.map_or("-".into(), |l| format!("{l:.4}")),
                         r.final_eval_loss.map_or("-".into(), |l| format!("{l:.4}")),
@@ -377,7 +434,8 @@ pub async fn follow(studio: &Studio, id: &str) -> anyhow::Result<runs::Run> {
             let loss = last.as_ref().and_then(|p| p.loss).map_or("-".into(), |l| format!("{l:.4}"));
             let eta = last.as_ref().and_then(|p| p.remaining_s).map_or("-".into(), |s| format!("{s:.0}s"));
             bar.set_position(pct.clamp(0.0, 100.0).round() as u64);
-            bar.set_message(format!("{pct:>5.1}%  loss {loss}  eta {eta}"));
+            let margin = last.as_ref().and_then(|p| p.rewards_margins).map_or(String::new(), |m| format!("  margin {m:.3}"));
+            bar.set_message(format!("{pct:>5.1}%  loss {loss}{margin}  eta {eta}"));
         }
         if run.status.is_finished() {
             bar.finish();
@@ -401,9 +459,10 @@ fn model_line(m: &runs::ModelProgress) -> String {
 
 pub fn report(run: &runs::Run) {
     println!(
-        "Run {} ({}): {}; training loss {}, eval loss {}; output {}",
+        "Run {} ({}{}): {}; training loss {}, eval loss {}; output {}",
         run.id,
         run.name,
+        if run.stage.is_preference() { format!(", {}", run.stage.as_str()) } else { String::new() },
         run.status.as_str(),
         run.final_loss.map_or("-".into(), |l| format!("{l:.4}")),
         run.final_eval_loss.map_or("-".into(), |l| format!("{l:.4}")),
@@ -412,4 +471,61 @@ pub fn report(run: &runs::Run) {
     if let Some(error) = &run.error {
         println!("{error}");
     }
+}
+
+/// One line on what a preference stage trains on: the counts, KTO's weights, the loss and the
+/// adapter it starts from.
+fn stage_line(config: &garden_core::train::TrainConfig, data: &StageData) -> String {
+    let mut line = format!("Stage {}: {}", config.stage.as_str(), data.label);
+    if let Some(k) = &data.kto {
+        line.push_str(&format!(
+            "; {} answers rated up and {} down, weighted {} and {} (kto_chosen_weight, kto_rejected_weight)",
+            k.desirable, k.undesirable, k.chosen_weight, k.rejected_weight
+        ));
+    }
+    if let Some(p) = &data.pairs {
+        line.push_str(&format!(
+            "; {} training pairs ({} from votes, {} from thumbs), loss {}, beta {}",
+            data.examples,
+            p.from_votes,
+            p.from_thumbs,
+            config.pref_loss.as_str(),
+            config.pref_beta
+        ));
+    }
+    if let Some(a) = &config.adapter_name_or_path {
+        line.push_str(&format!("; starts from the adapter in {}", a.display()));
+        if config.ref_adapter.is_some() {
+            line.push_str(" (also the reference)");
+        }
+    }
+    line
+}
+
+/// A preference run's last rewards: chosen, rejected, their margin, the share ranked right (and
+/// the same on the validation pairs).
+async fn print_rewards(studio: &Studio, run: &runs::Run) -> anyhow::Result<()> {
+    let id = run.id.clone();
+    let points = studio.db().call(move |c| runs::metrics(c, &id)).await?;
+    let f = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.4}"));
+    if let Some(p) = points.iter().rev().find(|p| p.rewards_margins.is_some() || p.rewards_chosen.is_some()) {
+        println!(
+            "Rewards at step {}: chosen {}, rejected {}, margin {}, accuracy {}{}",
+            p.step,
+            f(p.rewards_chosen),
+            f(p.rewards_rejected),
+            f(p.rewards_margins),
+            f(p.rewards_accuracies),
+            p.kl.map_or(String::new(), |kl| format!(", KL {kl:.4}"))
+        );
+    }
+    if let Some(p) = points.iter().rev().find(|p| p.eval_rewards_margins.is_some()) {
+        println!(
+            "Validation at step {}: margin {}, accuracy {}",
+            p.step,
+            f(p.eval_rewards_margins),
+            f(p.eval_rewards_accuracies)
+        );
+    }
+    Ok(())
 }

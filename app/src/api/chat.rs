@@ -115,13 +115,29 @@ pub async fn learn_plan() -> Result<LearnView, AppError> {
     Ok(crate::state::studio()?.db().call(|c| garden_core::learn::status(c)).await?)
 }
 
-/// Steps 1–3: export what is new, merge it with the previous dataset, train version N+1.
+/// Steps 1–3: export what is new, merge it with the previous dataset, train version N+1; or,
+/// with a preference `stage` (kto, dpo), export the new judgements and train N+1 on them on top
+/// of the active adapter.
 #[server(endpoint = "learn/start")]
-pub async fn start_learning(from_current: Option<String>, max_steps: Option<String>) -> Result<String, AppError> {
+pub async fn start_learning(
+    from_current: Option<String>,
+    max_steps: Option<String>,
+    stage: Option<String>,
+    pref_loss: Option<String>,
+    pref_beta: Option<String>,
+) -> Result<String, AppError> {
+    use crate::api::form::{number, text};
+    use garden_core::train::{config::Stage, prefs::PrefLoss};
+    let stage = text(&stage).map(str::parse::<Stage>).transpose().map_err(garden_core::Error::from)?.unwrap_or_default();
     let opts = garden_core::learn::CycleOptions {
         since: None,
-        from_current_adapter: from_current.as_deref().is_some_and(|v| v == "on" || v == "true"),
-        max_steps: crate::api::form::number::<u64>("max steps", &max_steps)?,
+        // A preference cycle always starts from the active adapter (its form has no such box).
+        from_current_adapter: stage.is_preference()
+            || from_current.as_deref().is_some_and(|v| v == "on" || v == "true"),
+        max_steps: number::<u64>("max steps", &max_steps)?,
+        stage,
+        pref_loss: text(&pref_loss).map(str::parse::<PrefLoss>).transpose().map_err(garden_core::Error::from)?,
+        pref_beta: number::<f64>("pref_beta", &pref_beta)?,
     };
     let cycle = garden_core::learn::start(&crate::state::studio()?, &crate::state::supervisor()?, &opts).await?;
     leptos_axum::redirect(&format!("/runs/{}", cycle.run.id));

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{DatasetView, ExportParams, PreviewView};
+use crate::model::{DatasetView, ExportParams, PreviewView, TrainParams};
 
 /// How many examples the preview shows.
 pub const PREVIEW_SAMPLES: usize = 3;
@@ -40,4 +40,25 @@ pub async fn list_datasets() -> Result<Vec<DatasetView>, AppError> {
     use garden_core::export;
     let datasets = crate::state::studio()?.db().call(|conn| export::list(conn)).await?;
     Ok(datasets.iter().map(export::dataset_view).collect())
+}
+
+/// The wizard's data step: exports what a preference stage learns from (`kto`: the thumbs;
+/// `dpo`: the side-by-side votes and thumbs as pairs) from the whole history, with the default
+/// curation, and returns to the wizard with the new dataset chosen (the wizard's other choices,
+/// `params`, kept).
+#[server(endpoint = "datasets/export-for-stage")]
+pub async fn export_for_stage(stage: String, params: TrainParams) -> Result<DatasetView, AppError> {
+    use garden_core::export;
+    use garden_core::train::config::Stage;
+    let stage: Stage = stage.parse().map_err(garden_core::Error::from)?;
+    let studio = crate::state::studio()?;
+    let data_dir = studio.settings().data_dir.clone();
+    let dataset = studio.db().call(move |c| garden_core::train::plan::export_stage_data(c, &data_dir, stage, None, None)).await?;
+    let mut back = params;
+    back.stage = Some(stage.as_str().to_owned());
+    back.dataset_id = Some(dataset.id.clone());
+    let mut fields = back.pairs();
+    fields.push(("step", "2".to_owned()));
+    leptos_axum::redirect(&format!("/train?{}", crate::format::query_string(fields)));
+    Ok(export::dataset_view(&dataset))
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::model::{ExtraInstall, Run, RunView, TrainParams, TrainPlan};
+use garden_types::prefs::StageData;
 
 /// Every run, newest first.
 #[server(endpoint = "runs/list")]
@@ -22,6 +23,13 @@ pub async fn get_run(id: String) -> Result<RunView, AppError> {
 #[server(endpoint = "runs/plan")]
 pub async fn plan_run(params: TrainParams) -> Result<TrainPlan, AppError> {
     Ok(garden_core::train::plan::review(&crate::state::studio()?, &params).await?)
+}
+
+/// What the wizard's data step offers, a stage each (SFT, KTO, DPO): what the history holds for
+/// it, or an earlier export that can train it; a stage with a refusal is not offered.
+#[server(endpoint = "runs/stage-options")]
+pub async fn stage_options() -> Result<Vec<StageData>, AppError> {
+    Ok(crate::state::studio()?.db().call(|c| garden_core::train::plan::stage_options(c)).await?)
 }
 
 /// Queues the run and goes to its live page.

@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::model::MetricPoint;
-use plot::{ChartSpec, Layout, Mark, Series};
+use plot::{ChartSpec, Geometry, Layout, Mark, Series};
 use scale::{ema, format_duration};
 
 /// TensorBoard's default smoothing.
@@ -50,7 +50,7 @@ pub fn loss_spec(points: &[MetricPoint], smoothing: f64, log: bool) -> ChartSpec
     } else {
         spec = spec.series(Series::new("training loss", 0, Mark::Line, raw));
     }
-    spec.notes = points.iter().filter_map(|p| p.elapsed_s.map(|s| (p.step as f64, format!("{} elapsed", format_duration(s))))).collect();
+    spec.notes = time_notes(points);
     spec.series(Series::new("eval loss", 1, Mark::Dots, eval))
 }
 
@@ -58,7 +58,42 @@ pub fn loss_spec(points: &[MetricPoint], smoothing: f64, log: bool) -> ChartSpec
 pub fn lr_spec(points: &[MetricPoint]) -> ChartSpec {
     let lr = points.iter().filter_map(|p| p.lr.map(|v| (p.step as f64, v))).collect();
     let mut spec = ChartSpec::new("Learning rate", "step", "learning rate").series(Series::new("learning rate", 2, Mark::Line, lr));
-    spec.notes = points.iter().filter_map(|p| p.elapsed_s.map(|s| (p.step as f64, format!("{} elapsed", format_duration(s))))).collect();
+    spec.notes = time_notes(points);
+    spec
+}
+
+/// Whether any point carries a preference stage's rewards (DPO, ORPO, SimPO, KTO).
+pub fn has_rewards(points: &[MetricPoint]) -> bool {
+    points.iter().any(|p| p.rewards_chosen.is_some() || p.rewards_margins.is_some() || p.eval_rewards_margins.is_some())
+}
+
+fn series_of(points: &[MetricPoint], value: impl Fn(&MetricPoint) -> Option<f64>) -> Vec<(f64, f64)> {
+    points.iter().filter_map(|p| value(p).map(|v| (p.step as f64, v))).collect()
+}
+
+fn time_notes(points: &[MetricPoint]) -> Vec<(f64, String)> {
+    points.iter().filter_map(|p| p.elapsed_s.map(|s| (p.step as f64, format!("{} elapsed", format_duration(s))))).collect()
+}
+
+/// A preference stage's implicit rewards: the chosen and the rejected answers' mean reward and
+/// their margin, with the margin on the validation data as marked points.
+pub fn rewards_spec(points: &[MetricPoint]) -> ChartSpec {
+    let mut spec = ChartSpec::new("Rewards", "step", "reward")
+        .series(Series::new("chosen", 0, Mark::Line, series_of(points, |p| p.rewards_chosen)))
+        .series(Series::new("rejected", 1, Mark::Line, series_of(points, |p| p.rewards_rejected)))
+        .series(Series::new("margin", 2, Mark::Line, series_of(points, |p| p.rewards_margins)))
+        .series(Series::new("eval margin", 3, Mark::Dots, series_of(points, |p| p.eval_rewards_margins)));
+    spec.notes = time_notes(points);
+    spec
+}
+
+/// The share of pairs whose chosen answer is rewarded more (0 to 1), training and validation.
+pub fn reward_accuracy_spec(points: &[MetricPoint]) -> ChartSpec {
+    let mut spec = ChartSpec::new("Reward accuracy", "step", "accuracy")
+        .series(Series::new("accuracy", 0, Mark::Line, series_of(points, |p| p.rewards_accuracies)))
+        .series(Series::new("eval accuracy", 1, Mark::Dots, series_of(points, |p| p.eval_rewards_accuracies)));
+    spec.y_bounds = Some((0.0, 1.0));
+    spec.notes = time_notes(points);
     spec
 }
 
@@ -85,9 +120,13 @@ pub fn merge(points: &mut Vec<MetricPoint>, new: Vec<MetricPoint>) {
 /// Any chart: the plot, a read-out of the values at the step under the mouse or the keyboard
 /// cursor, and a legend. `spec` may change (live points): the `<svg>` element stays, so focus
 /// and the cursor survive new points.
+///
+/// The plot is an `<svg>` stretched over the card's width at a fixed height (its lines keep
+/// their width), and the tick labels and axis names are HTML around it, placed by percentage:
+/// the chart fills any width, a phone's included, and its text reads at the page's own size.
 #[component]
 pub fn Chart(#[prop(into)] spec: Signal<ChartSpec>) -> impl IntoView {
-    let layout = Memo::new(move |_| spec.with(Layout::of));
+    let layout = Memo::new(move |_| spec.with(|s| Layout::fit(s, Geometry::PLOT)));
     let cursor = RwSignal::new(None::<usize>);
     let js = RwSignal::new(false);
     Effect::new(move |_| js.set(true));
@@ -126,23 +165,43 @@ pub fn Chart(#[prop(into)] spec: Signal<ChartSpec>) -> impl IntoView {
     let (w, h) = layout.with_untracked(|l| (l.width, l.height));
     view! {
         <div class="chart-frame">
-            <svg class="chart-svg" viewBox=format!("0 0 {w} {h}") preserveAspectRatio="xMidYMid meet" role="img" tabindex="0"
-                aria-label=move || layout.with(|l| l.summary.clone())
-                data-y-lo=move || layout.with(|l| l.y_domain.0.to_string())
-                data-y-hi=move || layout.with(|l| l.y_domain.1.to_string())
-                data-log=move || layout.with(|l| l.log_y.to_string())
-                on:keydown=on_key
-                on:focus=move |_| if cursor.get_untracked().is_none() { cursor.set(layout.with_untracked(|l| l.bands.len().checked_sub(1))) }
-                on:blur=move |_| cursor.set(None)
-                on:mouseleave=move |_| cursor.set(None)>
-                {move || layout.with(|l| plot_body(l, cursor))}
-                {move || band().map(|b| view! {
-                    <g class="chart-cursor" aria-hidden="true">
-                        <line x1=b.cx.to_string() x2=b.cx.to_string() y1=layout.with_untracked(|l| l.frame.1.to_string()) y2=layout.with_untracked(|l| l.frame.3.to_string()) />
-                        {b.marks.iter().map(|(cy, c)| view! { <circle class=format!("s{c}") cx=b.cx.to_string() cy=cy.to_string() r="4.5" /> }).collect_view()}
-                    </g>
-                })}
-            </svg>
+            <div class="chart-area">
+                <span class="chart-axis-name y" aria-hidden="true">
+                    {move || layout.with(|l| format!("{}{}", l.y_name, if l.log_y { " (log scale)" } else { "" }))}
+                </span>
+                <div class="chart-plot">
+                    <div class="chart-ticks y" aria-hidden="true">
+                        {move || layout.with(|l| l.y_ticks.iter().map(|t| view! {
+                            <span class="chart-tick y" style=format!("top: {}%", pct(t.pos, l.height))>{t.label.clone()}</span>
+                        }).collect_view())}
+                    </div>
+                    <svg class="chart-svg" viewBox=format!("0 0 {w} {h}") preserveAspectRatio="none" role="img" tabindex="0"
+                        aria-label=move || layout.with(|l| l.summary.clone())
+                        data-frame=move || layout.with(|l| format!("{} {} {} {}", l.frame.0, l.frame.1, l.frame.2, l.frame.3))
+                        data-y-lo=move || layout.with(|l| l.y_domain.0.to_string())
+                        data-y-hi=move || layout.with(|l| l.y_domain.1.to_string())
+                        data-log=move || layout.with(|l| l.log_y.to_string())
+                        on:keydown=on_key
+                        on:focus=move |_| if cursor.get_untracked().is_none() { cursor.set(layout.with_untracked(|l| l.bands.len().checked_sub(1))) }
+                        on:blur=move |_| cursor.set(None)
+                        on:mouseleave=move |_| cursor.set(None)>
+                        {move || layout.with(|l| plot_body(l, cursor))}
+                        {move || band().map(|b| view! {
+                            <g class="chart-cursor" aria-hidden="true">
+                                <line x1=b.cx.to_string() x2=b.cx.to_string() y1=layout.with_untracked(|l| l.frame.1.to_string()) y2=layout.with_untracked(|l| l.frame.3.to_string()) />
+                                {b.marks.iter().map(|(cy, c)| view! { <path class=format!("chart-mark s{c}") d=format!("M{},{}h0", b.cx, cy) /> }).collect_view()}
+                            </g>
+                        })}
+                    </svg>
+                    <div class="chart-ticks x" aria-hidden="true">
+                        {move || layout.with(|l| l.x_ticks.iter().map(|t| view! {
+                            <span class="chart-tick x" style=format!("left: {}%", pct(t.pos, l.width))>{t.label.clone()}</span>
+                        }).collect_view())}
+                    </div>
+                    {move || layout.with(|l| (l.points == 0).then(|| view! { <span class="chart-empty">"No points yet"</span> }))}
+                </div>
+                <span class="chart-axis-name x" aria-hidden="true">{move || layout.with(|l| l.x_name.clone())}</span>
+            </div>
             <p class="chart-readout" aria-live="polite" data-active=move || cursor.get().is_some().to_string()>
                 {move || band().map_or_else(hint, |b| b.text)}
             </p>
@@ -156,46 +215,33 @@ pub fn Chart(#[prop(into)] spec: Signal<ChartSpec>) -> impl IntoView {
     }
 }
 
+/// `pos` as a percentage of `of`, for a label placed over the stretched plot.
+fn pct(pos: f64, of: f64) -> String {
+    format!("{:.2}", if of > 0.0 { pos / of * 100.0 } else { 0.0 })
+}
+
 fn legend_item(name: &str, color: usize, mark: Mark) -> impl IntoView {
+    // A styled span, not a second <svg>: the chart stays the only image in its frame.
     let class = format!("chart-swatch s{color} {}", mark.class());
     view! {
-        <li>
-            <svg class=class viewBox="0 0 24 10" width="24" height="10" aria-hidden="true">
-                <line x1="1" x2="23" y1="5" y2="5" />
-                {(mark == Mark::Dots).then(|| view! { <circle cx="12" cy="5" r="3.5" /> })}
-            </svg>
+        <li data-series=name.to_owned()>
+            <span class=class aria-hidden="true"></span>
             {name.to_owned()}
         </li>
     }
 }
 
-/// Everything inside the `<svg>` that follows the data.
+/// Everything inside the `<svg>` that follows the data: grid lines, the series, one hover band
+/// per step (its `<title>` is the browser's own tooltip, without JavaScript too) and the marked
+/// points. Dots are zero-length round-capped strokes, so they stay round however the plot is
+/// stretched.
 fn plot_body(l: &Layout, cursor: RwSignal<Option<usize>>) -> impl IntoView {
     let (x0, y0, x1, y1) = l.frame;
     let (s, f) = (|v: f64| v.to_string(), |v: f64| format!("{v:.1}"));
-    let y_ticks = l
+    let grid = l
         .y_ticks
         .iter()
-        .map(|t| {
-            view! {
-                <g class="chart-tick y">
-                    <line class="chart-grid" x1=s(x0) x2=s(x1) y1=s(t.pos) y2=s(t.pos) />
-                    <text x=s(x0 - 6.0) y=s(t.pos) dy="0.32em" text-anchor="end">{t.label.clone()}</text>
-                </g>
-            }
-        })
-        .collect_view();
-    let x_ticks = l
-        .x_ticks
-        .iter()
-        .map(|t| {
-            view! {
-                <g class="chart-tick x">
-                    <line x1=s(t.pos) x2=s(t.pos) y1=s(y1) y2=s(y1 + 4.0) />
-                    <text x=s(t.pos) y=s(y1 + 16.0) text-anchor="middle">{t.label.clone()}</text>
-                </g>
-            }
-        })
+        .map(|t| view! { <line class="chart-grid" x1=s(x0) x2=s(x1) y1=s(t.pos) y2=s(t.pos) /> })
         .collect_view();
     let paths = l
         .paths
@@ -218,27 +264,14 @@ fn plot_body(l: &Layout, cursor: RwSignal<Option<usize>>) -> impl IntoView {
     let dots = l
         .dots
         .iter()
-        .map(|d| {
-            view! {
-                <circle class=format!("chart-dot s{}", d.color) cx=s(d.cx) cy=s(d.cy) r="4">
-                    <title>{d.title.clone()}</title>
-                </circle>
-            }
-        })
+        .map(|d| view! { <path class=format!("chart-dot s{}", d.color) d=format!("M{},{}h0", d.cx, d.cy) data-title=d.title.clone() /> })
         .collect_view();
-    let y_name = format!("{}{}", l.y_name, if l.log_y { " (log scale)" } else { "" });
     view! {
         <g class="chart-body">
             <title>{l.title.clone()}</title>
             <desc>{l.summary.clone()}</desc>
-            {y_ticks}
-            {x_ticks}
+            <g class="chart-grid-lines">{grid}</g>
             <line class="chart-axis" x1=s(x0) x2=s(x1) y1=s(y1) y2=s(y1) />
-            <text class="chart-axis-name" x=s((x0 + x1) / 2.0) y=s(l.height - 4.0) text-anchor="middle">{l.x_name.clone()}</text>
-            <text class="chart-axis-name" transform=format!("translate(12 {}) rotate(-90)", (y0 + y1) / 2.0) text-anchor="middle">{y_name}</text>
-            {(l.points == 0).then(|| view! {
-                <text class="chart-empty" x=s((x0 + x1) / 2.0) y=s((y0 + y1) / 2.0) text-anchor="middle">"No points yet"</text>
-            })}
             <g class="chart-paths">{paths}</g>
             <g class="chart-bands">{bands}</g>
             <g class="chart-dots">{dots}</g>
@@ -337,7 +370,7 @@ mod tests {
         assert_eq!(spec.series[2].points.len(), 3);
         let l = Layout::of(&spec);
         let b = l.bands.iter().find(|b| b.x == 4.0).unwrap();
-        assert_eq!(b.text, "step 4 · training loss 7.6 · smoothed (0.60) 7.607 · eval loss 7.596 · 0m06s elapsed");
+        assert_eq!(b.text, "step 4 · training loss 7.6 · smoothed (0.60) 7.605 · eval loss 7.596 · 0m06s elapsed");
         // No smoothing: the raw line alone, drawn solid.
         let raw = loss_spec(&points, 0.0, true);
         assert_eq!(raw.series.len(), 2);
@@ -351,6 +384,30 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), labels.len(), "{labels:?}");
         assert!(labels.iter().all(|l| *l != "0" && l.contains("e-")), "{labels:?}");
+    }
+
+    #[test]
+    fn preference_rewards() {
+        let points: Vec<MetricPoint> = (1..=6)
+            .map(|s| MetricPoint {
+                rewards_chosen: Some(0.01 * s as f64),
+                rewards_rejected: Some(-0.02 * s as f64),
+                rewards_margins: Some(0.03 * s as f64),
+                rewards_accuracies: Some(0.5 + 0.05 * s as f64),
+                eval_rewards_margins: (s == 6).then_some(0.15),
+                eval_rewards_accuracies: (s == 6).then_some(0.75),
+                ..point(s, Some(0.69), None, None)
+            })
+            .collect();
+        assert!(has_rewards(&points));
+        assert!(!has_rewards(&[point(1, Some(1.0), None, None)]));
+        let l = Layout::of(&rewards_spec(&points));
+        assert!(l.y_domain.0 <= -0.12 && l.y_domain.1 >= 0.18, "{:?}", l.y_domain);
+        assert_eq!(l.dots.len(), 1);
+        let b = l.bands.iter().find(|b| b.x == 6.0).unwrap();
+        assert_eq!(b.text, "step 6 · chosen 0.06 · rejected -0.12 · margin 0.18 · eval margin 0.15 · 0m09s elapsed");
+        let a = Layout::of(&reward_accuracy_spec(&points));
+        assert!(a.y_domain.0 >= 0.0 && a.y_domain.1 <= 1.0 && a.y_domain.1 >= 0.8, "{:?}", a.y_domain);
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! One adapter's page: its lineage and metrics, deploying it to Ollama with live steps, its
-//! deployments, the guide's default Modelfile and the "adapter not loading" checks.
+//! One adapter's page: its lineage (conversations, or the votes and thumbs its preference data
+//! came from, → dataset → run → adapter, with what it taught) and metrics, deploying it to
+//! Ollama with live steps, its deployments, the guide's default Modelfile and the "adapter not
+//! loading" checks.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -106,6 +108,14 @@ fn Detail(v: AdapterView, activate: ServerAction<ActivateAdapter>, delete: Serve
                 <h2>"Where it came from"</h2>
                 <ol class="lineage">
                     {match &v.dataset {
+                        Some(d) if d.format == "pairs" => view! {
+                            <li id="lineage-judgements">{format!("{} side-by-side votes and {} rated answers, judged by you", d.votes, d.rated_answers)}</li>
+                            <li>"Pairs dataset " <a href="/datasets">{d.name.clone()}</a>{format!(" · {} pairs", d.examples)}</li>
+                        }.into_any(),
+                        Some(d) if d.format == "kto" => view! {
+                            <li id="lineage-judgements">{format!("{} conversations with answers rated up or down", d.conversations)}</li>
+                            <li>"KTO dataset " <a href="/datasets">{d.name.clone()}</a>{format!(" · {} rated answers", d.examples)}</li>
+                        }.into_any(),
                         Some(d) => view! {
                             <li>{format!("{} conversations passed the filter", d.conversations)}</li>
                             <li>"Dataset " <a href="/datasets">{d.name.clone()}</a>
@@ -117,6 +127,7 @@ fn Detail(v: AdapterView, activate: ServerAction<ActivateAdapter>, delete: Serve
                         <li>"Run " <a href=format!("/runs/{}", r.id)>{r.name}</a> {format!(" ({})", r.status)}</li>
                     })}
                     <li><strong>{format!("Adapter {}", a.version)}</strong>
+                        <span class="muted" id="adapter-stage" data-stage=a.stage.as_str()>{format!(" · {}", a.stage.label())}</span>
                         {v.parent.clone().map(|p| view! { <span class="muted">{format!(" (after {})", p.version)}</span> })}</li>
                     <li>{format!("{} deployment(s)", v.deployments.len())}</li>
                 </ol>

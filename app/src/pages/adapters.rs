@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::adapters::{list_adapters, ActivateAdapter, RegisterAdapter, RegisterRun, RollbackAdapter};
+use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::format;
 use garden_types::adapters::Adapter;
@@ -73,7 +74,10 @@ pub fn AdaptersPage() -> impl IntoView {
                             view! {
                                 <div class="empty" id="empty-state">
                                     <h2>"No adapters yet"</h2>
-                                    <p>"A training run that succeeds registers its adapter here automatically. You can also register an adapter folder you trained elsewhere, below."</p>
+                                    <EmptyNote what="adapters">
+                                        "A " <a href="/train">"training run"</a> " that succeeds registers its adapter here automatically. "
+                                        "You can also " <a href="#register">"register an adapter folder"</a> " you trained elsewhere, below."
+                                    </EmptyNote>
                                     <p><a class="button" href="/train">"Train an adapter"</a></p>
                                 </div>
                             }.into_any()

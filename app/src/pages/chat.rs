@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::chat::{load_chat, AddModel, RemoveModel, SendChat};
 use crate::api::conversations::{SetConversationSatisfaction, SetMessageThumbs};
 use crate::components::live::LiveAnswer;
+use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::format;
 use crate::model::ChatView;
@@ -72,10 +73,14 @@ fn ChatBody(
     let adapters = v.adapters.clone();
     let recent = v.recent.clone();
     let count = v.endpoints.len();
+    let no_adapters = v.adapters.is_empty();
     let layout = view! {
         <div class="chat-layout">
             <aside class="card chat-side">
                 <h2>"Recent"</h2>
+                {recent.is_empty().then(|| view! {
+                    <EmptyNote what="chats">"No chats yet: " <a href="#chat-input">"send a message"</a> " and the conversation appears here, ready to rate."</EmptyNote>
+                })}
                 <ul class="plain" id="recent-chats">
                     {recent.into_iter().map(|r| view! {
                         <li><a href=format!("/chat?c={}", r.id)>{if r.title.is_empty() { "(untitled)".to_string() } else { r.title }}</a>
@@ -110,9 +115,15 @@ fn ChatBody(
                         <label>"Model"
                             <select name="endpoint_id" id="endpoint-select">
                                 <option value="" selected>"Default (see above)"</option>
-                                {endpoints.into_iter().map(|e| view! { <option value=e.id.clone()>{format!("{} · {} at {}", e.name, e.model, e.url)}</option> }).collect_view()}
+                                {endpoints.iter().map(|e| view! { <option value=e.id.clone()>{format!("{} · {} at {}", e.name, e.model, e.url)}</option> }).collect_view()}
                             </select>
                         </label>
+                        {endpoints.is_empty().then(|| view! {
+                            <EmptyNote what="models">
+                                "No models yet: " <a href="#add-model">"add a model server"</a> " (Ollama, llama.cpp or any OpenAI-compatible one), or "
+                                <a href="/adapters">"deploy an adapter"</a> " to Ollama."
+                            </EmptyNote>
+                        })}
                     })}
                     <label>"Message" <textarea name="text" rows="3" required placeholder="Say something…" id="chat-input"></textarea></label>
                     <div><button type="submit" class="button" id="chat-send" disabled=busy>{if busy { "Answering…" } else { "Send" }}</button></div>
@@ -124,7 +135,10 @@ fn ChatBody(
     let models = view! {
         <details class="card" id="models">
             <summary>{format!("Models to talk to ({count})")}</summary>
-            <table class="table">
+            {(count == 0).then(|| view! {
+                <EmptyNote what="model-servers">"No model servers yet: add one below, or " <a href="/adapters">"deploy an adapter"</a> " to Ollama and add it here."</EmptyNote>
+            })}
+            <table class="table" hidden={count == 0}>
                 <thead><tr><th>"Name"</th><th>"Server"</th><th>"Model"</th><th></th></tr></thead>
                 <tbody>
                     {table.into_iter().map(|e| view! {
@@ -154,6 +168,12 @@ fn ChatBody(
                         {adapters.into_iter().map(|a| view! { <option value=a.id>{a.label}</option> }).collect_view()}
                     </select>
                 </label>
+                {no_adapters.then(|| view! {
+                    <EmptyNote what="adapters">
+                        "No adapters registered yet: " <a href="/train">"train one"</a> ", or "
+                        <a href="/adapters#register">"register an adapter folder"</a> "."
+                    </EmptyNote>
+                })}
                 <div><button type="submit" class="button">"Add"</button></div>
             </ActionForm>
         </details>

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::chat::{load_compare, StartComparison, Vote};
 use crate::components::live::LiveAnswer;
+use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::model::{Arm, CompareView, ComparisonView, Winner};
 
@@ -68,6 +69,8 @@ fn CompareBody(
     let prompt = prompts.get(index).cloned().unwrap_or_default();
     let in_set = !prompts.is_empty();
     let endpoints = v.endpoints.clone();
+    let models = v.endpoints.len();
+    let no_datasets = v.datasets.is_empty();
     let options = move |selected: &str| {
         endpoints
             .iter()
@@ -87,8 +90,14 @@ fn CompareBody(
                         {v.datasets.iter().map(|d| view! { <option value=d.id.clone() selected=d.id == dataset>{d.label.clone()}</option> }).collect_view()}
                     </select>
                 </label>
-                <button type="submit" class="button secondary">"Use these prompts"</button>
+                <button type="submit" class="button secondary" disabled=no_datasets>"Use these prompts"</button>
             </form>
+            {no_datasets.then(|| view! {
+                <EmptyNote what="prompt-datasets">
+                    "No dataset with held-out prompts yet: " <a href="/datasets/new">"build a dataset"</a>
+                    " with a validation share above 0, and its validation prompts can be asked here one by one."
+                </EmptyNote>
+            })}
             <details>
                 <summary>"Or type a set of prompts, one per line"</summary>
                 <form method="get" action="/compare" class="stack" id="typed-set">
@@ -103,6 +112,21 @@ fn CompareBody(
                     <label>"Model A" <select name="model_a" id="model-a">{options(&a)}</select></label>
                     <label>"Model B" <select name="model_b" id="model-b">{options(&b)}</select></label>
                 </div>
+                {match models {
+                    0 => Some(view! {
+                        <EmptyNote what="models">
+                            "No models yet: " <a href="/chat#add-model">"add a model server in Chat"</a> ", or "
+                            <a href="/adapters">"deploy an adapter"</a> "."
+                        </EmptyNote>
+                    }.into_any()),
+                    1 => Some(view! {
+                        <EmptyNote what="second-model">
+                            "Only one model so far: " <a href="/chat#add-model">"add another model server in Chat"</a> ", or "
+                            <a href="/adapters">"deploy an adapter"</a> ", to compare two."
+                        </EmptyNote>
+                    }.into_any()),
+                    _ => None,
+                }}
                 <label class="check-row"><input type="checkbox" name="blind" checked=blind id="blind" />" Blind (shuffle the sides, hide the names until the vote)"</label>
                 {in_set.then(|| view! {
                     <p class="muted" id="prompt-position">{format!("Prompt {} of {}", index + 1, prompts.len())}</p>
@@ -111,7 +135,7 @@ fn CompareBody(
                     <input type="hidden" name="index" value=index.to_string() />
                 })}
                 <label>"Prompt" <textarea name="prompt" rows="3" required id="compare-prompt">{prompt}</textarea></label>
-                <div><button type="submit" class="button" id="compare-go">"Ask both"</button></div>
+                <div><button type="submit" class="button" id="compare-go" disabled={models == 0}>"Ask both"</button></div>
             </ActionForm>
         </section>
         {v.comparison.clone().map(|c| view! { <Sides c vote refresh next=next.clone() /> })}

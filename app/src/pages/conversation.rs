@@ -7,6 +7,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::conversations::{
     get_conversation, SetConversationSatisfaction, SetMessageThumbs,
 };
+use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::format;
 use crate::model::{ConversationDetail, Role};
@@ -87,6 +88,12 @@ pub fn ConversationBody(
                 <button type="submit" class="button secondary">"Clear"</button>
             </ActionForm>
         </section>
+        {c.messages.is_empty().then(|| view! {
+            <EmptyNote what="messages">
+                "This conversation has no messages (its source stored none). New conversations are held in "
+                <a href="/chat">"Chat"</a> "."
+            </EmptyNote>
+        })}
         <ol class="messages">
             {c.messages
                 .into_iter()

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::conversations::list_conversations;
+use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::format;
 use crate::model::ConversationPage;
@@ -88,12 +89,13 @@ fn ConversationTable(page: ConversationPage, searched: Option<String>) -> impl I
             None => view! {
                 <div class="empty" id="empty-state">
                     <h2>"No conversations yet"</h2>
-                    <p>
+                    <EmptyNote what="conversations">
                         "This list shows the conversations garden-eden can learn from. They come from "
                         "your assistant's history (Garden of Eden V3, Open WebUI, ChatGPT exports) once "
-                        "imported, and from chats held here. Each keeps the thumbs and satisfaction you "
-                        "gave, which decide what goes into training."
-                    </p>
+                        <a href="/import">"imported"</a>
+                        ", and from chats held in "<a href="/chat">"Chat"</a>". Each keeps the thumbs and "
+                        "satisfaction you gave, which decide what goes into training."
+                    </EmptyNote>
                     <p><a class="button" href="/import">"Import your history"</a></p>
                 </div>
             }

@@ -7,6 +7,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::datasets::{preview_dataset, ExportDataset};
+use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::format;
 use crate::model::{ExportParams, PreviewView, FORMATS};
@@ -149,8 +150,15 @@ fn PreviewPane(v: PreviewView, params: ExportParams, export: ServerAction<Export
         .map(|(k, v)| (format!("params[{k}]"), v))
         .collect();
     let has_examples = v.written > 0;
+    let no_conversations = v.conversations == 0;
     view! {
         <section class="card count-card">
+            {no_conversations.then(|| view! {
+                <EmptyNote what="conversations">
+                    "No conversations to build from yet: " <a href="/import">"import your history, or load the sample history"</a>
+                    ", and they appear here."
+                </EmptyNote>
+            })}
             <p class="big-count">
                 <span id="passed-count">{v.passed_filter}</span>
                 {format!(" of {} conversations pass", v.conversations)}
@@ -180,7 +188,11 @@ fn PreviewPane(v: PreviewView, params: ExportParams, export: ServerAction<Export
         <section class="card">
             <h2>{format!("Preview ({})", v.format)}</h2>
             {if v.samples.is_empty() {
-                view! { <p class="muted">"No example passes these settings."</p> }.into_any()
+                if no_conversations {
+                    view! { <p class="muted">"Nothing to preview yet."</p> }.into_any()
+                } else {
+                    view! { <p class="muted">"No example passes these settings."</p> }.into_any()
+                }
             } else {
                 v.samples.into_iter().map(|s| view! { <pre class="sample">{s}</pre> }).collect_view().into_any()
             }}

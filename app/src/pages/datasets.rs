@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::datasets::list_datasets;
+use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::format;
 use crate::model::DatasetView;
@@ -32,7 +33,11 @@ pub fn DatasetsPage() -> impl IntoView {
                     Ok(rows) if rows.is_empty() => view! {
                         <div class="empty" id="empty-state">
                             <h2>"No datasets yet"</h2>
-                            <p>"Choose which conversations to train on, check a preview, and export."</p>
+                            <EmptyNote what="datasets">
+                                "A dataset is the training data built from your conversations: "
+                                <a href="/datasets/new">"choose which conversations to train on, check a preview, and export"</a>
+                                ". No conversations yet? " <a href="/import">"Import your history first"</a>"."
+                            </EmptyNote>
                             <p><a class="button" href="/datasets/new">"Build your first dataset"</a></p>
                         </div>
                     }.into_any(),

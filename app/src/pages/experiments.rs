@@ -6,6 +6,7 @@ use leptos_meta::Title;
 
 use crate::api::chat::{list_experiments, PromoteWinner, StartExperiment, StopExperiment};
 use crate::components::charts::{arms_spec, Chart};
+use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::format;
 use crate::model::{ArmReport, ExperimentStatus, Interval, Report};
@@ -38,7 +39,7 @@ pub fn ExperimentsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(v) => view! {
+                        Ok(v) => { let models = v.endpoints.len(); let none_yet = v.experiments.is_empty(); view! {
                         <details class="card" id="new-experiment" open=v.experiments.iter().all(|r| r.experiment.status != ExperimentStatus::Running)>
                             <summary>"Start an experiment"</summary>
                             <ActionForm action=start attr:class="stack">
@@ -50,11 +51,24 @@ pub fn ExperimentsPage() -> impl IntoView {
                                         {v.endpoints.iter().rev().map(|e| view! { <option value=e.id.clone()>{e.name.clone()}</option> }).collect_view()}</select></label>
                                     <label>"Share of conversations to B" <input name="split_b" type="number" min="0.05" max="0.95" step="0.05" value="0.5" /></label>
                                 </div>
-                                <div><button type="submit" class="button" id="start-experiment">"Start"</button></div>
+                                {(models < 2).then(|| view! {
+                                    <EmptyNote what="models">
+                                        {if models == 0 { "No models yet: an experiment needs two. " } else { "Only one model so far: an experiment needs two. " }}
+                                        <a href="/chat#add-model">"Add a model server in Chat"</a> ", or "
+                                        <a href="/adapters">"deploy an adapter"</a> "."
+                                    </EmptyNote>
+                                })}
+                                <div><button type="submit" class="button" id="start-experiment" disabled={models < 2}>"Start"</button></div>
                             </ActionForm>
                         </details>
+                        {none_yet.then(|| view! {
+                            <EmptyNote what="experiments">
+                                "No experiments yet: start one above. While it runs, each new conversation in "
+                                <a href="/chat">"Chat"</a> " goes to one of its two models, and your ratings build the evidence here."
+                            </EmptyNote>
+                        })}
                         {v.experiments.into_iter().map(|r| view! { <ExperimentCard r stop promote /> }).collect_view()}
-                    }.into_any(),
+                    }.into_any() }
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }
             })}

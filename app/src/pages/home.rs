@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::health::get_health;
+use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::format;
 use crate::model::{CheckStatus, Health};
@@ -106,13 +107,21 @@ fn HealthView(health: Health) -> impl IntoView {
                 .collect_view()}
             <li>
                 {if conversations == 0 {
-                    "Your history is empty: conversations you bring in appear under Conversations."
-                        .to_owned()
+                    view! {
+                        <EmptyNote what="conversations">
+                            "Your history is empty: garden-eden learns from your conversations. "
+                            <a href="/import">"Import your history, or load the sample"</a>
+                            ", then build a dataset from it."
+                        </EmptyNote>
+                    }
+                    .into_any()
                 } else {
-                    format!("{conversations} conversations are stored: look through them under Conversations.")
+                    view! {
+                        {format!("{conversations} conversations are stored: look through them, then build a dataset. ")}
+                        <a href="/conversations">"Open Conversations"</a>
+                    }
+                    .into_any()
                 }}
-                " "
-                <a href="/conversations">"Open Conversations"</a>
             </li>
         </ol>
     }

@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::import::{goe_on_this_machine, list_imports, ImportGoeHere, ImportSample};
+use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::error::AppError;
 use crate::format;
@@ -57,7 +58,7 @@ pub fn ImportPage() -> impl IntoView {
             })}
         </Transition>
         <div class="grid-2">
-            <section class="card">
+            <section class="card" id="from-file">
                 <h2>"From a file"</h2>
                 <form method="post" action="/import/upload" enctype="multipart/form-data" class="stack">
                     <label>
@@ -80,7 +81,7 @@ pub fn ImportPage() -> impl IntoView {
                     <button type="submit" class="button">"Import"</button>
                 </form>
             </section>
-            <section class="card">
+            <section class="card" id="sample">
                 <h2>"No history yet?"</h2>
                 <p>
                     "Load a small synthetic history, clearly marked “[sample]”, with thumbs and "
@@ -130,7 +131,12 @@ fn ImportList(rows: Vec<ImportReport>, done: Option<String>) -> impl IntoView {
         })}
         <h2>"Past imports"</h2>
         {if rows.is_empty() {
-            view! { <p class="muted">"Nothing imported yet."</p> }.into_any()
+            view! {
+                <EmptyNote what="imports">
+                    "Nothing imported yet: " <a href="#from-file">"upload a history file"</a> " or "
+                    <a href="#sample">"load the sample history"</a> " above."
+                </EmptyNote>
+            }.into_any()
         } else {
             view! {
                 <table class="table" id="imports">

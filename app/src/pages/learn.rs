@@ -1,5 +1,6 @@
 //! Keep learning: the guide's five steps (new data, merged dataset, next version trained,
-//! registered, A/B tested) as one guided flow.
+//! registered, A/B tested) as one guided flow; the new data is conversations (SFT) or the
+//! judgements since the last export (KTO from thumbs, DPO from side-by-side votes).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -8,6 +9,8 @@ use crate::api::chat::{learn_plan, StartLearning, StartLearningExperiment};
 use crate::components::ErrorBox;
 use crate::format;
 use crate::model::LearnView;
+use crate::pages::train::counts_sentence;
+use garden_types::prefs::{PrefLoss, Stage};
 
 /// The guide's five steps of continual learning as one guided flow.
 #[component]
@@ -21,6 +24,7 @@ pub fn LearnPage() -> impl IntoView {
         <div class="page-head"><h1>"Keep learning"</h1></div>
         <p class="lede">"As new conversations arrive: export what is new, merge it with the last dataset without duplicates, "
             "train the next version (starting from the current adapter), register it, and let an A/B experiment decide. "
+            "As judgements arrive (thumbs, side-by-side votes), a cycle can learn from them instead: KTO or DPO on top of the active adapter. "
             "The new version is promoted only when the experiment says it is better; rollback stays one click away."</p>
         {move || errors().map(|error| view! { <ErrorBox error /> })}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -55,10 +59,31 @@ fn Steps(v: LearnView, start: ServerAction<StartLearning>, experiment: ServerAct
             </li>
             <li class="card">
                 <h2>{format!("3–4 · Train and register version {next}")}</h2>
-                <ActionForm action=start attr:class="inline-form" attr:id="learn-start">
-                    <label class="check-row"><input type="checkbox" name="from_current" checked=true />" Start from the current adapter"</label>
-                    <label>"Max steps (blank: as last time)" <input type="number" name="max_steps" min="1" /></label>
-                    <button type="submit" class="button" id="learn-go">{format!("Export, merge and train {next}")}</button>
+                <ActionForm action=start attr:class="stack" attr:id="learn-start">
+                    <fieldset class="precision" id="learn-stage">
+                        <legend>{format!("What version {next} learns from")}</legend>
+                        <label class="check-row" data-stage="sft"><input type="radio" name="stage" value="sft" checked=true />
+                            <span><strong>{Stage::Sft.label()}</strong>{format!(" · {} new conversations, merged with the previous dataset", v.new_conversations)}</span></label>
+                        {v.preference.iter().filter(|o| o.refusal.is_none()).map(|o| view! {
+                            <label class="check-row" data-stage=o.stage.as_str()><input type="radio" name="stage" value=o.stage.as_str() />
+                                <span><strong>{o.label.clone()}</strong>{format!(" · new since the last export: {}", counts_sentence(o))}<br />
+                                <small>{o.explanation.clone()}" It trains on top of the active adapter."</small></span></label>
+                        }).collect_view()}
+                        {v.preference.iter().filter_map(|o| o.refusal.clone().map(|r| (o.label.clone(), o.stage, r))).map(|(label, stage, refusal)| view! {
+                            <p class="muted" data-unavailable=stage.as_str()>{format!("Not offered yet: {label}. {refusal}.")}</p>
+                        }).collect_view()}
+                    </fieldset>
+                    <div class="row">
+                        <label class="check-row"><input type="checkbox" name="from_current" checked=true />" Start from the current adapter (a preference stage always does)"</label>
+                        <label>"Loss (DPO)"
+                            <select name="pref_loss">
+                                <option value="">"As last time (sigmoid at first)"</option>
+                                {PrefLoss::ALL.into_iter().map(|l| view! { <option value=l.as_str()>{l.as_str()}</option> }).collect_view()}
+                            </select>
+                        </label>
+                        <label>"Max steps (blank: as last time)" <input type="number" name="max_steps" min="1" /></label>
+                    </div>
+                    <div><button type="submit" class="button" id="learn-go">{format!("Export and train {next}")}</button></div>
                 </ActionForm>
                 {v.run.clone().map(|r| view! {
                     <p id="learn-run">"Latest: " <a href=format!("/runs/{}", r.id)>{r.name}</a> {format!(" ({})", r.status)}</p>

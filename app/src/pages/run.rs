@@ -1,5 +1,6 @@
 //! One training run: its status and phase, the live loss and learning-rate charts from the run's
-//! event stream, the trainer's log, and cancel or resume.
+//! event stream (and, for a preference stage, the rewards with their margin, and DPO's accuracy
+//! or KTO's KL), the trainer's log, and cancel or resume.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -8,9 +9,11 @@ use leptos_router::hooks::use_params_map;
 use crate::api::runs::{get_run, CancelRun, ResumeRun};
 #[cfg(feature = "hydrate")]
 use crate::components::charts::merge;
+use crate::components::charts::plot::{ChartSpec, Mark, Series};
 use crate::components::charts::{lr_spec, Chart, LossChart};
 use crate::components::ErrorBox;
 use crate::model::{MetricPoint, ModelProgress, Phase, RunStatus, RunView};
+use garden_types::prefs::Stage;
 
 /// One run, live: loss and eval loss, learning rate, progress with ETA. The browser listens to
 /// `/runs/{id}/events` (a snapshot first, then each point as it is logged).
@@ -56,6 +59,7 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
         let speed = p.as_ref().and_then(|p| p.throughput).map(|t| format!(" · {t:.0} tokens/s")).unwrap_or_default();
         (pct, format!("step {step} of {total} · {pct:.1}% · elapsed {elapsed} · ETA {eta}{speed}"))
     };
+    let stage = run.stage;
     let id_cancel = run.id.clone();
     let id_resume = run.id.clone();
     view! {
@@ -64,6 +68,7 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
             <h1>{run.name.clone()}</h1>
             <span id="run-status" class=move || format!("status {}", status.get())>{move || status.get().as_str()}</span>
         </div>
+        <p class="muted" id="run-stage" data-stage=stage.as_str()>{stage.label()}</p>
         {move || model.get().map(|m| view! { <ModelPhase m active=phase.get() == Some(Phase::Model) && status.get() == RunStatus::Running /> })}
         <section class="card">
             <div class="progress"><div class="progress-bar" style=move || format!("width: {:.1}%", progress().0)></div></div>
@@ -101,6 +106,30 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
                 <h2>"Learning rate"</h2>
                 <Chart spec=Signal::derive(move || points.with(|p| lr_spec(p))) />
             </div>
+            {stage.is_preference().then(|| view! {
+                <div class="chart" id="rewards-chart" data-points=move || points.with(|p| p.iter().filter(|p| p.rewards_margins.is_some()).count().to_string())>
+                    <h2>"Rewards"</h2>
+                    <p class="muted">"The implicit reward of the chosen and of the rejected answers, and their margin: a margin that grows means the model learns to prefer what you preferred."</p>
+                    <Chart spec=Signal::derive(move || points.with(|p| rewards_spec(p))) />
+                </div>
+                {if stage == Stage::Dpo {
+                    view! {
+                        <div class="chart" id="accuracies-chart" data-points=move || points.with(|p| p.iter().filter(|p| p.rewards_accuracies.is_some()).count().to_string())>
+                            <h2>"Accuracy"</h2>
+                            <p class="muted">"The share of pairs whose chosen answer the model rewards more than the rejected one."</p>
+                            <Chart spec=Signal::derive(move || points.with(|p| accuracies_spec(p))) />
+                        </div>
+                    }.into_any()
+                } else {
+                    view! {
+                        <div class="chart" id="kl-chart" data-points=move || points.with(|p| p.iter().filter(|p| p.kl.is_some()).count().to_string())>
+                            <h2>"KL estimate"</h2>
+                            <p class="muted">"How far the model has moved from where it started (KTO's reference point)."</p>
+                            <Chart spec=Signal::derive(move || points.with(|p| kl_spec(p))) />
+                        </div>
+                    }.into_any()
+                }}
+            })}
             <p class="muted" id="live" data-received=move || received.get().to_string()>
                 "Points arrive as the trainer logs them."
             </p>
@@ -111,6 +140,35 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
             <p class="muted path">{format!("Output: {}", run.output_dir)}</p>
         </details>
     }
+}
+
+/// A value of each point, against its step.
+fn by_step(points: &[MetricPoint], value: impl Fn(&MetricPoint) -> Option<f64>) -> Vec<(f64, f64)> {
+    points.iter().filter_map(|p| value(p).map(|v| (p.step as f64, v))).collect()
+}
+
+/// Preference stages: the rewards of the chosen and rejected answers and their margin (training
+/// lines; the margin on the validation pairs as circles).
+fn rewards_spec(points: &[MetricPoint]) -> ChartSpec {
+    ChartSpec::new("Rewards", "step", "reward")
+        .series(Series::new("chosen", 0, Mark::Line, by_step(points, |p| p.rewards_chosen)))
+        .series(Series::new("rejected", 1, Mark::Line, by_step(points, |p| p.rewards_rejected)))
+        .series(Series::new("margin", 2, Mark::Line, by_step(points, |p| p.rewards_margins)))
+        .series(Series::new("eval margin", 3, Mark::Dots, by_step(points, |p| p.eval_rewards_margins)))
+}
+
+/// DPO: the share of pairs ranked as the person ranked them (training, and validation circles).
+fn accuracies_spec(points: &[MetricPoint]) -> ChartSpec {
+    let mut spec = ChartSpec::new("Accuracy", "step", "accuracy")
+        .series(Series::new("accuracy", 0, Mark::Line, by_step(points, |p| p.rewards_accuracies)))
+        .series(Series::new("eval accuracy", 1, Mark::Dots, by_step(points, |p| p.eval_rewards_accuracies)));
+    spec.y_bounds = Some((0.0, 1.0));
+    spec
+}
+
+/// KTO: its estimate of the KL divergence from the reference.
+fn kl_spec(points: &[MetricPoint]) -> ChartSpec {
+    ChartSpec::new("KL estimate", "step", "KL").series(Series::new("KL", 0, Mark::Line, by_step(points, |p| p.kl)))
 }
 
 /// The base model's phase: found locally or in the cache, or its download with bytes, speed and

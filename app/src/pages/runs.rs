@@ -1,4 +1,4 @@
-//! The runs page: every training run with its status, progress and final loss.
+//! The runs page: every training run with what it taught (its stage), status, progress and final loss.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,11 +29,12 @@ pub fn RunsPage() -> impl IntoView {
                     }.into_any(),
                     Ok(rows) => view! {
                         <table class="table" id="runs">
-                            <thead><tr><th>"Run"</th><th>"Status"</th><th class="num">"Steps"</th><th class="num">"Loss"</th><th class="num">"Eval loss"</th><th>"Started"</th></tr></thead>
+                            <thead><tr><th>"Run"</th><th>"Stage"</th><th>"Status"</th><th class="num">"Steps"</th><th class="num">"Loss"</th><th class="num">"Eval loss"</th><th>"Started"</th></tr></thead>
                             <tbody>
                                 {rows.into_iter().map(|r| view! {
                                     <tr data-id=r.id.clone()>
                                         <td><a href=format!("/runs/{}", r.id)>{r.name}</a></td>
+                                        <td class="stage" data-stage=r.stage.as_str() title=r.stage.label()>{r.stage.as_str().to_uppercase()}</td>
                                         <td><span class=format!("status {}", r.status)>{r.status.as_str()}</span></td>
                                         <td class="num">{r.total_steps.map(|s| s.to_string()).unwrap_or_default()}</td>
                                         <td class="num">{r.final_loss.map(|l| format!("{l:.4}")).unwrap_or_default()}</td>

@@ -1,17 +1,20 @@
-//! The training wizard: dataset, base model, LoRA and precision, schedule, the plan reviewed
-//! (memory, time, the YAML), then Train.
+//! The training wizard: what to learn from (a stage offered only when its data exists) and the
+//! dataset, base model, LoRA and precision, schedule (and a preference stage's loss and β), the
+//! plan reviewed (the stage's counts, memory, time, the YAML), then Train.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::datasets::list_datasets;
+use crate::api::datasets::{list_datasets, ExportForStage};
 use crate::api::health::get_health;
-use crate::api::runs::{extra_installs, mlx_available, plan_run, InstallExtra, StartRun};
+use crate::api::runs::{extra_installs, mlx_available, plan_run, stage_options, InstallExtra, StartRun};
+use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::format::url_encode;
-use crate::model::{ExtraStatus, TrainParams};
+use crate::model::{DatasetView, ExtraStatus, TrainParams};
+use garden_types::prefs::{PrefLoss, Stage, StageData};
 
 /// Well-known Ollama tags and the Hugging Face models they correspond to.
 const OLLAMA_TAGS: [(&str, &str); 5] = [
@@ -62,9 +65,12 @@ fn params_from_query() -> impl Fn() -> TrainParams + Copy {
 #[component]
 pub fn TrainPage() -> impl IntoView {
     let params = params_from_query();
-    let datasets = Resource::new(|| (), |_| list_datasets());
+    // A dataset exported from the data step (a preference stage's judgements) is listed at once.
+    let export = ServerAction::<ExportForStage>::new();
+    let datasets = Resource::new(move || export.version().get(), |_| list_datasets());
+    let options = Resource::new(move || export.version().get(), |_| stage_options());
     let plan = Resource::new(params, |p| async move {
-        if p.dataset_id.is_none() { None } else { Some(plan_run(p).await) }
+        if p.dataset_id.is_none() && p.stage.is_none() { None } else { Some(plan_run(p).await) }
     });
     let start = ServerAction::<StartRun>::new();
     let query = use_query_map();
@@ -120,24 +126,10 @@ pub fn TrainPage() -> impl IntoView {
                 <h2>"2 · Data"</h2>
                 <Transition fallback=|| view! { <p class="muted">"Loading datasets…"</p> }>
                     {move || Suspend::new(async move {
-                        let chosen = params().dataset_id;
-                        match datasets.await {
-                            Ok(list) if list.is_empty() => view! {
-                                <p>"No dataset yet: " <a href="/datasets/new">"build one from your conversations"</a>"."</p>
-                            }.into_any(),
-                            Ok(list) => view! {
-                                <label>"Dataset"
-                                    <select name="dataset_id">
-                                        <option value="">"Choose a dataset"</option>
-                                        {list.into_iter().map(|d| {
-                                            let selected = chosen.as_deref() == Some(d.id.as_str());
-                                            let label = format!("{} · {} · {} examples", d.name, d.format, d.examples);
-                                            view! { <option value=d.id.clone() selected=selected>{label}</option> }
-                                        }).collect_view()}
-                                    </select>
-                                </label>
-                            }.into_any(),
-                            Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        let current = params();
+                        match (options.await, datasets.await) {
+                            (Ok(options), Ok(list)) => view! { <DataStep options list current /> }.into_any(),
+                            (Err(error), _) | (_, Err(error)) => view! { <ErrorBox error /> }.into_any(),
                         }
                     })}
                 </Transition>
@@ -237,6 +229,11 @@ pub fn TrainPage() -> impl IntoView {
                     </select>
                     <small>"LLaMA-Factory's own launcher runs it: start garden-eden with FORCE_TORCHRUN=1 NPROC_PER_NODE=<GPUs> (and NNODES, NODE_RANK, MASTER_ADDR for several machines); garden-eden passes them to the trainer."</small>
                 </label>
+                {move || {
+                    let p = params();
+                    let stage = p.stage.clone().unwrap_or_default();
+                    (stage == "dpo" || stage == "kto").then(|| view! { <PreferenceSettings p /> })
+                }}
                 <label>"Troubleshooting"
                     <select name="adjust">
                         <option value="">"No adjustment"</option>
@@ -253,6 +250,34 @@ pub fn TrainPage() -> impl IntoView {
                 </div>
             </div>
         </Form>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let current = params();
+                let offered: Vec<StageData> = options.await.unwrap_or_default().into_iter().filter(|o| o.stage.is_preference() && o.refusal.is_none()).collect();
+                (!offered.is_empty()).then(|| view! {
+                    <section class="card" id="stage-exports" hidden=move || step() != 2>
+                        <h2>"Export your judgements for training"</h2>
+                        <p class="muted">"The wizard exports them from your whole history (duplicates and personal data removed, a tenth held out for validation) and chooses the new dataset here. To choose the filter yourself, build it on "<a href="/datasets/new">"Datasets"</a>"."</p>
+                        {offered.into_iter().map(|o| {
+                            let hidden: Vec<(String, String)> = current.pairs().into_iter().filter(|(k, _)| *k != "stage" && *k != "dataset_id").map(|(k, v)| (format!("params[{k}]"), v)).collect();
+                            let (what, id) = match o.stage {
+                                Stage::Kto => ("Export your thumbs up and down (KTO) and use them", "export-kto"),
+                                _ => ("Export your side-by-side choices as pairs (DPO) and use them", "export-dpo"),
+                            };
+                            view! {
+                                <ActionForm action=export attr:class="inline-form">
+                                    {hidden.into_iter().map(|(k, v)| view! { <input type="hidden" name=k value=v /> }).collect_view()}
+                                    <input type="hidden" name="stage" value=o.stage.as_str() />
+                                    <button type="submit" class="button secondary" id=id>{what}</button>
+                                    <span class="muted">{counts_sentence(&o)}</span>
+                                </ActionForm>
+                            }
+                        }).collect_view()}
+                        {move || export.value().get().and_then(Result::err).map(|error| view! { <ErrorBox error /> })}
+                    </section>
+                })
+            })}
+        </Transition>
         <Transition fallback=|| view! { <p class="muted">"Preparing the review…"</p> }>
             {move || Suspend::new(async move {
                 let current = params();
@@ -260,7 +285,7 @@ pub fn TrainPage() -> impl IntoView {
                     return ().into_any();
                 }
                 match plan.await {
-                    None => view! { <p class="muted">"Choose a dataset (step 2), then review."</p> }.into_any(),
+                    None => view! { <p class="muted">"Choose what to learn from and a dataset (step 2), then review."</p> }.into_any(),
                     Some(Err(error)) => view! { <ErrorBox error /> }.into_any(),
                     Some(Ok(plan)) => {
                         let hidden: Vec<(String, String)> = current.pairs().into_iter().map(|(k, v)| (format!("params[{k}]"), v)).collect();
@@ -275,6 +300,9 @@ pub fn TrainPage() -> impl IntoView {
                                     <ul class="steps" id="backend-notes">{plan.backend_notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul>
                                 })}
                                 <p class="summary" id="precision">{plan.precision.clone()}</p>
+                                {plan.stage.clone().map(|stage| view! {
+                                    <StageReview stage starting=plan.starting_adapter.clone() loss=plan.pref_loss beta=plan.pref_beta />
+                                })}
                                 {plan.trust_remote_code.then(|| view! {
                                     <p class="error-box" id="remote-code">"This run executes Python code that comes with the model (trust_remote_code: true). Go on only if you trust where the model comes from."</p>
                                 })}
@@ -378,4 +406,143 @@ fn MissingExtras(missing: Vec<ExtraStatus>) -> impl IntoView {
             </Transition>
         </div>
     })
+}
+
+/// The stage a dataset of this export format trains (the core's `stage_for`, by format name).
+fn stage_of_format(format: &str) -> Stage {
+    match format {
+        "kto" => Stage::Kto,
+        "pairs" => Stage::Dpo,
+        _ => Stage::Sft,
+    }
+}
+
+/// What a stage has to learn from, in words.
+pub(crate) fn counts_sentence(o: &StageData) -> String {
+    match (o.stage, &o.kto, &o.pairs) {
+        (Stage::Kto, Some(b), _) => format!("{} rated answers: {} up, {} down", o.examples, b.desirable, b.undesirable),
+        (Stage::Dpo, _, Some(p)) => format!("{} pairs: {} from side-by-side votes, {} from thumbs", o.examples, p.from_votes, p.from_thumbs),
+        _ => format!("{} conversations", o.examples),
+    }
+}
+
+/// Step 2: what to learn from (each stage whose data exists, with its sentence and counts; the
+/// others say what they lack) and the dataset, grouped by the stage it trains.
+#[component]
+fn DataStep(options: Vec<StageData>, list: Vec<DatasetView>, current: TrainParams) -> impl IntoView {
+    let offered: Vec<Stage> = options.iter().filter(|o| o.refusal.is_none()).map(|o| o.stage).collect();
+    // The stage asked for, else the chosen dataset's, else the first offered.
+    let chosen_dataset = list.iter().find(|d| current.dataset_id.as_deref() == Some(d.id.as_str()));
+    let chosen = current
+        .stage
+        .as_deref()
+        .and_then(|s| s.parse::<Stage>().ok())
+        .or_else(|| chosen_dataset.map(|d| stage_of_format(&d.format)))
+        .filter(|s| offered.contains(s))
+        .or_else(|| offered.first().copied());
+    let selected = current.dataset_id.clone();
+    view! {
+        <fieldset class="precision" id="stage-choice">
+            <legend>"What to learn from"</legend>
+            {options.iter().filter(|o| o.refusal.is_none()).map(|o| view! {
+                <label class="check-row" data-stage=o.stage.as_str()>
+                    <input type="radio" name="stage" value=o.stage.as_str() checked=chosen == Some(o.stage) />
+                    <span><strong>{o.label.clone()}</strong>{format!(" · {}", counts_sentence(o))}<br /><small>{o.explanation.clone()}</small></span>
+                </label>
+            }).collect_view()}
+            {options.iter().filter_map(|o| o.refusal.clone().map(|r| (o.label.clone(), o.stage, r))).map(|(label, stage, refusal)| view! {
+                <p class="muted" data-unavailable=stage.as_str()>{format!("Not offered yet: {label}. {refusal}.")}</p>
+            }).collect_view()}
+        </fieldset>
+        {if list.is_empty() {
+            view! {
+                <EmptyNote what="datasets">"No dataset yet: " <a href="/datasets/new">"build one from your conversations"</a>
+                    ", or export your judgements below when a preference stage is offered."</EmptyNote>
+            }.into_any()
+        } else {
+            view! {
+                <label>"Dataset"
+                    <select name="dataset_id">
+                        <option value="">"The newest dataset for what you chose to learn from"</option>
+                        {Stage::ALL.into_iter().map(|stage| {
+                            let group: Vec<&DatasetView> = list.iter().filter(|d| stage_of_format(&d.format) == stage).collect();
+                            (!group.is_empty()).then(|| view! {
+                                <optgroup label=format!("For {}", stage.label())>
+                                    {group.into_iter().map(|d| {
+                                        let label = format!("{} · {} · {} examples", d.name, d.format, d.examples);
+                                        view! { <option value=d.id.clone() selected=selected.as_deref() == Some(d.id.as_str())>{label}</option> }
+                                    }).collect_view()}
+                                </optgroup>
+                            })
+                        }).collect_view()}
+                    </select>
+                    <small>"A dataset trains the stage it was exported for: conversations SFT, a KTO export KTO, preference pairs DPO."</small>
+                </label>
+            }.into_any()
+        }}
+    }
+}
+
+/// The preference losses, with what each means.
+const PREF_LOSSES: [(PrefLoss, &str); 3] = [
+    (PrefLoss::Sigmoid, "Sigmoid (DPO): the classic loss; compares with a reference model (the adapter training starts from, or the base), so it needs both in memory"),
+    (PrefLoss::Orpo, "ORPO: also learns the chosen answers themselves; no reference model (less memory, faster)"),
+    (PrefLoss::Simpo, "SimPO: length-normalised, with a target margin; no reference model"),
+];
+
+/// Step 5, for KTO and DPO: the loss (DPO) and β.
+#[component]
+fn PreferenceSettings(p: TrainParams) -> impl IntoView {
+    let dpo = p.stage.as_deref() == Some("dpo");
+    let loss = p.pref_loss.unwrap_or_else(|| PrefLoss::default().as_str().to_owned());
+    let beta = p.pref_beta.unwrap_or_default();
+    view! {
+        <fieldset class="precision" id="pref-choice">
+            <legend>{if dpo { "Preference loss" } else { "KTO" }}</legend>
+            {dpo.then(|| PREF_LOSSES.into_iter().map(|(l, label)| view! {
+                <label class="check-row"><input type="radio" name="pref_loss" value=l.as_str() checked=loss == l.as_str() />{label}</label>
+            }).collect_view())}
+            <label>"β" <input type="number" name="pref_beta" min="0.001" step="0.001" value=beta placeholder="0.1" />
+                <small>"How far the model may move away from where it started: lower lets it move further. 0.1 is usual."</small></label>
+        </fieldset>
+    }
+}
+
+/// The review's stage: what it learns from, the counts, KTO's class weights, DPO's pairs by
+/// source and loss, and the adapter it starts from.
+#[component]
+fn StageReview(stage: StageData, starting: Option<String>, loss: Option<PrefLoss>, beta: Option<f64>) -> impl IntoView {
+    let preference = stage.stage.is_preference();
+    view! {
+        <div id="stage-review" data-stage=stage.stage.as_str()>
+            <p class="summary" id="stage">{format!("Stage: {} · {}", stage.label, counts_sentence(&stage))}</p>
+            {stage.kto.map(|b| view! {
+                <p class="summary" id="kto-balance">{format!(
+                    "Class weights, so both weigh the same in total: kto_chosen_weight {} (×{} up) · kto_rejected_weight {} (×{} down)",
+                    b.chosen_weight, b.desirable, b.rejected_weight, b.undesirable
+                )}</p>
+            })}
+            {stage.pairs.map(|p| view! {
+                <p class="summary" id="pairs-sources">{format!(
+                    "Pairs by source: {} from side-by-side votes, {} from thumbs (answers to the same prompt rated up and down). \
+                     Of {} votes, {} were ties and {} \u{201c}both bad\u{201d} (no pair); {} had the same answer on both sides.",
+                    p.from_votes, p.from_thumbs, p.votes, p.ties, p.both_bad, p.same_answers
+                )}</p>
+            })}
+            {(loss.is_some() || beta.is_some()).then(|| view! {
+                <p class="summary" id="pref-loss">{format!(
+                    "{}β {}{}",
+                    loss.map(|l| format!("Loss: {} · ", l.as_str())).unwrap_or_default(),
+                    beta.map(|b| b.to_string()).unwrap_or_default(),
+                    if loss.is_some_and(PrefLoss::reference_free) { " · no reference model" } else { "" }
+                )}</p>
+            })}
+            {(preference || starting.is_some()).then(|| view! {
+                <p class="summary" id="starting-adapter">{match &starting {
+                    Some(a) => format!("Starts from the adapter {a}"),
+                    None => "Starts from the base model: no active adapter was trained on it (the usual recipe trains SFT first, then preferences on top)".to_owned(),
+                }}</p>
+            })}
+        </div>
+    }
 }

@@ -624,3 +624,368 @@ pub fn unused_judgements(conn: &Connection) -> Result<(u64, u64)> {
     )?;
     Ok((votes as u64, thumbs as u64))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversations::{store, NewConversation, NewMessage, Role};
+    use crate::db::Db;
+    use crate::infer::{self, NewEndpoint};
+
+    const DAY: i64 = 86_400_000;
+
+    fn no_curation() -> Curation {
+        Curation { dedupe: false, scrub_pii: false, validation_ratio: 0.0, seed: 1 }
+    }
+
+    fn studio_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("db.sqlite3")).unwrap();
+        (dir, db)
+    }
+
+    /// Two models to compare, and their ids.
+    fn endpoints(db: &Db) -> (String, String) {
+        db.with_conn(|c| {
+            let add = |c: &mut Connection, name: &str| {
+                infer::add_endpoint(
+                    c,
+                    NewEndpoint { name: name.into(), kind: "openai".into(), url: "http://127.0.0.1:9".into(), model: format!("{name}:1"), adapter_id: None },
+                )
+                .map(|e| e.id)
+            };
+            Ok((add(c, "base")?, add(c, "eden")?))
+        })
+        .unwrap()
+    }
+
+    /// A comparison with both answers in, voted `winner` (or not voted) at `at`.
+    fn vote(db: &Db, ends: &(String, String), id: &str, prompt: &str, a: &str, b: &str, winner: Option<&str>, at: i64) {
+        let (ea, eb) = ends.clone();
+        let (id, prompt, a, b, winner) = (id.to_owned(), prompt.to_owned(), a.to_owned(), b.to_owned(), winner.map(str::to_owned));
+        db.with_conn(move |c| {
+            c.execute(
+                "INSERT INTO votes (id, prompt, endpoint_a, endpoint_b, answer_a, answer_b, left_arm, blind, winner, created_at, voted_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'b', 1, ?7, ?8, ?9)",
+                params![id, prompt, ea, eb, a, b, winner, at - 1000, winner.as_ref().map(|_| at)],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    fn msg(role: Role, content: &str, thumbs: Option<i8>, at: i64) -> NewMessage {
+        NewMessage { role, content: content.into(), created_at: at, model: None, thumbs }
+    }
+
+    /// A conversation: an optional system prompt, then (question, answer, thumbs) exchanges.
+    fn conversation(db: &Db, r: &str, system: Option<&str>, turns: &[(&str, &str, Option<i8>)], at: i64) {
+        let mut messages: Vec<NewMessage> = system.map(|s| msg(Role::System, s, None, at)).into_iter().collect();
+        for (u, a, t) in turns {
+            messages.push(msg(Role::User, u, None, at));
+            messages.push(msg(Role::Assistant, a, *t, at));
+        }
+        let c = NewConversation { source_ref: r.into(), title: r.into(), created_at: at, messages, satisfaction: None };
+        db.with_conn(move |conn| {
+            let tx = conn.transaction()?;
+            store(&tx, "test", None, vec![c])?;
+            tx.commit()?;
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    fn pairs_of(db: &Db, filter: &DataFilter, curation: &Curation) -> (Counts, Vec<Value>) {
+        let p = db.with_conn(|c| preview(c, Format::Pairs, filter, curation, 1000)).unwrap();
+        let pairs = p.samples.iter().map(|s| serde_json::from_str(s).unwrap()).collect();
+        (p.counts, pairs)
+    }
+
+    fn find<'a>(pairs: &'a [Value], question: &str) -> Vec<&'a Value> {
+        pairs.iter().filter(|p| p["messages"].as_array().unwrap().last().unwrap()["content"] == question).collect()
+    }
+
+    #[test]
+    fn a_vote_chooses_the_winner_over_the_loser_and_ties_teach_nothing() {
+        let (_dir, db) = studio_db();
+        let ends = endpoints(&db);
+        vote(&db, &ends, "v-a", "Name a colour.", "Blue, like the sky.", "Seven.", Some("a"), 5 * DAY);
+        vote(&db, &ends, "v-b", "Say hello politely.", "hey", "Hello, and welcome!", Some("b"), 6 * DAY);
+        vote(&db, &ends, "v-tie", "Pick a fruit.", "Apple.", "Pear.", Some("tie"), 7 * DAY);
+        vote(&db, &ends, "v-bad", "Add two and two.", "Five.", "Three.", Some("both_bad"), 8 * DAY);
+        vote(&db, &ends, "v-same", "Spell cat.", "C-A-T", " C-A-T ", Some("a"), 9 * DAY);
+        vote(&db, &ends, "v-open", "Not voted yet.", "One.", "Two.", None, 10 * DAY);
+
+        let (counts, pairs) = pairs_of(&db, &DataFilter::default(), &no_curation());
+        assert_eq!(pairs.len(), 2, "{pairs:#?}");
+        let p = counts.pairs.clone().unwrap();
+        assert_eq!((p.votes, p.ties, p.both_bad, p.same_answers), (5, 1, 1, 1), "the open comparison is no vote: {p:?}");
+        assert_eq!((p.candidates_from_votes, p.from_votes, p.from_thumbs), (2, 2, 0));
+        assert_eq!(counts.written, 2);
+
+        // Newest judgement first: v-b, then v-a.
+        let b = &pairs[0];
+        assert_eq!(b["messages"], json!([{"role": "user", "content": "Say hello politely."}]), "the shared history ends on the user turn");
+        assert_eq!(b["chosen"], json!({"role": "assistant", "content": "Hello, and welcome!"}));
+        assert_eq!(b["rejected"], json!({"role": "assistant", "content": "hey"}));
+        assert_eq!(b["source"], "vote");
+        let a = &pairs[1];
+        assert_eq!(a["chosen"]["content"], "Blue, like the sky.");
+        assert_eq!(a["rejected"]["content"], "Seven.");
+        for q in ["Pick a fruit.", "Add two and two.", "Spell cat.", "Not voted yet."] {
+            assert!(find(&pairs, q).is_empty(), "{q} gives no pair");
+        }
+    }
+
+    #[test]
+    fn a_vote_cast_through_compare_becomes_a_pair() {
+        let (_dir, db) = studio_db();
+        let ends = endpoints(&db);
+        vote(&db, &ends, "v", "Which is better?", "This one.", "That one.", None, DAY);
+        db.with_conn(|c| crate::compare::vote(c, "v", crate::compare::Winner::B)).unwrap();
+        let (_, pairs) = pairs_of(&db, &DataFilter::default(), &no_curation());
+        assert_eq!(pairs.len(), 1);
+        assert_eq!((pairs[0]["chosen"]["content"].as_str(), pairs[0]["rejected"]["content"].as_str()), (Some("That one."), Some("This one.")));
+    }
+
+    #[test]
+    fn answers_to_the_same_prompt_rated_up_and_down_make_pairs() {
+        let (_dir, db) = studio_db();
+        // The same question asked twice (two models, or asked again), one answer up, one down.
+        conversation(&db, "q1-good", Some("You are kind."), &[("How do I boil an egg?", "Simmer it nine minutes.", Some(1))], DAY);
+        conversation(&db, "q1-bad", Some("You are kind."), &[("How do I boil an egg?", "Microwave it whole.", Some(-1))], 2 * DAY);
+        // The same question with another system prompt is another prompt: no pair with the above.
+        conversation(&db, "q1-other-system", Some("You are terse."), &[("How do I boil an egg?", "Boil it.", Some(-1))], 3 * DAY);
+        // Multi-turn: the same history before the rated answers.
+        let hello = ("Hi there, can you help?", "Of course, what do you need?", None);
+        conversation(&db, "trip-good", None, &[hello, ("Plan a trip to Jeju.", "Day 1: Seongsan; day 2: Hallasan.", Some(1))], 4 * DAY);
+        conversation(&db, "trip-bad", None, &[hello, ("Plan a trip to Jeju.", "Go somewhere else.", Some(-1))], 5 * DAY);
+        // A different history before the same question: another prompt.
+        conversation(&db, "trip-other", None, &[("Hello!", "Hi!", None), ("Plan a trip to Jeju.", "Stay home.", Some(-1))], 6 * DAY);
+        // Only ups for this one: nothing to prefer.
+        conversation(&db, "only-up-1", None, &[("Is snow white?", "Usually.", Some(1))], 7 * DAY);
+        conversation(&db, "only-up-2", None, &[("Is snow white?", "Mostly, yes.", Some(1))], 8 * DAY);
+        // Rated up and down but the same text: no preference.
+        conversation(&db, "same-1", None, &[("Say yes.", "Yes.", Some(1))], 9 * DAY);
+        conversation(&db, "same-2", None, &[("Say yes.", "Yes.", Some(-1))], 10 * DAY);
+
+        let (counts, pairs) = pairs_of(&db, &DataFilter::default(), &no_curation());
+        let p = counts.pairs.clone().unwrap();
+        assert_eq!(p.rated_answers, 10);
+        assert_eq!(p.prompts_up_and_down, 3, "egg, trip and yes: {p:?}");
+        assert_eq!((p.from_thumbs, p.from_votes, p.votes), (2, 0, 0), "{pairs:#?}");
+
+        let egg = find(&pairs, "How do I boil an egg?");
+        assert_eq!(egg.len(), 1);
+        assert_eq!(
+            egg[0]["messages"],
+            json!([{"role": "system", "content": "You are kind."}, {"role": "user", "content": "How do I boil an egg?"}])
+        );
+        assert_eq!(egg[0]["chosen"], json!({"role": "assistant", "content": "Simmer it nine minutes."}));
+        assert_eq!(egg[0]["rejected"], json!({"role": "assistant", "content": "Microwave it whole."}));
+        assert_eq!(egg[0]["source"], "thumbs");
+
+        let trip = find(&pairs, "Plan a trip to Jeju.");
+        assert_eq!(trip.len(), 1, "the answer after another history is not paired");
+        assert_eq!(
+            trip[0]["messages"],
+            json!([
+                {"role": "user", "content": "Hi there, can you help?"},
+                {"role": "assistant", "content": "Of course, what do you need?"},
+                {"role": "user", "content": "Plan a trip to Jeju."}
+            ])
+        );
+        assert_eq!(trip[0]["chosen"]["content"], "Day 1: Seongsan; day 2: Hallasan.");
+        assert_eq!(trip[0]["rejected"]["content"], "Go somewhere else.");
+        assert!(find(&pairs, "Is snow white?").is_empty() && find(&pairs, "Say yes.").is_empty());
+        // Every pair is in LLaMA-Factory's ranking shape: a conversation ending on a user turn.
+        for pair in &pairs {
+            let messages = pair["messages"].as_array().unwrap();
+            assert_eq!(messages.last().unwrap()["role"], "user");
+            assert_eq!((pair["chosen"]["role"].as_str(), pair["rejected"]["role"].as_str()), (Some("assistant"), Some("assistant")));
+        }
+    }
+
+    #[test]
+    fn the_filter_dedupe_scrub_and_limit_apply_to_pairs() {
+        let (_dir, db) = studio_db();
+        let ends = endpoints(&db);
+        vote(&db, &ends, "pii", "Mail me at jane.doe@example.com please", "Sure, I will write to jane.doe@example.com.", "No.", Some("a"), 10 * DAY);
+        vote(&db, &ends, "dup-1", "Write a haiku about rain.", "Soft rain on the roof.", "Rain is wet.", Some("a"), 9 * DAY);
+        vote(&db, &ends, "dup-2", "Write a haiku about rain.", "Soft rain on the roof.", "Rain is wet.", Some("a"), 8 * DAY);
+        vote(&db, &ends, "near", "write a haiku about rain", "soft rain on the roof", "rain is wet", Some("a"), 7 * DAY);
+        vote(&db, &ends, "short", "Hi", "Hello there, friend!", "Yo.", Some("a"), 6 * DAY);
+        vote(&db, &ends, "old", "What is the capital of France?", "Paris.", "Lyon.", Some("a"), DAY);
+
+        let curation = Curation { validation_ratio: 0.0, ..Curation::default() };
+        let (counts, pairs) = pairs_of(&db, &DataFilter::default(), &curation);
+        assert_eq!((counts.exact_duplicates, counts.near_duplicates), (1, 1), "{counts:?}");
+        assert_eq!(counts.written, 4);
+        let pii = &pairs[0];
+        assert_eq!(pii["messages"][0]["content"], "Mail me at [EMAIL] please");
+        assert_eq!(pii["chosen"]["content"], "Sure, I will write to [EMAIL].");
+        assert_eq!(counts.pii.email, 2);
+
+        // Length: every text of the pair (prompt, chosen, rejected).
+        let (counts, pairs) = pairs_of(&db, &DataFilter { min_message_length: Some(4), ..Default::default() }, &no_curation());
+        assert!(find(&pairs, "Hi").is_empty());
+        assert!(find(&pairs, "Mail me at jane.doe@example.com please").is_empty(), "its rejected answer \"No.\" is too short");
+        assert_eq!(counts.pairs.as_ref().unwrap().filtered, 2);
+        // Dates: the vote's time.
+        let (_, pairs) = pairs_of(&db, &DataFilter { until: Some(2 * DAY), ..Default::default() }, &no_curation());
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0]["chosen"]["content"], "Paris.");
+        // The limit keeps the newest.
+        let (counts, pairs) = pairs_of(&db, &DataFilter { limit: Some(2), ..Default::default() }, &no_curation());
+        assert_eq!(pairs.len(), 2);
+        assert!(counts.limited);
+        assert_eq!(pairs[0]["chosen"]["content"], "Sure, I will write to jane.doe@example.com.", "PII kept when not scrubbing");
+        // min_turns counts the prompt's exchanges: every vote is one.
+        let (_, pairs) = pairs_of(&db, &DataFilter { min_turns: Some(2), ..Default::default() }, &no_curation());
+        assert!(pairs.is_empty());
+
+        // The satisfaction filters do not apply to pairs, and say so.
+        for (filter, field) in [
+            (DataFilter { min_satisfaction: Some(0.5), ..Default::default() }, "min_satisfaction"),
+            (DataFilter { positive_only: true, ..Default::default() }, "positive_only"),
+            (DataFilter { exclude_negative: true, ..Default::default() }, "exclude_negative"),
+        ] {
+            let err = db.with_conn(|c| preview(c, Format::Pairs, &filter, &no_curation(), 0)).unwrap_err();
+            assert!(matches!(&err, Error::Invalid { field: f, .. } if f == field), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_validation_split_keeps_each_prompt_on_one_side() {
+        let (_dir, db) = studio_db();
+        let ends = endpoints(&db);
+        let mut n = 0;
+        for q in 0..20 {
+            for k in 0..3 {
+                n += 1;
+                vote(&db, &ends, &format!("v{q}-{k}"), &format!("Question number {q}?"), &format!("A good answer {k} to {q}."), &format!("A bad answer {k}."), Some("a"), n * 1000);
+            }
+        }
+        let mut sink = Collect(Vec::new());
+        let curation = Curation { validation_ratio: 0.3, ..Curation::default() };
+        let built = db.with_conn(|c| run(c, &DataFilter::default(), &curation, &mut sink, &mut |_, _| {})).unwrap();
+        assert_eq!(built.counts.written, 60);
+        assert!(built.counts.validation > 0 && built.counts.train > 0, "{:?}", built.counts);
+        assert_eq!(built.counts.validation + built.counts.train, 60);
+        let mut side: HashMap<String, bool> = HashMap::new();
+        for (text, validation) in &sink.0 {
+            let v: Value = serde_json::from_str(text).unwrap();
+            let q = v["messages"][0]["content"].as_str().unwrap().to_owned();
+            assert_eq!(*side.entry(q.clone()).or_insert(*validation), *validation, "{q} is on both sides");
+        }
+        assert_eq!(built.judgements.len(), 60);
+        assert_eq!(built.judgements.iter().filter(|j| j.validation).count() as u64, built.counts.validation);
+    }
+
+    struct Collect(Vec<(String, bool)>);
+
+    impl Sink for Collect {
+        fn write(&mut self, bytes: &[u8], validation: bool) -> Result<()> {
+            self.0.push((String::from_utf8(bytes.to_vec()).unwrap(), validation));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_export_writes_both_splits_with_ranking_entries_and_records_its_judgements() {
+        let (dir, db) = studio_db();
+        let ends = endpoints(&db);
+        for i in 0..12 {
+            vote(&db, &ends, &format!("v{i}"), &format!("Prompt {i}: tell me something."), &format!("Something true about {i}."), &format!("Nothing {i}."), Some(if i % 2 == 0 { "a" } else { "b" }), (i + 1) * DAY);
+        }
+        vote(&db, &ends, "tie", "A tie.", "x", "y", Some("tie"), 20 * DAY);
+        conversation(&db, "up", None, &[("Ask once more?", "The better answer.", Some(1))], 21 * DAY);
+        conversation(&db, "down", None, &[("Ask once more?", "The worse answer.", Some(-1))], 22 * DAY);
+        conversation(&db, "lonely", None, &[("Unpaired?", "Rated alone.", Some(1))], 23 * DAY);
+        assert_eq!(db.with_conn(|c| unused_judgements(c)).unwrap(), (12, 3));
+
+        let request = ExportRequest {
+            name: Some("prefs".into()),
+            format: Format::Pairs,
+            filter: DataFilter::default(),
+            curation: Curation { validation_ratio: 0.3, seed: 3, ..Curation::default() },
+            output: None,
+        };
+        let ds = db.with_conn(|c| export(c, dir.path(), &request, &mut |_, _| {})).unwrap();
+        assert_eq!((ds.format, ds.name.as_str(), ds.examples), (Format::Pairs, "prefs", 13));
+        let p = ds.counts.pairs.clone().unwrap();
+        assert_eq!((p.from_votes, p.from_thumbs, p.ties), (12, 1, 1), "the metadata counts pairs by source");
+        let read = |path: &str| -> Vec<Value> {
+            std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        };
+        let train = read(&ds.path);
+        let val = read(ds.validation_path.as_deref().expect("a validation split"));
+        assert_eq!((train.len() as u64, val.len() as u64), (ds.examples - ds.validation, ds.validation));
+        assert!(!val.is_empty() && !train.is_empty());
+
+        let info: Value = serde_json::from_str(&std::fs::read_to_string(&ds.dataset_info).unwrap()).unwrap();
+        let folder = Path::new(&ds.path).parent().unwrap();
+        for (key, file) in [("prefs", Path::new(&ds.path)), ("prefs_val", Path::new(ds.validation_path.as_deref().unwrap()))] {
+            let entry = &info[key];
+            assert_eq!(entry["ranking"], true, "{key}");
+            assert_eq!(entry["formatting"], "sharegpt");
+            assert_eq!(entry["file_name"], file.file_name().unwrap().to_str().unwrap());
+            assert_eq!(entry["columns"], json!({"messages": "messages", "chosen": "chosen", "rejected": "rejected"}));
+            assert_eq!(entry["tags"]["assistant_tag"], "assistant");
+            assert_eq!(file.parent().unwrap(), folder);
+        }
+        let meta: Value = serde_json::from_str(&std::fs::read_to_string(folder.join("prefs.meta.json")).unwrap()).unwrap();
+        assert_eq!(meta["dataset"]["counts"]["pairs"]["from_votes"], 12);
+        assert_eq!(meta["judgements"], 14);
+
+        // The lineage: every vote that gave a pair, and both rated answers of the thumbs pair.
+        let judgements = db.with_conn(|c| judgements(c, &ds.id)).unwrap();
+        assert_eq!(judgements.len(), 14);
+        assert_eq!(judgements.iter().filter(|j| j.kind == JudgementKind::Vote).count(), 12);
+        assert!(!judgements.iter().any(|j| j.id == "tie"));
+        assert_eq!(judgements.iter().filter(|j| j.validation).count() as u64, val.iter().map(|p| if p["source"] == "vote" { 1 } else { 2 }).sum::<u64>());
+        let thumbs: Vec<String> = judgements.iter().filter(|j| j.kind == JudgementKind::Thumbs).map(|j| j.id.clone()).collect();
+        let contents: Vec<String> = db
+            .with_conn(|c| {
+                let mut out = Vec::new();
+                for id in &thumbs {
+                    out.push(c.query_row("SELECT content FROM messages WHERE id = ?1", [id], |r| r.get(0))?);
+                }
+                Ok(out)
+            })
+            .unwrap();
+        let mut contents = contents;
+        contents.sort();
+        assert_eq!(contents, ["The better answer.", "The worse answer."]);
+        // What a next cycle would add: the tie (no pair) is not counted, the lonely thumb is.
+        assert_eq!(db.with_conn(|c| unused_judgements(c)).unwrap(), (0, 1));
+        assert_eq!(db.with_conn(|c| get(c, &ds.id)).unwrap(), ds);
+    }
+
+    #[test]
+    fn no_pair_is_a_clear_error_and_writes_nothing() {
+        let (dir, db) = studio_db();
+        let ends = endpoints(&db);
+        vote(&db, &ends, "tie", "Pick a fruit.", "Apple.", "Pear.", Some("tie"), DAY);
+        vote(&db, &ends, "bad", "Add two and two.", "Five.", "Three.", Some("both_bad"), 2 * DAY);
+        conversation(&db, "up", None, &[("Is snow white?", "Usually.", Some(1))], 3 * DAY);
+        let out = dir.path().join("out");
+        let request = ExportRequest {
+            name: Some("nothing".into()),
+            format: Format::Pairs,
+            filter: DataFilter::default(),
+            curation: Curation::default(),
+            output: Some(out.join("nothing.jsonl")),
+        };
+        let err = db.with_conn(|c| export(c, dir.path(), &request, &mut |_, _| {})).unwrap_err();
+        assert!(matches!(&err, Error::Invalid { field, .. } if field == "pairs"), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("2 side-by-side votes (1 ties, 1 both bad)"), "{text}");
+        assert!(text.contains("1 rated answers (0 prompts with an answer rated up and another rated down)"), "{text}");
+        assert!(text.contains("vote for the better answer in Compare") && text.contains("one up and one down"), "{text}");
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "no half-written or temporary file");
+        assert!(db.with_conn(|c| list(c)).unwrap().is_empty());
+        let recorded: i64 = db.with_conn(|c| Ok(c.query_row("SELECT COUNT(*) FROM dataset_judgements", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(recorded, 0);
+    }
+}

@@ -11,13 +11,15 @@ use serde::{Deserialize, Serialize};
 pub use garden_types::runs::{BackendPlan, MemoryPlan, TrainParams, TrainPlan};
 
 use super::backends::{launch, Backend};
-use super::config::{Adjustment, TrainConfig, ZeroStage};
+use super::config::{Adjustment, Stage, TrainConfig, ZeroStage};
 use super::estimate::{human_bytes, recommend, verdict_for, ModelShape, Target, Verdict};
 use super::extras::{self, ExtraStatus};
 use super::runs::{self, Run};
 use super::supervisor::{NewRun, Supervisor};
 use crate::error::{Error, Result};
-use crate::export::Dataset;
+use super::prefs::{self, StageData};
+use crate::export::{Curation, DataFilter, Dataset, ExportRequest, Format};
+use rusqlite::Connection;
 use crate::hardware::Hardware;
 use crate::Studio;
 
@@ -219,11 +221,30 @@ pub struct Prepared {
     pub stage: super::prefs::StageData,
 }
 
+/// The form's dataset: the one chosen, or, when only a stage is, the newest dataset that stage
+/// trains on (a KTO export for KTO, a pairs export for DPO, any other export for SFT).
+pub fn chosen_dataset(conn: &Connection, p: &TrainParams) -> Result<Dataset> {
+    if let Some(id) = text(&p.dataset_id) {
+        return crate::export::get(conn, id);
+    }
+    let Some(stage) = text(&p.stage).map(str::parse::<Stage>).transpose()? else {
+        return Err(Error::invalid("dataset", "choose a dataset"));
+    };
+    crate::export::list(conn)?.into_iter().find(|d| prefs::stage_for(d.format) == stage).ok_or_else(|| {
+        let (what, how) = match stage {
+            Stage::Sft => ("no dataset of conversations yet", "build one on Datasets (New dataset)"),
+            Stage::Kto => ("no KTO dataset yet", "export your thumbs up and down (the wizard's data step, or Datasets with format kto)"),
+            Stage::Dpo => ("no preference pairs dataset yet", "export your side-by-side votes as pairs (the wizard's data step, or Datasets with format pairs)"),
+        };
+        Error::invalid("dataset", format!("stage {} needs a dataset, and there is {what}: {how}", stage.as_str()))
+    })
+}
+
 /// The form → checked settings for its dataset: the base model (the tiny demo model is made on
 /// first use: the review needs its shape), the settings, and the precision for the planned GPU.
 pub async fn prepare(studio: &Studio, p: &TrainParams) -> Result<Prepared> {
-    let dataset_id = text(&p.dataset_id).ok_or_else(|| Error::invalid("dataset", "choose a dataset"))?.to_owned();
-    let dataset = studio.db().call(move |c| crate::export::get(c, &dataset_id)).await?;
+    let form = p.clone();
+    let dataset = studio.db().call(move |c| chosen_dataset(c, &form)).await?;
     let base = if text(&p.model_kind) == Some("tiny") {
         TrainConfig::tiny_demo(super::ensure_tiny_model(studio.settings()).await?.to_string_lossy())
     } else {
@@ -333,7 +354,15 @@ pub async fn review(studio: &Studio, p: &TrainParams) -> Result<TrainPlan> {
     } else {
         config.to_yaml(hardware.device())
     };
+    let preference = config.stage.is_preference();
+    let starting_adapter = match config.adapter_name_or_path.clone() {
+        Some(path) => Some(studio.db().call(move |c| adapter_label(c, &path)).await?),
+        None => None,
+    };
     Ok(TrainPlan {
+        starting_adapter,
+        pref_loss: (config.stage == Stage::Dpo).then_some(config.pref_loss),
+        pref_beta: preference.then_some(config.pref_beta),
         yaml,
         backend: config.backend.label().to_owned(),
         backend_notes: if mlx { super::mlx::limitations(&config) } else { Vec::new() },
@@ -349,6 +378,162 @@ pub async fn review(studio: &Studio, p: &TrainParams) -> Result<TrainPlan> {
         missing_extras: missing_extras(&studio.settings().python_path(), &config).await,
         stage: Some(stage),
     })
+}
+
+/// An adapter folder as people know it: `name version` when it is registered, else the folder.
+fn adapter_label(conn: &Connection, path: &Path) -> Result<String> {
+    let found = crate::adapters::list(conn)?.into_iter().find(|a| Path::new(&a.path) == path);
+    Ok(found.map_or_else(|| path.display().to_string(), |a| format!("{} ({})", a.label(), a.path)))
+}
+
+/// The export format a stage's data is made with from the history: OpenAI messages for SFT (one
+/// example per conversation), KTO's for KTO, preference pairs for DPO.
+pub fn history_format(stage: Stage) -> Format {
+    match stage {
+        Stage::Sft => Format::Openai,
+        Stage::Kto => Format::Kto,
+        Stage::Dpo => Format::Pairs,
+    }
+}
+
+/// What the history holds for `stage` (from `since`, Unix ms, when given), and, when it could not
+/// train, why and what to do:
+/// - SFT: the conversations with an answer (the dataset's filter then chooses among them);
+/// - KTO: the answers rated up and down (a conversation rated only as a whole counts once, by
+///   its satisfaction), and the class weights they give; counted in SQL, before duplicates are
+///   dropped (the review counts the exported file exactly);
+/// - DPO: the pairs a pairs export with the default curation would write, by source (the
+///   export's own pipeline, nothing written), at least [`prefs::MIN_PAIRS`] for training.
+pub fn history_stage_data(conn: &Connection, stage: Stage, since: Option<i64>) -> Result<StageData> {
+    let from = since.unwrap_or(i64::MIN);
+    let whence = if since.is_some() { "what came since the last export" } else { "your history" };
+    let mut data = StageData {
+        stage,
+        label: stage.label().to_owned(),
+        explanation: stage.explanation().to_owned(),
+        examples: 0,
+        kto: None,
+        pairs: None,
+        refusal: None,
+    };
+    match stage {
+        Stage::Sft => {
+            let n: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM conversations c WHERE c.created_at >= ?1
+                    AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.role = 'assistant')",
+                [from],
+                |r| r.get(0),
+            )?;
+            data.examples = n as u64;
+            if n == 0 {
+                data.refusal = Some(format!(
+                    "no conversation with an answer to learn from in {whence}: import your history (Import) or chat, \
+                     then build a dataset (Datasets)"
+                ));
+            }
+        }
+        Stage::Kto => {
+            let (up, down): (i64, i64) = conn.query_row(
+                "SELECT COALESCE(SUM(f.thumbs = 1), 0), COALESCE(SUM(f.thumbs = -1), 0)
+                   FROM feedback f JOIN messages m ON m.id = f.message_id JOIN conversations c ON c.id = m.conversation_id
+                  WHERE f.thumbs IS NOT NULL AND m.role = 'assistant' AND c.created_at >= ?1",
+                [from],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let (whole_up, whole_down): (i64, i64) = conn.query_row(
+                &format!(
+                    "SELECT COALESCE(SUM(s >= 0.5), 0), COALESCE(SUM(s < 0.5), 0) FROM (
+                        SELECT {} AS s FROM conversations c WHERE c.created_at >= ?1
+                           AND NOT EXISTS (SELECT 1 FROM feedback g WHERE g.conversation_id = c.id AND g.thumbs IS NOT NULL)
+                           AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.role = 'assistant'))
+                      WHERE s IS NOT NULL",
+                    crate::conversations::SCORE_SQL
+                ),
+                [from],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let b = prefs::balance((up + whole_up) as u64, (down + whole_down) as u64);
+            data.examples = b.desirable + b.undesirable;
+            if b.desirable == 0 || b.undesirable == 0 {
+                let missing = if b.desirable == 0 { "up" } else { "down" };
+                data.refusal = Some(format!(
+                    "KTO needs answers rated up and answers rated down, and {whence} has {} rated up and {} rated \
+                     down: rate some answers {missing} (Chat, or a conversation's page)",
+                    b.desirable, b.undesirable
+                ));
+            }
+            data.kto = Some(b);
+        }
+        Stage::Dpo => {
+            let filter = DataFilter { since, ..DataFilter::default() };
+            let preview = crate::export::preview(conn, Format::Pairs, &filter, &Curation::default(), 0)?;
+            let c = &preview.counts;
+            let pairs = c.pairs.clone().unwrap_or_default();
+            data.examples = c.written;
+            if c.train < prefs::MIN_PAIRS {
+                data.refusal = Some(format!(
+                    "DPO needs at least {} preference pairs for training, and {whence} gives {} ({} from votes, {} from \
+                     thumbs; {} votes were ties or \"both bad\"): vote for the better answer in Compare, or rate two answers \
+                     to the same question one up and one down",
+                    prefs::MIN_PAIRS,
+                    c.train,
+                    pairs.from_votes,
+                    pairs.from_thumbs,
+                    pairs.ties + pairs.both_bad
+                ));
+            }
+            data.pairs = Some(pairs);
+        }
+    }
+    Ok(data)
+}
+
+/// What the wizard's data step offers, a stage each: what the history holds for it (see
+/// [`history_stage_data`]) or, when that cannot train, an earlier export that can (the newest).
+/// A stage with `refusal` set is not offered; its refusal says why.
+pub fn stage_options(conn: &Connection) -> Result<Vec<StageData>> {
+    let datasets = crate::export::list(conn)?;
+    Stage::ALL
+        .into_iter()
+        .map(|stage| {
+            let history = history_stage_data(conn, stage, None)?;
+            if history.refusal.is_none() {
+                return Ok(history);
+            }
+            for d in datasets.iter().filter(|d| prefs::stage_for(d.format) == stage) {
+                match prefs::stage_data(stage, d) {
+                    Ok(data) if data.refusal.is_none() => return Ok(data),
+                    // An export whose file is gone or unreadable is simply not offered.
+                    _ => continue,
+                }
+            }
+            Ok(history)
+        })
+        .collect()
+}
+
+/// Exports the data a preference stage trains on: the thumbs as KTO examples, or the votes and
+/// thumbs as preference pairs, with the default curation (duplicates, PII, a validation split);
+/// `since` (Unix ms) takes only what came from then on. SFT's data is built on Datasets, where
+/// the filter is chosen.
+pub fn export_stage_data(conn: &mut Connection, data_dir: &Path, stage: Stage, since: Option<i64>, name: Option<String>) -> Result<Dataset> {
+    if stage == Stage::Sft {
+        return Err(Error::invalid(
+            "stage",
+            "SFT trains on conversations chosen by a filter: build that dataset on Datasets (New dataset)",
+        ));
+    }
+    let request = ExportRequest {
+        name: Some(name.unwrap_or_else(|| {
+            let at = crate::time::format_iso(crate::now_ms()).replace([':', '-'], "");
+            format!("{}-{}", if stage == Stage::Kto { "thumbs" } else { "pairs" }, at.trim_end_matches('Z').replace('T', "-").split('.').next().unwrap_or(""))
+        })),
+        format: history_format(stage),
+        filter: DataFilter { since, ..DataFilter::default() },
+        curation: Curation::default(),
+        output: None,
+    };
+    crate::export::export(conn, data_dir, &request, &mut |_, _| {})
 }
 
 /// Queues the reviewed run, named by the form or after its dataset and model.
@@ -444,6 +629,103 @@ mod tests {
         assert!(set_precision(&mut mlx, PrecisionChoice::Bits4, &t).starts_with("MLX"));
         assert_eq!(mlx.quantization_bit, None);
         assert_eq!(time_estimate(Some(0.5), 150), "about 1m15s (from your last run of this model here: 0.50 s a step)");
+    }
+
+    const TOPICS: [&str; 12] = ["tea", "rain", "bread", "rivers", "owls", "maps", "snow", "moss", "kites", "honey", "clocks", "bridges"];
+
+    /// A fresh database: `ups` answers rated up and `downs` rated down (each its own question),
+    /// and `votes` side-by-side votes with a winner plus a tie.
+    fn history(ups: usize, downs: usize, votes: usize) -> Connection {
+        use crate::conversations::{store, NewConversation, NewMessage, Role};
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        crate::migrate::apply(&mut c, Path::new(":memory:")).unwrap();
+        let conversations: Vec<NewConversation> = (0..ups + downs)
+            .map(|i| {
+                let m = |role, content: String, thumbs| NewMessage { role, content, created_at: 1_000 + i as i64, model: None, thumbs };
+                let topic = TOPICS[i];
+                let answer = if i < ups { format!("Here is what I know about {topic}, with one clear example.") } else { format!("Whatever, {topic}.") };
+                NewConversation {
+                    source_ref: format!("c{i}"),
+                    title: format!("c{i}"),
+                    created_at: 1_000 + i as i64,
+                    messages: vec![m(Role::User, format!("Could you tell me about {topic}?"), None), m(Role::Assistant, answer, Some(if i < ups { 1 } else { -1 }))],
+                    satisfaction: None,
+                }
+            })
+            .collect();
+        let tx = c.transaction().unwrap();
+        store(&tx, "test", None, conversations).unwrap();
+        tx.commit().unwrap();
+        let add = |c: &mut Connection, name: &str| {
+            let new = crate::infer::NewEndpoint { name: name.into(), kind: "openai".into(), url: "http://127.0.0.1:9".into(), model: format!("{name}:1"), adapter_id: None };
+            crate::infer::add_endpoint(c, new).unwrap().id
+        };
+        let (a, b) = (add(&mut c, "base"), add(&mut c, "eden"));
+        for (i, topic) in TOPICS.iter().enumerate().take(votes + 1) {
+            c.execute(
+                "INSERT INTO votes (id, prompt, endpoint_a, endpoint_b, answer_a, answer_b, left_arm, blind, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'a', 1, 0)",
+                rusqlite::params![format!("v{i}"), format!("Say something nice about {topic}."), a, b, format!("{topic} make an ordinary day brighter."), "No."],
+            )
+            .unwrap();
+            let winner = if i == votes { crate::compare::Winner::Tie } else { crate::compare::Winner::A };
+            crate::compare::vote(&mut c, &format!("v{i}"), winner).unwrap();
+        }
+        c
+    }
+
+    fn option(options: &[StageData], stage: Stage) -> &StageData {
+        options.iter().find(|o| o.stage == stage).unwrap()
+    }
+
+    #[test]
+    fn a_stage_is_offered_only_when_its_data_exists() {
+        // Answers rated up only, and no vote with a winner: SFT only.
+        let c = history(5, 0, 0);
+        let options = stage_options(&c).unwrap();
+        assert_eq!(options.iter().map(|o| o.stage).collect::<Vec<_>>(), Stage::ALL.to_vec());
+        assert_eq!((option(&options, Stage::Sft).refusal.clone(), option(&options, Stage::Sft).examples), (None, 5));
+        let kto = option(&options, Stage::Kto);
+        assert!(kto.refusal.as_deref().is_some_and(|r| r.contains("your history has 5 rated up and 0 rated down")), "{kto:?}");
+        let dpo = option(&options, Stage::Dpo);
+        assert!(dpo.refusal.as_deref().is_some_and(|r| r.contains("at least 4 preference pairs") && r.contains("gives 0")), "{dpo:?}");
+        assert_eq!(dpo.pairs.as_ref().map(|p| p.ties), Some(1));
+
+        // Both classes, and six votes with a winner: all three, with their counts.
+        let c = history(6, 2, 6);
+        let options = stage_options(&c).unwrap();
+        let kto = option(&options, Stage::Kto);
+        assert_eq!(kto.refusal, None);
+        assert_eq!(kto.examples, 8);
+        assert_eq!(kto.kto, Some(prefs::balance(6, 2)));
+        let dpo = option(&options, Stage::Dpo);
+        assert_eq!(dpo.refusal, None, "{dpo:?}");
+        let pairs = dpo.pairs.clone().unwrap();
+        assert_eq!((dpo.examples, pairs.from_votes, pairs.from_thumbs, pairs.ties), (6, 6, 0, 1));
+        assert_eq!(dpo.label, Stage::Dpo.label());
+    }
+
+    #[test]
+    fn the_data_step_exports_a_preference_stages_data_and_the_form_finds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = history(4, 3, 6);
+        let form = |stage: &str, dataset: Option<&str>| TrainParams { stage: Some(stage.into()), dataset_id: dataset.map(str::to_owned), ..TrainParams::default() };
+        let none = chosen_dataset(&c, &form("dpo", None)).unwrap_err().to_string();
+        assert!(none.contains("no preference pairs dataset yet"), "{none}");
+        let pairs = export_stage_data(&mut c, dir.path(), Stage::Dpo, None, None).unwrap();
+        assert_eq!((pairs.format, pairs.name.starts_with("pairs-")), (Format::Pairs, true));
+        let kto = export_stage_data(&mut c, dir.path(), Stage::Kto, None, Some("thumbs".into())).unwrap();
+        assert_eq!((kto.format, kto.name.as_str()), (Format::Kto, "thumbs"));
+        assert!(export_stage_data(&mut c, dir.path(), Stage::Sft, None, None).unwrap_err().to_string().contains("Datasets"));
+        // Only a stage chosen: its newest dataset.
+        assert_eq!(chosen_dataset(&c, &form("dpo", None)).unwrap().id, pairs.id);
+        assert_eq!(chosen_dataset(&c, &form("kto", None)).unwrap().id, kto.id);
+        assert_eq!(chosen_dataset(&c, &form("dpo", Some(&kto.id))).unwrap().id, kto.id, "a dataset chosen is taken as it is");
+        assert!(chosen_dataset(&c, &TrainParams::default()).unwrap_err().to_string().contains("choose a dataset"));
+        // Nothing new since: what a cycle would add is empty.
+        let later = history_stage_data(&c, Stage::Dpo, Some(crate::now_ms() + 1)).unwrap();
+        assert!(later.refusal.as_deref().is_some_and(|r| r.contains("what came since the last export gives 0")), "{later:?}");
     }
 
     #[test]

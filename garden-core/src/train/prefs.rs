@@ -242,7 +242,10 @@ pub fn pref_point(step: i64, logs: &serde_json::Map<String, serde_json::Value>) 
                 (chosen, rejected, margins, accuracies);
         }
     }
-    p.kl = get("kl");
+    // KTO logs its KL unprefixed at evaluation too (LLaMA-Factory 0.9.5 prefixes only the rewards,
+    // log-probabilities and logits): an evaluation's KL is not the training KL of that step.
+    let evaluation = logs.keys().any(|k| k.starts_with("eval_"));
+    p.kl = if evaluation { None } else { get("kl") };
     p.has_rewards().then_some(p)
 }
 
@@ -315,6 +318,18 @@ mod tests {
         assert!((kto.rewards_chosen.unwrap() - 0.2).abs() < 1e-12);
         assert!((kto.rewards_margins.unwrap() - 0.4).abs() < 1e-12);
         assert_eq!(kto.kl, Some(0.0));
+        // LLaMA-Factory 0.9.5's KTO: means and the margin computed by the trainer; the KL of an
+        // evaluation comes unprefixed beside the eval_ values and is not taken as training's.
+        let kto = parse_prefs_line(
+            r#"{"step": 4, "logs": {"loss": 0.5, "rewards/chosen": 0.3, "logps/chosen": -80.0, "rewards/rejected": -0.1, "rewards/margins": 0.4, "kl": 1.5}}"#,
+        )
+        .unwrap();
+        assert_eq!((kto.rewards_chosen, kto.rewards_rejected, kto.rewards_margins, kto.kl), (Some(0.3), Some(-0.1), Some(0.4), Some(1.5)));
+        let eval = parse_prefs_line(
+            r#"{"step": 4, "logs": {"eval_loss": 0.4, "eval_rewards/chosen": 0.2, "eval_rewards/rejected": 0.0, "eval_rewards/margins": 0.2, "kl": 2.0}}"#,
+        )
+        .unwrap();
+        assert_eq!((eval.eval_rewards_margins, eval.kl, eval.rewards_chosen), (Some(0.2), None, None));
         assert!(parse_prefs_line(r#"{"step": 1, "logs": {"loss": 0.7, "learning_rate": 0.001}}"#).is_none());
         assert!(parse_prefs_line("{not json").is_none());
     }

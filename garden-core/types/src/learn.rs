@@ -36,6 +36,10 @@ pub struct LearnView {
     /// New conversations are counted from here (Unix ms).
     pub since: Option<i64>,
     pub new_conversations: u64,
+    /// What a preference cycle (KTO, DPO) would learn from now: the judgements since the last
+    /// export of its kind, with the counts; one with a `refusal` cannot run yet.
+    #[serde(default)]
+    pub preference: Vec<crate::prefs::StageData>,
     /// The version the next adapter will get.
     pub next_version: Option<String>,
     /// The cycle's run, and the adapter it registered once it succeeded.

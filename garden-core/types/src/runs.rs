@@ -728,6 +728,15 @@ pub struct TrainPlan {
     /// What the stage trains on: the counts (KTO's classes and weights, DPO's pairs by source).
     #[serde(default)]
     pub stage: Option<crate::prefs::StageData>,
+    /// A preference stage: the adapter training starts from (`name version`, or its folder when
+    /// it is not registered), `None` when it starts from the bare base.
+    #[serde(default)]
+    pub starting_adapter: Option<String>,
+    /// A preference stage: its loss (DPO) and β.
+    #[serde(default)]
+    pub pref_loss: Option<crate::prefs::PrefLoss>,
+    #[serde(default)]
+    pub pref_beta: Option<f64>,
 }
 
 /// The memory estimate, with the formula's parts, in words.

@@ -82,13 +82,27 @@ impl ChartSpec {
     }
 }
 
-/// The drawing area, in the SVG's own units (its viewBox).
-pub const WIDTH: f64 = 640.0;
-pub const HEIGHT: f64 = 260.0;
-const LEFT: f64 = 58.0;
-const RIGHT: f64 = 14.0;
-const TOP: f64 = 12.0;
-const BOTTOM: f64 = 38.0;
+/// Where a chart is drawn, in the SVG's own units (its viewBox): the whole drawing and the plot's
+/// margins inside it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Geometry {
+    pub width: f64,
+    pub height: f64,
+    pub left: f64,
+    pub top: f64,
+    pub right: f64,
+    pub bottom: f64,
+}
+
+impl Geometry {
+    /// The standalone file: a fixed size, with room for the axes' labels inside the drawing.
+    pub const FILE: Geometry = Geometry { width: 960.0, height: 340.0, left: 72.0, top: 14.0, right: 16.0, bottom: 44.0 };
+    /// The page: the plot alone in a 1000 × 1000 box that the stylesheet stretches over whatever
+    /// room the card has (lines keep their width with `vector-effect`); the labels around it are
+    /// HTML, so they stay readable at any width.
+    pub const PLOT: Geometry = Geometry { width: 1000.0, height: 1000.0, left: 0.0, top: 0.0, right: 0.0, bottom: 0.0 };
+}
+
 /// Hover bands at most (beyond it, every k-th x gets one).
 const MAX_BANDS: usize = 400;
 
@@ -162,8 +176,13 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The layout of the standalone file ([`Geometry::FILE`]).
     pub fn of(spec: &ChartSpec) -> Layout {
-        let (x0, y0, x1, y1) = (LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM);
+        Layout::fit(spec, Geometry::FILE)
+    }
+
+    pub fn fit(spec: &ChartSpec, g: Geometry) -> Layout {
+        let (x0, y0, x1, y1) = (g.left, g.top, g.width - g.right, g.height - g.bottom);
         let all = || spec.series.iter().flat_map(|s| s.points.iter().copied());
         let points = all().count();
         let (min_x, max_x) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (x, _)| (a.min(x), b.max(x)));
@@ -238,8 +257,8 @@ impl Layout {
 
         let legend = spec.series.iter().filter(|s| !s.points.is_empty()).map(|s| (s.name.clone(), s.color, s.mark)).collect();
         Layout {
-            width: WIDTH,
-            height: HEIGHT,
+            width: g.width,
+            height: g.height,
             frame: (x0, y0, x1, y1),
             x_ticks,
             y_ticks,
@@ -309,7 +328,7 @@ pub fn to_svg(l: &Layout) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 {top} {w} {h}" width="{w}" height="{h}" role="img" aria-label="{summary}" font-family="system-ui, sans-serif" font-size="12">"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 {top} {w} {h}" width="{w}" height="{h}" role="img" aria-label="{summary}" font-family="system-ui, sans-serif" font-size="13">"#,
         top = -legend_h,
         w = l.width,
         h = l.height + legend_h,
@@ -347,7 +366,7 @@ pub fn to_svg(l: &Layout) -> String {
             s,
             r##"<line x1="{p}" x2="{p}" y1="{y1}" y2="{}" stroke="#5f6b64"/><text x="{p}" y="{}" text-anchor="middle" fill="#5f6b64">{}</text>"##,
             y1 + 4.0,
-            y1 + 16.0,
+            y1 + 18.0,
             e(&t.label),
             p = t.pos
         );
@@ -412,7 +431,7 @@ mod tests {
         assert!(l.y_domain.0 <= 7.55 && l.y_domain.1 >= 7.62, "{:?}", l.y_domain);
         assert!(l.y_domain.1 - l.y_domain.0 < 0.2, "{:?}", l.y_domain);
         let labels: Vec<&str> = l.y_ticks.iter().map(|t| t.label.as_str()).collect();
-        assert_eq!(labels, ["7.54", "7.56", "7.58", "7.60", "7.62"]);
+        assert_eq!(labels, ["7.56", "7.58", "7.60", "7.62"]);
         // Ticks run bottom to top inside the frame.
         let (_, top, _, bottom) = l.frame;
         assert!(l.y_ticks.windows(2).all(|w| w[0].pos > w[1].pos));

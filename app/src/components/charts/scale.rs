@@ -89,13 +89,19 @@ impl Axis {
 /// How the domain meets the data.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fit {
-    /// Padded by this share of the span on each side, then widened to the nearest ticks (y).
+    /// Padded by this share of the span on each side (y): the line never runs along the frame,
+    /// and the ticks are the nice multiples inside the padded domain.
     Padded(f64),
     /// The data's own extent; ticks are the multiples inside it (x).
     Exact,
 }
 
 /// About `target` intervals of a nice step over `min..=max`.
+///
+/// The domain is the data's extent (padded or not, see [`Fit`]), never stretched to a round
+/// number: a loss moving between 7.55 and 7.62 gets an axis from about 7.55 to 7.62, not 0 to 12.
+/// The ticks are the multiples of the nice step (1, 2 or 5 × 10^k) inside it, the step giving
+/// the count of intervals nearest `target` (the coarser on a tie).
 ///
 /// `bounds`, when given, caps the padding (values that can only lie in 0..1 never get an axis
 /// running past them). `integer` keeps the step at 1 or more (steps, counts).
@@ -130,33 +136,39 @@ pub fn linear_axis(min: f64, max: f64, target: usize, fit: Fit, bounds: Option<(
         }
     }
     let target = target.max(1);
+    // The multiples of `step` inside lo..=hi (a hair outside still counts: 1e-3 as 0.001000…01).
     let range = |step: Step| {
         let unit = step.value();
-        match fit {
-            Fit::Padded(_) => ((lo / unit - 1e-9).floor() as i64, (hi / unit + 1e-9).ceil() as i64),
-            Fit::Exact => ((lo / unit - 1e-9).ceil() as i64, (hi / unit + 1e-9).floor() as i64),
-        }
+        ((lo / unit - 1e-9).ceil() as i64, (hi / unit + 1e-9).floor() as i64)
     };
-    // The largest nice step giving at most `target` intervals of the span, then finer ones while
-    // the ticks (rounded outwards) still number at most `target + 2` intervals.
+    let intervals = |step: Step| {
+        let (a, b) = range(step);
+        b - a
+    };
+    // From the smallest nice step giving at most `target` intervals, the finer ones while they
+    // come nearer the target.
     let mut step = Step::at_least((hi - lo) / target as f64);
+    // Too coarse to leave two ticks inside (a span just past a multiple): one finer.
+    while intervals(step) < 1 && !(integer && step.finer().exp < 0) {
+        step = step.finer();
+    }
     loop {
         let finer = step.finer();
-        let (a, b) = range(finer);
-        if (b - a) as usize > target + 2 || (integer && finer.exp < 0) {
+        if integer && finer.exp < 0 {
             break;
         }
-        step = finer;
+        let (now, next) = (intervals(step), intervals(finer));
+        if (next - target as i64).abs() < (now - target as i64).abs() {
+            step = finer;
+        } else {
+            break;
+        }
     }
     if integer && step.exp < 0 {
         step = Step { mantissa: 1, exp: 0 };
     }
     let (k_lo, k_hi) = range(step);
     let ticks: Vec<TickValue> = (k_lo..=k_hi).map(|k| TickValue { n: k * step.mantissa, exp: step.exp }).collect();
-    if let Fit::Padded(_) = fit {
-        lo = ticks.first().map_or(lo, |t| t.value());
-        hi = ticks.last().map_or(hi, |t| t.value());
-    }
     let labels = labels(&ticks);
     Axis { lo, hi, log: false, ticks: ticks.iter().map(|t| t.value()).zip(labels).collect() }
 }
@@ -231,6 +243,9 @@ fn fixed_decimals(t: TickValue) -> usize {
 }
 
 fn fixed_label(t: TickValue, decimals: usize) -> String {
+    if t.n == 0 {
+        return if decimals > 0 { format!("0.{}", "0".repeat(decimals)) } else { "0".to_owned() };
+    }
     let sign = if t.n < 0 { "-" } else { "" };
     let mut digits = t.n.unsigned_abs().to_string();
     if t.exp >= 0 {
@@ -249,9 +264,6 @@ fn fixed_label(t: TickValue, decimals: usize) -> String {
         frac.push_str(&"0".repeat(decimals - frac.len()));
     } else {
         frac.truncate(decimals);
-    }
-    if t.n == 0 {
-        return if decimals > 0 { format!("0.{}", "0".repeat(decimals)) } else { "0".to_owned() };
     }
     if frac.is_empty() { format!("{sign}{int}") } else { format!("{sign}{int}.{frac}") }
 }
@@ -346,11 +358,10 @@ mod tests {
     fn a_loss_that_moves_little_fills_the_axis() {
         let a = linear_axis(7.55, 7.62, 5, Fit::Padded(0.05), None, false);
         assert!(a.lo <= 7.55 && a.hi >= 7.62, "{a:?}");
-        assert!(a.lo > 7.4 && a.hi < 7.8, "the axis fits the data: {a:?}");
-        assert_eq!(labels_of(&a), ["7.54", "7.56", "7.58", "7.60", "7.62", "7.64"]);
+        assert!(a.lo > 7.54 && a.hi < 7.63, "the axis fits the data, padded a little: {a:?}");
+        assert_eq!(labels_of(&a), ["7.56", "7.58", "7.60", "7.62"]);
         assert!(distinct(&a));
-        assert_eq!(a.ticks.first().unwrap().0, a.lo);
-        assert_eq!(a.ticks.last().unwrap().0, a.hi);
+        assert!(a.ticks.iter().all(|(v, _)| *v >= a.lo && *v <= a.hi), "ticks inside the domain: {a:?}");
         for (v, l) in &a.ticks {
             assert!((v - l.parse::<f64>().unwrap()).abs() < 1e-12, "{v} {l}");
         }
@@ -361,7 +372,7 @@ mod tests {
         let a = linear_axis(1e-5, 1e-3, 5, Fit::Padded(0.05), None, false);
         assert!(distinct(&a), "{a:?}");
         assert!(a.lo <= 1e-5 && a.hi >= 1e-3);
-        assert_eq!(labels_of(&a), ["0", "2e-4", "4e-4", "6e-4", "8e-4", "1e-3", "1.2e-3"]);
+        assert_eq!(labels_of(&a), ["0", "2e-4", "4e-4", "6e-4", "8e-4", "1e-3"]);
         // A warm-up plateau at 1e-3 and a decay that stays near it.
         let b = linear_axis(9.5e-4, 1e-3, 5, Fit::Padded(0.05), None, false);
         assert!(distinct(&b), "{b:?}");
@@ -370,6 +381,37 @@ mod tests {
         let c = linear_axis(2.5e-5, 2.5e-5, 5, Fit::Padded(0.05), None, false);
         assert!(distinct(&c) && c.lo < 2.5e-5 && c.hi > 2.5e-5, "{c:?}");
         assert!(labels_of(&c).iter().all(|l| l.contains("e-5")), "{c:?}");
+    }
+
+    #[test]
+    fn every_axis_brackets_its_data_with_distinct_readable_ticks() {
+        let ranges = [
+            (7.55, 7.62),
+            (0.0, 12.0),
+            (1e-5, 1e-3),
+            (2e-4, 2e-4),
+            (0.0, 2e-4),
+            (3.2e-7, 9.9e-7),
+            (-0.4, 0.25),
+            (0.693, 0.6931),
+            (1234.0, 98765.0),
+            (2.0e6, 2.5e6),
+            (-3e-3, -1e-3),
+            (0.1, 0.3),
+        ];
+        for (min, max) in ranges {
+            let a = linear_axis(min, max, 5, Fit::Padded(0.03), None, false);
+            assert!(a.lo <= min && a.hi >= max, "{min}..{max}: {a:?}");
+            assert!(a.ticks.len() >= 2 && a.ticks.len() <= 8, "{min}..{max}: {a:?}");
+            assert!(distinct(&a), "{min}..{max}: {a:?}");
+            for (v, l) in &a.ticks {
+                assert!(*v >= a.lo - 1e-12 * v.abs().max(1.0) && *v <= a.hi + 1e-12 * v.abs().max(1.0), "{min}..{max}: {a:?}");
+                let parsed: f64 = l.parse().unwrap_or_else(|_| panic!("{l} is a number"));
+                assert!((parsed - v).abs() <= 1e-9 * v.abs().max(1e-300), "{l} reads as {v}");
+            }
+            // The data fills most of the axis (no 0-to-12 axis for a loss moving by 0.07).
+            assert!((max - min) / (a.hi - a.lo) > 0.8 || max == min, "{min}..{max}: {a:?}");
+        }
     }
 
     #[test]
@@ -387,7 +429,8 @@ mod tests {
     #[test]
     fn axes_without_data_or_with_flat_data() {
         let a = linear_axis(f64::NAN, 1.0, 5, Fit::Padded(0.05), None, false);
-        assert_eq!((a.lo, a.hi), (0.0, 1.0));
+        assert_eq!(a.lo, 0.0);
+        assert!(a.hi >= 1.0 && a.hi < 1.1, "{a:?}");
         let z = linear_axis(0.0, 0.0, 5, Fit::Padded(0.05), None, false);
         assert!(z.lo <= 0.0 && z.hi > 0.0 && distinct(&z), "{z:?}");
         let flat = linear_axis(7.6, 7.6, 5, Fit::Padded(0.05), None, false);
