@@ -113,8 +113,11 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// A navigation group: its id (for `aria-labelledby`), its label and its (href, text) links.
+type NavGroup = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+
 /// The loop's steps, in order, each with its pages.
-const NAV_GROUPS: [(&str, &str, &[(&str, &str)]); 4] = [
+const NAV_GROUPS: [NavGroup; 4] = [
     ("nav-data", "Data", &[("/conversations", "Conversations"), ("/import", "Import"), ("/datasets", "Datasets")]),
     ("nav-train", "Train", &[("/train", "Train"), ("/runs", "Runs")]),
     ("nav-adapters", "Adapters", &[("/adapters", "Adapters")]),
