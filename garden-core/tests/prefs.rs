@@ -8,7 +8,7 @@
 //! tests need no trainer.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use garden_core::compare::Winner;
@@ -21,8 +21,8 @@ use garden_core::train::supervisor::NewRun;
 use garden_core::train::{prefs, RunEvent, Supervisor, TrainConfig};
 use garden_core::{Error, Settings, Studio};
 
-/// One training at a time on two cores.
-static SERIAL: Mutex<()> = Mutex::new(());
+/// One training at a time on two cores (an async lock: it is held across the training's awaits).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 static TINY: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
 
 fn python() -> Option<PathBuf> {
@@ -243,7 +243,7 @@ fn assert_rewards(points: &[MetricPoint], what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kto_learns_from_thumbs_with_balanced_class_weights() {
     let Some(python) = python() else { return };
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     let (_dir, studio) = studio(Some(&python));
     // Three times as many ups as downs.
     add_thumbs(&studio, 18, 6);
@@ -290,7 +290,7 @@ async fn kto_learns_from_thumbs_with_balanced_class_weights() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dpo_trains_on_vote_pairs_on_top_of_the_sft_adapter_and_charts_the_rewards() {
     let Some(python) = python() else { return };
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     let (_dir, studio) = studio(Some(&python));
     add_votes(&studio, 16);
     let supervisor = Supervisor::start_with(studio.clone(), env(), Duration::from_secs(30)).await.unwrap();
@@ -338,7 +338,7 @@ async fn dpo_trains_on_vote_pairs_on_top_of_the_sft_adapter_and_charts_the_rewar
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orpo_trains_on_vote_pairs_without_a_reference() {
     let Some(python) = python() else { return };
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     let (_dir, studio) = studio(Some(&python));
     add_votes(&studio, 16);
     let pairs = export(&studio, Format::Pairs, "votes", 0.25).unwrap();

@@ -660,6 +660,7 @@ mod tests {
     }
 
     /// A comparison with both answers in, voted `winner` (or not voted) at `at`.
+    #[allow(clippy::too_many_arguments)]
     fn vote(db: &Db, ends: &(String, String), id: &str, prompt: &str, a: &str, b: &str, winner: Option<&str>, at: i64) {
         let (ea, eb) = ends.clone();
         let (id, prompt, a, b, winner) = (id.to_owned(), prompt.to_owned(), a.to_owned(), b.to_owned(), winner.map(str::to_owned));
@@ -770,7 +771,7 @@ mod tests {
         conversation(&db, "same-2", None, &[("Say yes.", "Yes.", Some(-1))], 10 * DAY);
 
         let (counts, pairs) = pairs_of(&db, &DataFilter::default(), &no_curation());
-        let p = counts.pairs.clone().unwrap();
+        let p = counts.pairs.unwrap();
         assert_eq!(p.rated_answers, 10);
         assert_eq!(p.prompts_up_and_down, 3, "egg, trip and yes: {p:?}");
         assert_eq!((p.from_thumbs, p.from_votes, p.votes), (2, 0, 0), "{pairs:#?}");

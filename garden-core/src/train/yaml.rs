@@ -77,7 +77,7 @@ struct LlamaFactoryFile {
 }
 
 /// serde's message, said for people: where (`line N`) and what.
-fn explain(e: serde_norway::Error) -> Error {
+fn explain(e: &serde_norway::Error) -> Error {
     let place = e
         .location()
         .map_or_else(|| "the file".to_owned(), |l| format!("line {}", l.line()));
@@ -131,7 +131,7 @@ pub fn from_llamafactory_yaml(text: &str) -> Result<TrainConfig> {
     {
         LlamaFactoryFile::default()
     } else {
-        serde_norway::from_str(text).map_err(explain)?
+        serde_norway::from_str(text).map_err(|e| explain(&e))?
     };
     let whole = |key: &str, message: String| Error::invalid(key.to_owned(), message);
     let stage = match f.stage.as_deref() {
