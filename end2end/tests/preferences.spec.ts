@@ -1,26 +1,12 @@
 import { test, expect, Page } from '@playwright/test';
+import { addModel } from './studio';
 
 // Learning from side-by-side choices: blind votes in Compare between the tiny model and the tiny
 // model with an adapter (the real llama.cpp server), then the wizard offers "Learn from your
 // side-by-side choices (DPO/ORPO)", exports the votes as pairs, reviews the stage with its pairs
 // by source, and trains DPO on the tiny model; the run page charts the rewards and their margin.
 
-const llama = `http://127.0.0.1:${Number(process.env.GARDEN_EDEN_E2E_PORT ?? 3111) + 2}`;
 const DPO = 'Learn from your side-by-side choices (DPO/ORPO)';
-
-async function addModel(page: Page, name: string, model: string) {
-  await page.goto('/chat');
-  if (await page.locator(`#models tr[data-name="${name}"]`).count()) return;
-  await page.locator('#models summary').click();
-  const form = page.locator('#add-model');
-  await form.locator('input[name="name"]').fill(name);
-  await form.locator('select[name="kind"]').selectOption('openai');
-  await form.locator('input[name="url"]').fill(llama);
-  await form.locator('input[name="model"]').fill(model);
-  await form.getByRole('button', { name: 'Add' }).click();
-  await page.goto('/chat');
-  await expect(page.locator(`#models tr[data-name="${name}"]`)).toHaveCount(1);
-}
 
 /// One blind comparison and a vote for the left answer.
 async function voteOnce(page: Page, a: string, b: string, prompt: string) {

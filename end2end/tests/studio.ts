@@ -73,3 +73,24 @@ export async function ensureConversation(page: Page): Promise<string> {
 export async function settled(page: Page, javaScriptEnabled: boolean) {
   await expect(page.locator('.layout')).toHaveAttribute('data-hydrated', javaScriptEnabled ? 'true' : 'false');
 }
+
+/// The real llama.cpp server the tests start (llama-cpp-python) serving the tiny model
+/// ("tiny-base") and the tiny model with an adapter ("tiny-eden").
+export const llama = `http://127.0.0.1:${Number(process.env.GARDEN_EDEN_E2E_PORT ?? 3111) + 2}`;
+
+/// A model of that name on the llama.cpp server, added in Chat (optionally tied to a registered
+/// adapter); left as it is when one of that name is there already.
+export async function addModel(page: Page, name: string, model: string, adapter?: string) {
+  await page.goto('/chat');
+  if (await page.locator(`#models tr[data-name="${name}"]`).count()) return;
+  await page.locator('#models summary').click();
+  const form = page.locator('#add-model');
+  await form.locator('input[name="name"]').fill(name);
+  await form.locator('select[name="kind"]').selectOption('openai');
+  await form.locator('input[name="url"]').fill(llama);
+  await form.locator('input[name="model"]').fill(model);
+  if (adapter) await form.locator('select[name="adapter_id"]').selectOption({ label: adapter });
+  await form.getByRole('button', { name: 'Add' }).click();
+  await page.goto('/chat');
+  await expect(page.locator(`#models tr[data-name="${name}"]`)).toHaveCount(1);
+}

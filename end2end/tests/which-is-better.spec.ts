@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { addModel, llama } from './studio';
 import * as path from 'node:path';
 
 // "Which adapter is better?" against the real llama.cpp server (llama-cpp-python) serving the tiny
@@ -6,22 +7,7 @@ import * as path from 'node:path';
 // side-by-side with a vote and the reveal; an A/B experiment collecting conversations in both arms,
 // its report, and promoting the winner.
 
-const llama = `http://127.0.0.1:${Number(process.env.GARDEN_EDEN_E2E_PORT ?? 3111) + 2}`;
 const models = process.env.GARDEN_EDEN_E2E_MODELS ?? path.resolve(__dirname, '../../target/e2e-models');
-
-async function addModel(page: Page, name: string, model: string, adapter?: string) {
-  await page.goto('/chat');
-  await page.locator('#models summary').click();
-  const form = page.locator('#add-model');
-  await form.locator('input[name="name"]').fill(name);
-  await form.locator('select[name="kind"]').selectOption('openai');
-  await form.locator('input[name="url"]').fill(llama);
-  await form.locator('input[name="model"]').fill(model);
-  if (adapter) await form.locator('select[name="adapter_id"]').selectOption({ label: adapter });
-  await form.getByRole('button', { name: 'Add' }).click();
-  await page.goto('/chat');
-  await expect(page.locator(`#models tr[data-name="${name}"]`)).toHaveCount(1);
-}
 
 /// Sends a message in a new conversation (optionally to one model) and waits for the answer.
 async function chatOnce(page: Page, text: string, model?: string): Promise<string> {

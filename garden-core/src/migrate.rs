@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "preference_stages",
         sql: include_str!("../../migrations/0009_preference_stages.sql"),
     },
+    Migration {
+        version: 10,
+        name: "ray_clusters",
+        sql: include_str!("../../migrations/0010_ray_clusters.sql"),
+    },
 ];
 
 impl Migration {

@@ -11,57 +11,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use garden_core::adapters::gguf::GgmlType;
 use garden_core::adapters::peft::{BaseModel, PeftAdapter};
 use garden_core::adapters::convert;
-use garden_core::Settings;
-use serde_json::Value;
 
-static TINY: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+mod common;
+use common::{reference_script as script, run_reference as run, tiny_model};
 
 fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("GARDEN_EDEN_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Settings::new(Settings::default_data_dir()).python_path());
-    let has_llama = python.exists()
-        && Command::new(&python).args(["-c", "import llama_cpp"]).output().is_ok_and(|o| o.status.success());
-    if has_llama {
-        return Some(python);
-    }
-    assert!(
-        !garden_core::train::trainer_required(),
-        "no Python environment with llama-cpp-python at {}",
-        python.display()
-    );
-    eprintln!("SKIPPED: no Python environment with llama-cpp-python at {}", python.display());
-    None
-}
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/reference").join(name)
-}
-
-/// Runs a reference script; returns its last stdout line as JSON.
-fn run(python: &Path, name: &str, args: &[&str]) -> Value {
-    let out = Command::new(python).arg(script(name)).args(args).env("HF_HUB_OFFLINE", "1").output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{name} {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or_else(|e| panic!("{name}: {e}: {stdout}"))
-}
-
-fn tiny_model(python: &Path) -> PathBuf {
-    TINY.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let model = dir.path().join("tiny");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/make_tiny_model.py");
-        let out = Command::new(python).arg(script).arg(&model).env("HF_HUB_OFFLINE", "1").output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        (dir, model)
-    })
-    .1
-    .clone()
+    common::python_with(&["llama_cpp"], " (llama-cpp-python: ./scripts/test installs it)")
 }
 
 fn lora(python: &Path, base: &Path, out: &Path, extra: &[&str]) {

@@ -8,7 +8,6 @@
 //! tests need no trainer.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use garden_core::compare::Winner;
@@ -21,35 +20,11 @@ use garden_core::train::supervisor::NewRun;
 use garden_core::train::{prefs, RunEvent, Supervisor, TrainConfig};
 use garden_core::{Error, Settings, Studio};
 
+mod common;
+use common::{python, tiny_model};
+
 /// One training at a time on two cores (an async lock: it is held across the training's awaits).
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-static TINY: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-
-fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("GARDEN_EDEN_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Settings::new(Settings::default_data_dir()).python_path());
-    if python.exists() {
-        return Some(python);
-    }
-    assert!(!garden_core::train::trainer_required(), "no trainer environment at {} (CI / GARDEN_EDEN_REQUIRE_TRAINER=1 require it)", python.display());
-    eprintln!("SKIPPED: no trainer Python environment at {}", python.display());
-    None
-}
-
-fn tiny_model(python: &Path) -> PathBuf {
-    TINY.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let model = dir.path().join("tiny");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/make_tiny_model.py");
-        let out = std::process::Command::new(python).arg(script).arg(&model).env("HF_HUB_OFFLINE", "1").output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        (dir, model)
-    })
-    .1
-    .clone()
-}
-
 fn studio(python: Option<&Path>) -> (tempfile::TempDir, Studio) {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::new(dir.path().join("data"));

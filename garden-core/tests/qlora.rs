@@ -21,73 +21,12 @@ use garden_core::train::{Supervisor, TrainConfig};
 use garden_core::{Settings, Studio};
 use serde_json::Value;
 
-fn required() -> bool {
-    std::env::var("GARDEN_EDEN_REQUIRE_TRAINER").as_deref() == Ok("1")
-        || std::env::var("CI").as_deref() == Ok("true")
-}
+mod common;
+use common::{make_tiny_model as tiny_model, reference_script as script, run_reference as run_script};
 
 /// The trainer's Python, when it has LLaMA-Factory and bitsandbytes.
 fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("GARDEN_EDEN_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Settings::new(Settings::default_data_dir()).python_path());
-    let ready = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import importlib.util as u, sys; sys.exit(not (u.find_spec('llamafactory') and u.find_spec('bitsandbytes')))"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if ready {
-        return Some(python);
-    }
-    let why = format!(
-        "no trainer Python with LLaMA-Factory and bitsandbytes at {} (install: {} -m pip install bitsandbytes==0.50.2)",
-        python.display(),
-        python.display()
-    );
-    assert!(!required(), "{why}");
-    eprintln!("SKIPPED: {why}");
-    None
-}
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../python/reference")
-        .join(name)
-}
-
-/// Runs a reference script; returns its last stdout line as JSON.
-fn run_script(python: &Path, name: &str, args: &[&str]) -> Value {
-    let out = Command::new(python)
-        .arg(script(name))
-        .args(args)
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{name} {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
-        .unwrap_or_else(|e| panic!("{name}: {e}: {stdout}"))
-}
-
-fn tiny_model(python: &Path, dir: &Path) -> PathBuf {
-    let model = dir.join("tiny");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/make_tiny_model.py");
-    let out = Command::new(python)
-        .arg(script)
-        .arg(&model)
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    model
+    common::python_with(&["llamafactory", "bitsandbytes"], " (install: <that python> -m pip install bitsandbytes==0.50.2)")
 }
 
 fn s(p: &Path) -> &str {

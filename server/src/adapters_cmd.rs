@@ -160,6 +160,7 @@ pub async fn register(studio: Studio, args: RegisterArgs) -> anyhow::Result<()> 
         run_id: None,
         dataset_id: args.dataset,
         stage: Default::default(),
+        starts_from: None,
     };
     let activate = args.activate;
     let a = studio

@@ -21,6 +21,7 @@ mod term;
 
 mod ab_cmd;
 mod adapters_cmd;
+mod clusters_cmd;
 mod commands;
 mod compare_cmd;
 mod train_cmd;
@@ -116,6 +117,9 @@ enum Command {
     /// The models garden-eden chats with: list, add, remove.
     #[command(subcommand)]
     Models(ab_cmd::ModelsCommand),
+    /// Ray clusters to train on (`train --on NAME`): list, add, remove.
+    #[command(subcommand)]
+    Clusters(clusters_cmd::ClustersCommand),
     /// A stand-in for the Ollama server that follows its REST contract but runs no model (tests).
     #[command(hide = true)]
     OllamaStandIn {
@@ -319,6 +323,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Models(command) => {
             ab_cmd::models(Studio::open(settings)?, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Clusters(command) => {
+            clusters_cmd::clusters(Studio::open(settings)?, command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::OllamaStandIn { addr, claim_version, blobs, models } => {

@@ -80,6 +80,14 @@ pub struct TrainArgs {
     /// β of the preference loss (default 0.1): how far the model may move from its reference.
     #[arg(long, value_name = "B")]
     pub pref_beta: Option<f64>,
+    /// Train on this registered Ray cluster (`garden-eden clusters add`) instead of this machine:
+    /// the live charts and the adapter come back here.
+    #[arg(long, value_name = "CLUSTER")]
+    pub on: Option<String>,
+    /// GPUs to ask of the cluster (with --on): default one when it has any, else its CPUs; more
+    /// than one trains across that many Ray workers.
+    #[arg(long, value_name = "N", requires = "on")]
+    pub gpus: Option<u32>,
 }
 
 pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
@@ -155,6 +163,10 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
         }
         config.pref_loss = loss.parse()?;
     }
+    if args.on.is_some() {
+        config.cluster = args.on.clone();
+        config.gpus = args.gpus;
+    }
     if let Some(beta) = args.pref_beta {
         if !config.stage.is_preference() {
             bail!("--pref-beta is for the kto and dpo stages; this run trains {}", config.stage.as_str());
@@ -196,7 +208,8 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
             plan::set_precision(&mut config, choice.parse::<PrecisionChoice>().context("--quantization-bit")?, &target);
         }
         // A YAML that sets quantization_bit, or the tiny model, keeps its own settings.
-        None if args.config.is_none() && args.tiny.is_none() && !mlx => {
+        // On a cluster, its GPUs decide: the person sets --quantization-bit for them.
+        None if args.config.is_none() && args.tiny.is_none() && !mlx && args.on.is_none() => {
             precision = plan::choose_precision(&mut config, &target);
             if let (Some(sentence), false) = (&precision, args.dry_run) {
                 println!("{sentence}");
@@ -205,6 +218,21 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
         None => {}
     }
     if args.dry_run {
+        // Where it would go: this machine, or the cluster with what it has and the GPUs asked.
+        let cluster = match &args.on {
+            Some(name) => {
+                let name = name.clone();
+                let c = studio.db().call(move |c| garden_core::train::ray::get(c, &name)).await?;
+                let view = garden_core::train::ray::view(vec![c]).await.remove(0);
+                let gpus = view.resources.as_ref().map(|r| garden_core::train::ray::gpus_for(&config, r.gpus)).ok();
+                Some(serde_json::json!({ "cluster": view, "gpus": gpus }))
+            }
+            None => None,
+        };
+        let yaml = match cluster.as_ref().and_then(|c| c["gpus"].as_u64()) {
+            Some(gpus) => garden_core::train::ray::remote_yaml(&config, gpus as u32),
+            None => config.to_yaml(hardware.device()),
+        };
         let memory = plan::memory(&config, &target);
         let review = serde_json::json!({
             "target": target,
@@ -214,7 +242,8 @@ pub async fn train(studio: Studio, args: TrainArgs) -> anyhow::Result<()> {
             "memory_error": memory.as_ref().err(),
             "missing_extras": plan::missing_extras(&studio.settings().python_path(), &config).await,
             "stage": stage_data,
-            "yaml": config.to_yaml(hardware.device()),
+            "on": cluster,
+            "yaml": yaml,
         });
         println!("{}", serde_json::to_string_pretty(&review)?);
         return Ok(());

@@ -1,29 +1,8 @@
 //! The real `garden-eden` binary, as a person types it.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn garden_eden(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_garden-eden"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env("OLLAMA_HOST", "http://127.0.0.1:9")
-        .env("GARDEN_EDEN_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use common::{garden_eden, ok};
 
 #[test]
 fn import_sample_then_export_as_the_seed_shows() {
@@ -156,7 +135,7 @@ fn commands_keep_the_terminal_for_their_result_and_log_with_v() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let run = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_garden-eden"))
+        std::process::Command::new(env!("CARGO_BIN_EXE_garden-eden"))
             .arg("--data-dir")
             .arg(&data)
             .args(extra)

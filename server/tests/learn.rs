@@ -36,13 +36,12 @@ async fn wait_done(studio: &Studio, id: &str) -> runs::Run {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn export_merge_train_register_ab_promote_rollback() {
-    let Some(py) = python_with("llamafactory") else { return };
+/// A studio training with `py`, deploying to the Ollama stand-in (current version: merged
+/// deployments), with its supervisor and the tiny model.
+async fn studio_with_stand_in(py: &std::path::Path) -> (tempfile::TempDir, Studio, Supervisor, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::new(dir.path().join("data"));
-    settings.python = Some(py.clone());
-    // The Ollama stand-in, current version (merged deployments).
+    settings.python = Some(py.to_owned());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     settings.ollama_url = format!("http://{}", listener.local_addr().unwrap());
     let config = garden_eden::ollama_stand_in::StandInConfig { version: "0.34.1".into(), dir: dir.path().join("blobs"), models: vec![] };
@@ -50,6 +49,13 @@ async fn export_merge_train_register_ab_promote_rollback() {
     let studio = Studio::open(settings).unwrap();
     let supervisor = Supervisor::start_with(studio.clone(), vec![("HF_HUB_OFFLINE".into(), "1".into())], Duration::from_secs(5)).await.unwrap();
     let tiny = garden_core::train::ensure_tiny_model(studio.settings()).await.unwrap();
+    (dir, studio, supervisor, tiny)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_merge_train_register_ab_promote_rollback() {
+    let Some(py) = python_with("llamafactory") else { return };
+    let (_dir, studio, supervisor, tiny) = studio_with_stand_in(&py).await;
 
     // Version 1: the sample history, exported with a validation split, trained, registered, active.
     garden_core::import::import_sample(studio.db()).unwrap();
@@ -212,16 +218,7 @@ fn add_votes(studio: &Studio, topics: &[&str]) {
 async fn a_preference_cycle_learns_from_the_new_votes_on_top_of_the_active_adapter() {
     use garden_core::train::config::{PrefLoss, Stage};
     let Some(py) = python_with("llamafactory") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::new(dir.path().join("data"));
-    settings.python = Some(py.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    settings.ollama_url = format!("http://{}", listener.local_addr().unwrap());
-    let config = garden_eden::ollama_stand_in::StandInConfig { version: "0.34.1".into(), dir: dir.path().join("blobs"), models: vec![] };
-    tokio::spawn(garden_eden::ollama_stand_in::serve(listener, config));
-    let studio = Studio::open(settings).unwrap();
-    let supervisor = Supervisor::start_with(studio.clone(), vec![("HF_HUB_OFFLINE".into(), "1".into())], Duration::from_secs(5)).await.unwrap();
-    let tiny = garden_core::train::ensure_tiny_model(studio.settings()).await.unwrap();
+    let (_dir, studio, supervisor, tiny) = studio_with_stand_in(&py).await;
 
     // Version 1: SFT on a few good conversations (every answer rated up), registered and active.
     let now = garden_core::now_ms();

@@ -7,42 +7,17 @@
 //! Python environment (GARDEN_EDEN_REQUIRE_TRAINER=1 turns a missing one into a failure).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use garden_core::{Settings, Studio};
 
-fn garden_eden(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_garden-eden"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env("GARDEN_EDEN_LOG", "warn")
-        .env("OLLAMA_HOST", "http://127.0.0.1:9")
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .unwrap()
-}
+mod common;
+use common::{failed, garden_eden, ok, python_with};
 
 /// Runs the binary off the async workers (the stand-in answers on them meanwhile).
 async fn cli(data: &Path, args: &[&str]) -> Output {
     let (data, args): (PathBuf, Vec<String>) = (data.to_owned(), args.iter().map(|a| a.to_string()).collect());
     tokio::task::spawn_blocking(move || garden_eden(&data, &args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn failed(output: &Output) -> String {
-    assert!(!output.status.success(), "should have failed:\n{}", String::from_utf8_lossy(&output.stdout));
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The Ollama stand-in serving `base:1` and `eden:1`, added as the models `base` and `eden`.
@@ -202,23 +177,9 @@ async fn train_refuses_a_stage_its_data_cannot_teach() {
     assert!(ok(&cli(&data, &["runs", "list"]).await).contains("No runs yet"), "nothing was queued");
 }
 
-/// The trainer's Python with LLaMA-Factory; a missing one skips, or fails under
-/// GARDEN_EDEN_REQUIRE_TRAINER=1.
-fn trainer_python() -> Option<PathBuf> {
-    let python = std::env::var_os("GARDEN_EDEN_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Settings::new(Settings::default_data_dir()).python_path());
-    if python.exists() {
-        return Some(python);
-    }
-    assert!(!garden_core::train::trainer_required(), "no trainer environment at {} (GARDEN_EDEN_REQUIRE_TRAINER=1 requires it)", python.display());
-    eprintln!("SKIPPED: no trainer Python environment at {}", python.display());
-    None
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn train_stage_dpo_with_orpo_from_cli_votes() {
-    let Some(python) = trainer_python() else { return };
+    let Some(python) = python_with("llamafactory") else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     two_models(dir.path(), &data).await;
@@ -227,8 +188,7 @@ async fn train_stage_dpo_with_orpo_from_cli_votes() {
     assert!(out.starts_with("Exported 8 preference pairs"), "{out}");
 
     let tiny = dir.path().join("tiny");
-    let made = Command::new(&python).arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/make_tiny_model.py")).arg(&tiny).env("HF_HUB_OFFLINE", "1").output().unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    common::run_py(&python, "make_tiny_model.py", &[tiny.to_str().unwrap()]);
 
     // The dry run shows what the stage trains on.
     let review: serde_json::Value = serde_json::from_str(&ok(&cli(

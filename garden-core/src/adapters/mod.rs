@@ -41,6 +41,9 @@ pub struct NewAdapter {
     pub dataset_id: Option<String>,
     /// What its run taught (`sft` for an adapter brought from elsewhere).
     pub stage: garden_types::prefs::Stage,
+    /// The adapter its run started from (a preference stage on top of an SFT adapter): when that
+    /// one is registered, it is this one's parent, whatever the names.
+    pub starts_from: Option<PathBuf>,
 }
 
 impl NewAdapter {
@@ -200,8 +203,15 @@ pub fn register(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
             return Err(Error::invalid("run", format!("run {run_id} is already registered as {e}")));
         }
     }
-    // The version before: the highest lower version of the same name.
-    let parent_id: Option<String> = {
+    // The adapter the run started from, when registered; else the version before: the highest
+    // lower version of the same name.
+    let started_from: Option<String> = match new.starts_from.as_ref().map(std::fs::canonicalize) {
+        Some(Ok(p)) => tx
+            .query_row("SELECT id FROM adapters WHERE path = ?1 ORDER BY created_at DESC LIMIT 1", [p.display().to_string()], |r| r.get(0))
+            .optional()?,
+        _ => None,
+    };
+    let parent_id: Option<String> = if started_from.is_some() { started_from } else {
         let mut stmt = tx.prepare("SELECT id, version FROM adapters WHERE name = ?1")?;
         let rows: Vec<(String, String)> = stmt.query_map([&name], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
         let mine = parse_version(&version)?;
@@ -465,15 +475,21 @@ pub fn lineage(conn: &Connection, id: &str) -> Result<Lineage> {
     let adapter = find(conn, id)?;
     let run = match &adapter.run_id {
         Some(r) => conn
-            .query_row("SELECT id, name, status, finished_at, json_extract(config, '$.quantization_bit') FROM runs WHERE id = ?1", [r], |r| {
+            .query_row(
+                "SELECT r.id, r.name, r.status, r.finished_at, json_extract(r.config, '$.quantization_bit'), c.name || ' at ' || c.url
+                   FROM runs r LEFT JOIN clusters c ON c.id = r.cluster_id WHERE r.id = ?1",
+                [r],
+                |r| {
                 Ok(LineageRun {
                     id: r.get(0)?,
                     name: r.get(1)?,
                     status: r.get(2)?,
                     finished_at: r.get(3)?,
                     quantization_bit: r.get::<_, Option<i64>>(4)?.and_then(|b| u8::try_from(b).ok()),
+                    cluster: r.get(5)?,
                 })
-            })
+            },
+            )
             .optional()?,
         None => None,
     };

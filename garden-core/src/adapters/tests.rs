@@ -23,6 +23,29 @@ fn adapter(dir: &Path, seed: u64) -> NewAdapter {
 }
 
 #[test]
+fn an_adapter_trained_on_top_of_another_is_its_child_whatever_the_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = db();
+    let sft = register(&mut c, adapter(&tmp.path().join("sft"), 1)).unwrap();
+    let other = register(&mut c, NewAdapter { name: "kto-run".into(), ..adapter(&tmp.path().join("other"), 2) }).unwrap();
+    assert_eq!(other.parent_id, None, "a first version of a new name has no parent");
+    let kto = NewAdapter {
+        name: "kto-run".into(),
+        stage: garden_types::prefs::Stage::Kto,
+        // As the run's config names it (not canonical): the registry finds it all the same.
+        starts_from: Some(tmp.path().join("sft/../sft")),
+        ..adapter(&tmp.path().join("kto"), 3)
+    };
+    let kto = register(&mut c, kto).unwrap();
+    assert_eq!(kto.version, "1.1.0");
+    assert_eq!(kto.parent_id.as_deref(), Some(sft.id.as_str()), "the adapter it started from, not kto-run 1.0.0");
+    let lineage = lineage(&c, &kto.id).unwrap();
+    assert_eq!(lineage.parent.map(|p| p.id), Some(sft.id.clone()));
+    let gone = NewAdapter { name: "kto-run".into(), starts_from: Some(tmp.path().join("deleted")), ..adapter(&tmp.path().join("k2"), 4) };
+    assert_eq!(register(&mut c, gone).unwrap().parent_id.as_deref(), Some(kto.id.as_str()), "an unknown start falls back to the version before");
+}
+
+#[test]
 fn registers_with_validation_and_versions() {
     let tmp = tempfile::tempdir().unwrap();
     let mut c = db();

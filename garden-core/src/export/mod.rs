@@ -177,39 +177,8 @@ pub fn export(
     if request.format == Format::Pairs {
         return pairs::export(conn, data_dir, request, progress);
     }
-    let id = new_id();
-    let created_at = crate::now_ms();
-    let name = match (&request.name, &request.output) {
-        (Some(n), _) => sanitize_name(n),
-        (None, Some(out)) => sanitize_name(&out.file_stem().map(|s| s.to_string_lossy()).unwrap_or(Cow::Borrowed(""))),
-        (None, None) => format!("garden-eden-{}", crate::time::format_iso(created_at).replace([':', '-'], "").trim_end_matches('Z').replace('T', "-")),
-    };
-    if name.is_empty() {
-        return Err(Error::invalid("name", "use letters, digits, '-' or '_'"));
-    }
-    let ext = request.format.extension();
-    let train_path = match &request.output {
-        Some(out) => {
-            if out.is_dir() {
-                return Err(Error::invalid("output", format!("{} is a folder: give a file name", out.display())));
-            }
-            out.clone()
-        }
-        None => data_dir.join("datasets").join(&id).join(format!("{name}.{ext}")),
-    };
-    let dir = train_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
-    let stem = train_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| name.clone());
-    let train_ext = train_path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| ext.to_owned());
-    let val_path = dir.join(format!("{stem}_val.{train_ext}"));
-    let info_path = dir.join("dataset_info.json");
-    let meta_path = dir.join(format!("{stem}.meta.json"));
-
-    let mut sink = FileSink {
-        format: request.format,
-        train: Part::create(&train_path)?,
-        validation: if request.curation.validation_ratio > 0.0 { Some(Part::create(&val_path)?) } else { None },
-    };
+    let target = Target::plan(data_dir, request, "garden-eden")?;
+    let mut sink = target.sink(request)?;
     let counts = run(conn, request.format, &request.filter, &request.curation, &mut sink, progress)?;
     if counts.written == 0 {
         return Err(Error::invalid(
@@ -220,66 +189,148 @@ pub fn export(
             ),
         ));
     }
-    let sha256 = FileSink::close(request.format, &mut sink.train)?;
-    let val_sha = match sink.validation.as_mut() {
-        Some(v) if counts.validation > 0 => Some(FileSink::close(request.format, v)?),
-        _ => None,
-    };
+    target.finish(conn, request, sink, counts, Value::Null, |_, _| Ok(()))
+}
 
-    // dataset_info.json: keep entries already there (other datasets in the same folder).
-    let mut info = match std::fs::read(&info_path) {
-        Ok(bytes) => serde_json::from_slice::<Value>(&bytes).map_err(|e| Error::Import {
+/// Where an export's files go: the training file, its `_val` twin, dataset_info.json and the
+/// `.meta.json` sidecar, all in one folder.
+struct Target {
+    id: String,
+    created_at: i64,
+    name: String,
+    train_path: PathBuf,
+    val_path: PathBuf,
+    info_path: PathBuf,
+    meta_path: PathBuf,
+}
+
+impl Target {
+    /// Names the dataset (from the request, the output file, or `<prefix>-<time>`) and places its
+    /// files: the person's chosen file, or `<data dir>/datasets/<id>/<name>.<ext>`.
+    fn plan(data_dir: &Path, request: &ExportRequest, prefix: &str) -> Result<Target> {
+        let id = new_id();
+        let created_at = crate::now_ms();
+        let name = match (&request.name, &request.output) {
+            (Some(n), _) => sanitize_name(n),
+            (None, Some(out)) => sanitize_name(&out.file_stem().map(|s| s.to_string_lossy()).unwrap_or(Cow::Borrowed(""))),
+            (None, None) => format!(
+                "{prefix}-{}",
+                crate::time::format_iso(created_at).replace([':', '-'], "").trim_end_matches('Z').replace('T', "-")
+            ),
+        };
+        if name.is_empty() {
+            return Err(Error::invalid("name", "use letters, digits, '-' or '_'"));
+        }
+        let ext = request.format.extension();
+        let train_path = match &request.output {
+            Some(out) if out.is_dir() => {
+                return Err(Error::invalid("output", format!("{} is a folder: give a file name", out.display())))
+            }
+            Some(out) => out.clone(),
+            None => data_dir.join("datasets").join(&id).join(format!("{name}.{ext}")),
+        };
+        let dir = train_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
+        let stem = train_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| name.clone());
+        let train_ext = train_path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| ext.to_owned());
+        Ok(Target {
+            val_path: dir.join(format!("{stem}_val.{train_ext}")),
+            info_path: dir.join("dataset_info.json"),
+            meta_path: dir.join(format!("{stem}.meta.json")),
+            id,
+            created_at,
+            name,
+            train_path,
+        })
+    }
+
+    /// The temporary files the examples stream into (renamed into place by [`Target::finish`]).
+    fn sink(&self, request: &ExportRequest) -> Result<FileSink> {
+        Ok(FileSink {
+            format: request.format,
+            train: Part::create(&self.train_path)?,
+            validation: if request.curation.validation_ratio > 0.0 { Some(Part::create(&self.val_path)?) } else { None },
+        })
+    }
+
+    /// Closes the files, merges dataset_info.json (entries of other datasets in the same folder
+    /// are kept), writes the sidecar (`meta_extra`'s fields added to it) and records the dataset
+    /// with whatever `record` adds, in one transaction: the row is committed only once every file
+    /// is in place.
+    fn finish(
+        self,
+        conn: &mut Connection,
+        request: &ExportRequest,
+        mut sink: FileSink,
+        counts: Counts,
+        meta_extra: Value,
+        record: impl FnOnce(&rusqlite::Transaction<'_>, &Dataset) -> Result<()>,
+    ) -> Result<Dataset> {
+        let format = request.format;
+        let sha256 = FileSink::close(format, &mut sink.train)?;
+        let val_sha = match sink.validation.as_mut() {
+            Some(v) if counts.validation > 0 => Some(FileSink::close(format, v)?),
+            _ => None,
+        };
+
+        let info_path = &self.info_path;
+        let mut info = match std::fs::read(info_path) {
+            Ok(bytes) => serde_json::from_slice::<Value>(&bytes).map_err(|e| Error::Import {
+                path: info_path.clone(),
+                place: "the existing dataset_info.json".into(),
+                message: format!("{e}: fix or remove it"),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
+            Err(e) => return Err(Error::io("reading", info_path, e)),
+        };
+        let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let obj = info.as_object_mut().ok_or_else(|| Error::Import {
             path: info_path.clone(),
             place: "the existing dataset_info.json".into(),
-            message: format!("{e}: fix or remove it"),
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
-        Err(e) => return Err(Error::io("reading", &info_path, e)),
-    };
-    let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let obj = info.as_object_mut().ok_or_else(|| Error::Import {
-        path: info_path.clone(),
-        place: "the existing dataset_info.json".into(),
-        message: "is not a JSON object".into(),
-    })?;
-    obj.insert(name.clone(), request.format.dataset_info(&file_name(&train_path)));
-    let val_name = format!("{name}_val");
-    if val_sha.is_some() {
-        obj.insert(val_name.clone(), request.format.dataset_info(&file_name(&val_path)));
-    } else {
-        obj.remove(&val_name);
-    }
+            message: "is not a JSON object".into(),
+        })?;
+        obj.insert(self.name.clone(), format.dataset_info(&file_name(&self.train_path)));
+        let val_name = format!("{}_val", self.name);
+        if val_sha.is_some() {
+            obj.insert(val_name, format.dataset_info(&file_name(&self.val_path)));
+        } else {
+            obj.remove(&val_name);
+        }
 
-    let dataset = Dataset {
-        id: id.clone(),
-        name,
-        format: request.format,
-        filter: request.filter.clone(),
-        curation: request.curation.clone(),
-        counts: counts.clone(),
-        examples: counts.written,
-        validation: counts.validation,
-        avg_satisfaction: counts.avg_satisfaction,
-        path: train_path.to_string_lossy().into_owned(),
-        validation_path: val_sha.as_ref().map(|_| val_path.to_string_lossy().into_owned()),
-        dataset_info: info_path.to_string_lossy().into_owned(),
-        sha256,
-        parent_ids: Vec::new(),
-        created_at,
-    };
-    let meta = json!({ "dataset": &dataset, "validation_sha256": val_sha, "written_by": concat!("garden-eden ", env!("CARGO_PKG_VERSION")) });
+        let dataset = Dataset {
+            id: self.id,
+            name: self.name,
+            format,
+            filter: request.filter.clone(),
+            curation: request.curation.clone(),
+            avg_satisfaction: counts.avg_satisfaction,
+            examples: counts.written,
+            validation: counts.validation,
+            counts,
+            path: self.train_path.to_string_lossy().into_owned(),
+            validation_path: val_sha.as_ref().map(|_| self.val_path.to_string_lossy().into_owned()),
+            dataset_info: info_path.to_string_lossy().into_owned(),
+            sha256,
+            parent_ids: Vec::new(),
+            created_at: self.created_at,
+        };
+        let mut meta = json!({ "dataset": &dataset, "validation_sha256": val_sha, "written_by": concat!("garden-eden ", env!("CARGO_PKG_VERSION")) });
+        if let (Value::Object(extra), Some(m)) = (meta_extra, meta.as_object_mut()) {
+            m.extend(extra);
+        }
 
-    // One transaction: the row is committed only once every file is in place.
-    let tx = conn.transaction()?;
-    insert(&tx, &dataset)?;
-    sink.train.file.commit()?;
-    if let (Some(v), Some(_)) = (sink.validation.as_mut(), &val_sha) {
-        v.file.commit()?;
+        let tx = conn.transaction()?;
+        insert(&tx, &dataset)?;
+        record(&tx, &dataset)?;
+        sink.train.file.commit()?;
+        if let (Some(v), Some(_)) = (sink.validation.as_mut(), &val_sha) {
+            v.file.commit()?;
+        }
+        write_json_atomically(info_path, &info)?;
+        write_json_atomically(&self.meta_path, &meta)?;
+        tx.commit()?;
+        Ok(dataset)
     }
-    write_json_atomically(&info_path, &info)?;
-    write_json_atomically(&meta_path, &meta)?;
-    tx.commit()?;
-    Ok(dataset)
 }
 
 #[cfg(test)]

@@ -475,107 +475,14 @@ pub(super) fn export(
     request: &ExportRequest,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Dataset> {
-    let id = new_id();
-    let created_at = crate::now_ms();
-    let name = match (&request.name, &request.output) {
-        (Some(n), _) => sanitize_name(n),
-        (None, Some(out)) => sanitize_name(&out.file_stem().map(|s| s.to_string_lossy()).unwrap_or(Cow::Borrowed(""))),
-        (None, None) => format!(
-            "pairs-{}",
-            crate::time::format_iso(created_at).replace([':', '-'], "").trim_end_matches('Z').replace('T', "-")
-        ),
-    };
-    if name.is_empty() {
-        return Err(Error::invalid("name", "use letters, digits, '-' or '_'"));
-    }
-    let train_path = match &request.output {
-        Some(out) if out.is_dir() => {
-            return Err(Error::invalid("output", format!("{} is a folder: give a file name", out.display())))
-        }
-        Some(out) => out.clone(),
-        None => data_dir.join("datasets").join(&id).join(format!("{name}.jsonl")),
-    };
-    let dir = train_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
-    let stem = train_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| name.clone());
-    let ext = train_path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "jsonl".to_owned());
-    let val_path = dir.join(format!("{stem}_val.{ext}"));
-    let info_path = dir.join("dataset_info.json");
-    let meta_path = dir.join(format!("{stem}.meta.json"));
-
-    let mut sink = FileSink {
-        format: Format::Pairs,
-        train: Part::create(&train_path)?,
-        validation: if request.curation.validation_ratio > 0.0 { Some(Part::create(&val_path)?) } else { None },
-    };
+    let target = Target::plan(data_dir, request, "pairs")?;
+    let mut sink = target.sink(request)?;
     let Built { counts, judgements } = run(conn, &request.filter, &request.curation, &mut sink, progress)?;
     if counts.written == 0 {
         return Err(nothing_to_write(&counts));
     }
-    let sha256 = FileSink::close(Format::Pairs, &mut sink.train)?;
-    let val_sha = match sink.validation.as_mut() {
-        Some(v) if counts.validation > 0 => Some(FileSink::close(Format::Pairs, v)?),
-        _ => None,
-    };
-
-    let mut info = match std::fs::read(&info_path) {
-        Ok(bytes) => serde_json::from_slice::<Value>(&bytes).map_err(|e| Error::Import {
-            path: info_path.clone(),
-            place: "the existing dataset_info.json".into(),
-            message: format!("{e}: fix or remove it"),
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
-        Err(e) => return Err(Error::io("reading", &info_path, e)),
-    };
-    let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let obj = info.as_object_mut().ok_or_else(|| Error::Import {
-        path: info_path.clone(),
-        place: "the existing dataset_info.json".into(),
-        message: "is not a JSON object".into(),
-    })?;
-    obj.insert(name.clone(), Format::Pairs.dataset_info(&file_name(&train_path)));
-    let val_name = format!("{name}_val");
-    if val_sha.is_some() {
-        obj.insert(val_name.clone(), Format::Pairs.dataset_info(&file_name(&val_path)));
-    } else {
-        obj.remove(&val_name);
-    }
-
-    let dataset = Dataset {
-        id: id.clone(),
-        name,
-        format: Format::Pairs,
-        filter: request.filter.clone(),
-        curation: request.curation.clone(),
-        counts: counts.clone(),
-        examples: counts.written,
-        validation: counts.validation,
-        avg_satisfaction: None,
-        path: train_path.to_string_lossy().into_owned(),
-        validation_path: val_sha.as_ref().map(|_| val_path.to_string_lossy().into_owned()),
-        dataset_info: info_path.to_string_lossy().into_owned(),
-        sha256,
-        parent_ids: Vec::new(),
-        created_at,
-    };
-    let meta = json!({
-        "dataset": &dataset,
-        "validation_sha256": val_sha,
-        "judgements": judgements.len(),
-        "written_by": concat!("garden-eden ", env!("CARGO_PKG_VERSION")),
-    });
-
-    let tx = conn.transaction()?;
-    insert(&tx, &dataset)?;
-    record_judgements(&tx, &id, &judgements)?;
-    sink.train.file.commit()?;
-    if let (Some(v), Some(_)) = (sink.validation.as_mut(), &val_sha) {
-        v.file.commit()?;
-    }
-    write_json_atomically(&info_path, &info)?;
-    write_json_atomically(&meta_path, &meta)?;
-    tx.commit()?;
-    Ok(dataset)
+    let extra = json!({ "judgements": judgements.len() });
+    target.finish(conn, request, sink, counts, extra, |tx, dataset| record_judgements(tx, &dataset.id, &judgements))
 }
 
 /// Records which votes and rated answers a dataset's pairs came from.

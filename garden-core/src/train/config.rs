@@ -170,6 +170,11 @@ pub struct TrainConfig {
     /// (the policy training starts from, usually the current SFT adapter) instead of the bare
     /// base (`ref_model` + `ref_model_adapters`). Costs a second copy of the model in memory.
     pub ref_adapter: Option<PathBuf>,
+    /// The registered Ray cluster to train on (`garden-eden clusters add`); none: this machine.
+    pub cluster: Option<String>,
+    /// GPUs the run asks of the cluster: none = one when the cluster has any, else the CPU; more
+    /// than one trains across that many Ray workers (LLaMA-Factory's Ray mode).
+    pub gpus: Option<u32>,
 }
 
 impl Default for TrainConfig {
@@ -214,6 +219,8 @@ impl Default for TrainConfig {
             kto_chosen_weight: 1.0,
             kto_rejected_weight: 1.0,
             ref_adapter: None,
+            cluster: None,
+            gpus: None,
         }
     }
 }

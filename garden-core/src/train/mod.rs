@@ -9,6 +9,7 @@ pub mod extras;
 pub mod mlx;
 pub mod plan;
 pub mod prefs;
+pub mod ray;
 pub mod runs;
 pub mod supervisor;
 pub mod yaml;

@@ -27,6 +27,7 @@ impl FromRun for crate::adapters::NewAdapter {
             run_id: Some(run.id.clone()),
             dataset_id: run.dataset_id.clone(),
             stage: run.stage,
+            starts_from: run.config.get("adapter_name_or_path").and_then(serde_json::Value::as_str).map(Into::into),
         })
     }
 }
@@ -35,6 +36,7 @@ const RUN_COLUMNS: &str = "r.id, r.name, r.dataset_id, r.backend, r.config, r.ya
     r.output_dir, r.log_path, r.error, r.exit_code, r.total_steps, r.cancel_requested,
     r.created_at, r.started_at, r.finished_at,
     r.phase, r.model_progress, r.stage,
+    (SELECT c.name FROM clusters c WHERE c.id = r.cluster_id), r.job_id,
     (SELECT loss FROM run_metrics m WHERE m.run_id = r.id AND loss IS NOT NULL ORDER BY step DESC LIMIT 1),
     (SELECT eval_loss FROM run_metrics m WHERE m.run_id = r.id AND eval_loss IS NOT NULL ORDER BY step DESC LIMIT 1)";
 
@@ -61,8 +63,10 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
         phase: r.get::<_, Option<String>>(17)?.as_deref().and_then(Phase::parse),
         model_progress: r.get::<_, Option<String>>(18)?.and_then(|j| serde_json::from_str(&j).ok()),
         stage: crate::compare::stored(19, &r.get::<_, String>(19)?)?,
-        final_loss: r.get(20)?,
-        final_eval_loss: r.get(21)?,
+        cluster: r.get(20)?,
+        job_id: r.get(21)?,
+        final_loss: r.get(22)?,
+        final_eval_loss: r.get(23)?,
     })
 }
 

@@ -71,7 +71,12 @@ struct Inner {
     /// Extra environment for the trainer (tests set HF_HUB_OFFLINE).
     env: Vec<(String, String)>,
     grace: Duration,
+    /// How long a Ray cluster may stay silent before its run is marked interrupted (ms).
+    remote_patience_ms: std::sync::atomic::AtomicU64,
 }
+
+/// How long a Ray cluster may stay unreachable before its run is marked interrupted.
+pub const REMOTE_PATIENCE: Duration = Duration::from_secs(120);
 
 impl Supervisor {
     /// Reconciles runs left from before, then starts the worker that runs queued jobs.
@@ -81,7 +86,13 @@ impl Supervisor {
 
     pub async fn start_with(studio: Studio, env: Vec<(String, String)>, grace: Duration) -> Result<Supervisor> {
         let (events, _) = broadcast::channel(1024);
-        let supervisor = Supervisor { studio, inner: Arc::new(Inner { wake: Notify::new(), events, env, grace }) };
+        let supervisor = Supervisor { studio, inner: Arc::new(Inner {
+                wake: Notify::new(),
+                events,
+                env,
+                grace,
+                remote_patience_ms: std::sync::atomic::AtomicU64::new(REMOTE_PATIENCE.as_millis() as u64),
+            }) };
         supervisor.reconcile().await?;
         let worker = supervisor.clone();
         tokio::spawn(async move { worker.work().await });
@@ -94,6 +105,29 @@ impl Supervisor {
 
     pub fn subscribe(&self) -> broadcast::Receiver<RunEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// How long a Ray cluster may stay unreachable before its run is marked interrupted
+    /// (default [`REMOTE_PATIENCE`]; tests shorten it).
+    pub fn set_remote_patience(&self, patience: Duration) {
+        self.inner.remote_patience_ms.store(patience.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(super) fn remote_patience(&self) -> Duration {
+        Duration::from_millis(self.inner.remote_patience_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Extra environment given to every trainer (local or on a cluster).
+    pub(super) fn trainer_env(&self) -> &[(String, String)] {
+        &self.inner.env
+    }
+
+    pub(super) async fn ingest_run(&self, run: &Run) -> Result<()> {
+        self.ingest(run).await
+    }
+
+    pub(super) async fn finish_run(&self, id: &str, status: RunStatus, code: Option<i64>, error: Option<String>) -> Result<()> {
+        self.finish(id, status, code, error).await
     }
 
     fn run_dir(&self, id: &str) -> PathBuf {
@@ -121,10 +155,31 @@ impl Supervisor {
             let dataset = self.studio.db().call(move |c| crate::export::get(c, &dataset_id)).await?;
             super::prefs::check(&config, &dataset)?;
         }
-        // A run whose trainer packages are missing is refused here, before anything is queued.
-        super::extras::check(&self.studio.settings().python_path(), &config.needed_extras()).await?;
+        // A run for a Ray cluster is checked against the cluster (it answers, has the GPUs, its
+        // Python has LLaMA-Factory); its trainer's packages are the cluster's business.
+        let cluster = match config.cluster.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            Some(name) => {
+                if config.backend == Backend::Mlx {
+                    return Err(Error::invalid("backend", "MLX trains on this Mac; a Ray cluster runs LLaMA-Factory: choose one or the other"));
+                }
+                let name = name.to_owned();
+                let cluster = self.studio.db().call(move |c| super::ray::get(c, &name)).await?;
+                Some(super::ray::check_submission(cluster, &config).await?)
+            }
+            None => {
+                // A run whose trainer packages are missing is refused here, before anything is queued.
+                super::extras::check(&self.studio.settings().python_path(), &config.needed_extras()).await?;
+                None
+            }
+        };
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
         let yaml = match config.backend {
+            _ if cluster.is_some() => {
+                let gpus = cluster.as_ref().map_or(0, |(_, g)| *g);
+                let yaml = super::ray::remote_yaml(&config, gpus);
+                crate::fsutil::write_atomically(&dir.join("run.yaml"), yaml.as_bytes())?;
+                yaml
+            }
             Backend::Mlx => {
                 let mlx_python = self.studio.settings().mlx_python_path();
                 if !super::mlx::available(&mlx_python).await {
@@ -161,13 +216,14 @@ impl Supervisor {
         let config_json = serde_json::to_string(&config).map_err(|e| Error::Task(e.to_string()))?;
         let log_path = dir.join("train.log");
         let id2 = id.clone();
+        let cluster_id = cluster.map(|(c, _)| c.id);
         let run = self
             .studio
             .db()
             .call(move |conn| {
                 conn.execute(
-                    "INSERT INTO runs (id, name, dataset_id, backend, config, yaml, status, output_dir, log_path, created_at, stage)
-                     VALUES (?1, ?2, ?3, ?9, ?4, ?5, 'queued', ?6, ?7, ?8, ?10)",
+                    "INSERT INTO runs (id, name, dataset_id, backend, config, yaml, status, output_dir, log_path, created_at, stage, cluster_id)
+                     VALUES (?1, ?2, ?3, ?9, ?4, ?5, 'queued', ?6, ?7, ?8, ?10, ?11)",
                     params![
                         id2,
                         new.name,
@@ -178,7 +234,8 @@ impl Supervisor {
                         log_path.to_string_lossy(),
                         crate::now_ms(),
                         backend,
-                        config.stage.as_str()
+                        config.stage.as_str(),
+                        cluster_id
                     ],
                 )?;
                 runs::get(conn, &id2)
@@ -234,6 +291,11 @@ impl Supervisor {
     async fn reconcile(&self) -> Result<()> {
         let running = self.studio.db().call(|c| runs::with_status(c, RunStatus::Running)).await?;
         for run in running {
+            if run.job_id.is_some() {
+                // On a Ray cluster: follow its job again (it may have finished meanwhile).
+                tokio::spawn(super::ray::reattach(self.clone(), run));
+                continue;
+            }
             match run.pid.filter(|pid| is_our_trainer(*pid, &run)) {
                 Some(pid) => {
                     tracing::info!(run = %run.id, pid, "re-attaching to a trainer that is still running");
@@ -304,6 +366,9 @@ impl Supervisor {
 
     async fn execute(&self, run: Run) -> Result<()> {
         self.emit(RunEvent::Status { run_id: run.id.clone(), status: RunStatus::Running });
+        if run.cluster.is_some() {
+            return super::ray::execute(self, run).await;
+        }
         let dir = PathBuf::from(&run.log_path).parent().map(Path::to_path_buf).unwrap_or_default();
         // Absolute: the trainer runs in that folder, and is given paths inside it.
         let dir = std::path::absolute(&dir).unwrap_or(dir);

@@ -136,6 +136,9 @@ pub struct LineageRun {
     pub finished_at: Option<i64>,
     /// The run loaded its base model in this many bits (QLoRA).
     pub quantization_bit: Option<u8>,
+    /// The Ray cluster it trained on (its name and URL); none: this machine.
+    #[serde(default)]
+    pub cluster: Option<String>,
 }
 
 impl LineageRun {

@@ -52,6 +52,7 @@ macro_rules! one_string_each {
 
 pub mod adapters;
 pub mod chat;
+pub mod clusters;
 pub mod data;
 pub mod learn;
 pub mod prefs;

@@ -331,6 +331,12 @@ pub struct Run {
     /// What it teaches: `sft`, `kto` or `dpo` (the Runs page shows it).
     #[serde(default)]
     pub stage: crate::prefs::Stage,
+    /// The Ray cluster it trains on (its registered name); none: this machine.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// The cluster's job (its submission id) while or after it ran there.
+    #[serde(default)]
+    pub job_id: Option<String>,
 }
 
 /// What a run's adapter is registered as. The core implements it for its `NewAdapter` (it

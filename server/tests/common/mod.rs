@@ -78,6 +78,38 @@ impl TestServer {
     }
 }
 
+/// The real `garden-eden` binary on `data_dir`, as a person types it: no Ollama listening
+/// (unless `args` add a model with its own URL), Hugging Face offline.
+pub fn garden_eden(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_garden-eden"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("OLLAMA_HOST", "http://127.0.0.1:9")
+        .env("GARDEN_EDEN_LOG", "warn")
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap()
+}
+
+/// The command's stdout; fails the test, showing both streams, when it failed.
+pub fn ok(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The command's stderr; fails the test when it succeeded.
+pub fn failed(output: &std::process::Output) -> String {
+    assert!(!output.status.success(), "should have failed:\n{}", String::from_utf8_lossy(&output.stdout));
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
