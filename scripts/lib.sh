@@ -166,6 +166,20 @@ ensure_qlora_for_tests() {
   echo "${GPU_EXTRAS[0]}" > "$stamp"
 }
 
+# Ray for the tests that hand runs to a real local Ray head (`ray start --head`): installed into
+# the trainer's environment, as on a GPU box (`pip install "ray[default]" llamafactory==0.9.5`), so
+# the head's jobs can import LLaMA-Factory.
+RAY_REQUIREMENT='ray[default]==2.60.0'
+
+ensure_ray_for_tests() {
+  ensure_python_env
+  local stamp="$VENV/.garden-eden-ray"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$RAY_REQUIREMENT" ] && return
+  say "installing $RAY_REQUIREMENT into $VENV (the Ray tests start a local head)"
+  "$VENV/bin/python" -m pip install --quiet "$RAY_REQUIREMENT"
+  echo "$RAY_REQUIREMENT" > "$stamp"
+}
+
 # llama.cpp through llama-cpp-python (with its OpenAI-compatible server): PyPI carries only the source
 # distribution, so pip builds llama.cpp (~6.5 min on 2 cores). The wheel is built once and cached;
 # the source distribution is kept too, because its vendored llama.cpp holds the reference converters

@@ -275,10 +275,17 @@ pub async fn command(studio: Studio, cmd: AdaptersCommand) -> anyhow::Result<()>
                     println!("  dataset {} ({} examples from {} conversations)", d.name, d.examples, d.conversations);
                 }
                 if let Some(r) = &l.run {
-                    println!("  run {} ({})", r.name, r.status);
+                    match &r.cluster {
+                        Some(c) => println!("  run {} ({}) on the Ray cluster {c}", r.name, r.status),
+                        None => println!("  run {} ({})", r.name, r.status),
+                    }
                 }
                 if let Some(p) = &l.parent {
-                    println!("  previous version {}", p.version);
+                    if p.name == l.adapter.name {
+                        println!("  previous version {}", p.version);
+                    } else {
+                        println!("  trained on top of {} {}", p.name, p.version);
+                    }
                 }
                 for d in &l.deployments {
                     println!("  deployed as {} ({}, {}) {}", d.model_name, d.strategy, d.status, d.error.as_deref().unwrap_or(""));

@@ -488,10 +488,11 @@ fn model_line(m: &runs::ModelProgress) -> String {
 
 pub fn report(run: &runs::Run) {
     println!(
-        "Run {} ({}{}): {}; training loss {}, eval loss {}; output {}",
+        "Run {} ({}{}{}): {}; training loss {}, eval loss {}; output {}",
         run.id,
         run.name,
         if run.stage.is_preference() { format!(", {}", run.stage.as_str()) } else { String::new() },
+        run.cluster.as_ref().map_or(String::new(), |c| format!(", on the Ray cluster {c}")),
         run.status.as_str(),
         run.final_loss.map_or("-".into(), |l| format!("{l:.4}")),
         run.final_eval_loss.map_or("-".into(), |l| format!("{l:.4}")),

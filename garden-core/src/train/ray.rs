@@ -263,8 +263,18 @@ impl Jobs {
         if let Some(node) = &job.node {
             body["entrypoint_resources"] = json!({ format!("node:{node}"): 0.001 });
         }
-        self.send(self.client.post(format!("{}/api/jobs/", self.url)).json(&body), "submitting the job").await?;
-        Ok(())
+        // A head that has just started answers "No available agent to submit job, please try
+        // again later" for a few seconds: it is tried again for up to a minute.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match self.send(self.client.post(format!("{}/api/jobs/", self.url)).json(&body), "submitting the job").await {
+                Err(Error::Service { message, .. }) if message.contains("try again later") && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e),
+                Ok(_) => return Ok(()),
+            }
+        }
     }
 
     /// None when the cluster does not know the job.
