@@ -19,6 +19,13 @@ const blobs = fs.mkdtempSync(path.join(os.tmpdir(), 'garden-eden-e2e-ollama-'));
 export const llamaPort = port + 2;
 export const models = process.env.GARDEN_EDEN_E2E_MODELS ?? path.join(root, 'target/e2e-models');
 const python = process.env.GARDEN_EDEN_PYTHON ?? path.join(os.homedir(), '.local/share/garden-eden/venv/bin/python');
+// A real local Ray head (CPU only) for the "train on another machine" spec, from the trainer's
+// environment (./scripts/test installs ray[default] there), every port fixed above the app's and
+// its own temp folder. `--block` keeps it in the foreground, so it ends with the tests.
+const rayPort = port + 3;
+const rayURL = `http://127.0.0.1:${rayPort}`;
+const rayTemp = fs.mkdtempSync('/tmp/ray-e2e-');
+const venvBin = path.dirname(python);
 
 // Debian's Chromium; Playwright never downloads a browser here.
 const chromium = {
@@ -53,10 +60,21 @@ export default defineConfig({
   },
   // Every spec runs twice: server-rendered only, and hydrated.
   projects: [
-    { name: 'no-js', use: { javaScriptEnabled: false } },
+    // The Ray spec is about the live chart: it runs with JS only.
+    { name: 'no-js', use: { javaScriptEnabled: false }, testIgnore: /ray\.spec\.ts/ },
     { name: 'js', use: { javaScriptEnabled: true } },
   ],
   webServer: [{
+    command: `"${venvBin}/ray" start --head --block --disable-usage-stats --num-cpus 2 --num-gpus 0 `
+      + `--dashboard-host 127.0.0.1 --dashboard-port ${rayPort} --port ${port + 4} --ray-client-server-port ${port + 5} `
+      + `--dashboard-agent-listen-port ${port + 6} --dashboard-agent-grpc-port ${port + 7} --temp-dir "${rayTemp}"`,
+    url: `${rayURL}/nodes?view=summary`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { PATH: `${venvBin}:${process.env.PATH}`, HF_HUB_OFFLINE: '1', RAY_USAGE_STATS_ENABLED: '0' },
+  }, {
     command: `"${python}" -m llama_cpp.server --config_file "${models}/server.json"`,
     url: `http://127.0.0.1:${llamaPort}/v1/models`,
     timeout: 120_000,

@@ -74,6 +74,9 @@ export async function settled(page: Page, javaScriptEnabled: boolean) {
   await expect(page.locator('.layout')).toHaveAttribute('data-hydrated', javaScriptEnabled ? 'true' : 'false');
 }
 
+/// The local Ray head the tests start (playwright.config.ts).
+export const rayURL = `http://127.0.0.1:${Number(process.env.GARDEN_EDEN_E2E_PORT ?? 3111) + 3}`;
+
 /// The real llama.cpp server the tests start (llama-cpp-python) serving the tiny model
 /// ("tiny-base") and the tiny model with an adapter ("tiny-eden").
 export const llama = `http://127.0.0.1:${Number(process.env.GARDEN_EDEN_E2E_PORT ?? 3111) + 2}`;

@@ -3,7 +3,7 @@ import { test, expect } from '@playwright/test';
 // The wizard from the sample history to a finished run on the tiny demo model, with both charts
 // gaining points while it trains.
 test('train the tiny model from the sample history and watch the charts', async ({ page, javaScriptEnabled }, info) => {
-  test.setTimeout(420_000);
+  test.setTimeout(600_000);
   await page.goto('/import');
   await page.getByRole('button', { name: 'Load the sample history' }).click();
   await expect(page.locator('#import-result')).toBeVisible();
@@ -69,7 +69,7 @@ test('train the tiny model from the sample history and watch the charts', async 
     await expect.poll(async () => {
       await page.reload();
       return page.locator('#run-status').textContent();
-    }, { timeout: 300_000, intervals: [2000] }).toBe('succeeded');
+    }, { timeout: 480_000, intervals: [2000] }).toBe('succeeded');
   }
   expect(Number(await chart.getAttribute('data-eval-points'))).toBeGreaterThan(0);
   await expect(chart.locator('svg')).toBeVisible();

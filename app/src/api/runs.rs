@@ -63,6 +63,18 @@ pub async fn mlx_available() -> Result<bool, AppError> {
     Ok(garden_core::train::mlx::available(&python).await)
 }
 
+/// The registered Ray clusters, with what each has now (asked in parallel).
+#[server(endpoint = "clusters/list")]
+pub async fn list_clusters() -> Result<Vec<garden_types::clusters::ClusterView>, AppError> {
+    Ok(garden_core::train::ray::views(&crate::state::studio()?).await?)
+}
+
+/// Registers a Ray cluster by its dashboard URL (as `garden-eden clusters add`).
+#[server(endpoint = "clusters/add")]
+pub async fn add_cluster(name: String, url: String) -> Result<garden_types::clusters::ClusterView, AppError> {
+    Ok(garden_core::train::ray::register(&crate::state::studio()?, &name, &url).await?)
+}
+
 /// Stops a run gracefully (the adapter is saved).
 #[server(endpoint = "runs/cancel")]
 pub async fn cancel_run(id: String) -> Result<Run, AppError> {

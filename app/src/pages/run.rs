@@ -69,6 +69,11 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
             <span id="run-status" class=move || format!("status {}", status.get())>{move || status.get().as_str()}</span>
         </div>
         <p class="muted" id="run-stage" data-stage=stage.as_str()>{stage.label()}</p>
+        {run.cluster.clone().map(|c| view! {
+            <p class="muted" id="run-cluster" data-cluster=c.clone()>
+                {format!("On the Ray cluster {c}{}: its points arrive through the job's log, and the adapter comes back here when it ends.", run.job_id.as_ref().map(|j| format!(" (job {j})")).unwrap_or_default())}
+            </p>
+        })}
         {move || model.get().map(|m| view! { <ModelPhase m active=phase.get() == Some(Phase::Model) && status.get() == RunStatus::Running /> })}
         <section class="card">
             <div class="progress"><div class="progress-bar" style=move || format!("width: {:.1}%", progress().0)></div></div>

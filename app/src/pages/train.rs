@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::datasets::{list_datasets, ExportForStage};
 use crate::api::health::get_health;
-use crate::api::runs::{extra_installs, mlx_available, plan_run, stage_options, InstallExtra, StartRun};
+use crate::api::runs::{extra_installs, list_clusters, mlx_available, plan_run, stage_options, AddCluster, InstallExtra, StartRun};
 use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::format::url_encode;
@@ -76,6 +76,8 @@ pub fn TrainPage() -> impl IntoView {
     let query = use_query_map();
     let step = move || query.read().get("step").and_then(|s| s.parse::<usize>().ok()).unwrap_or(1).clamp(1, 6);
     let health = Resource::new(|| (), |_| get_health(false));
+    let add_cluster = ServerAction::<AddCluster>::new();
+    let clusters = Resource::new(move || add_cluster.version().get(), |_| list_clusters());
     let mlx = Resource::new(|| (), |_| mlx_available());
     let p = params();
     let value = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.to_owned());
@@ -220,6 +222,25 @@ pub fn TrainPage() -> impl IntoView {
                     <label>"GPUs" <input type="number" name="gpus" min="1" max="64" value=value(&p.gpus, "") placeholder="1" />
                         <small>"With DeepSpeed ZeRO-3 the model is shared among them."</small></label>
                 </div>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let chosen = params().cluster.unwrap_or_default();
+                        let list = clusters.await.unwrap_or_default();
+                        view! {
+                            <label>"Where it trains"
+                                <select name="cluster" id="cluster-choice">
+                                    <option value="" selected=chosen.is_empty()>"This machine"</option>
+                                    {list.into_iter().map(|v| {
+                                        let what = match &v.resources { Ok(r) => r.summary(), Err(_) => "not answering now".to_owned() };
+                                        let sel = chosen == v.cluster.name;
+                                        view! { <option value=v.cluster.name.clone() selected=sel>{format!("Ray cluster {} ({what})", v.cluster.name)}</option> }
+                                    }).collect_view()}
+                                </select>
+                                <small>"A Ray cluster trains on its own GPUs; the live charts and the adapter come back here. The GPUs field is then what the run asks of it."</small>
+                            </label>
+                        }
+                    })}
+                </Transition>
                 <label>"Several GPUs"
                     <select name="deepspeed">
                         {[("", "One GPU (or CPU)"), ("z2", "DeepSpeed ZeRO-2"), ("z3", "DeepSpeed ZeRO-3 (largest models)")]
@@ -278,6 +299,27 @@ pub fn TrainPage() -> impl IntoView {
                 })
             })}
         </Transition>
+        <details class="card" id="add-cluster" hidden=move || step() != 5>
+            <summary>"Train on another machine: add a Ray cluster"</summary>
+            <p class="muted">"On the GPU machine: "<code>"pip install \"ray[default]\" llamafactory==0.9.5"</code>", then "
+                <code>"ray start --head --dashboard-host 0.0.0.0"</code>". Its dashboard port (8265) must be reachable only from machines you trust: anyone who reaches it can run code there."</p>
+            <ActionForm action=add_cluster attr:class="stack">
+                <div class="row">
+                    <label>"Name" <input type="text" name="name" required placeholder="gpu-box" /></label>
+                    <label>"Dashboard URL" <input type="text" name="url" required placeholder="http://gpu-box:8265" /></label>
+                </div>
+                <div><button type="submit" class="button secondary" id="add-cluster-button">"Add the cluster"</button></div>
+            </ActionForm>
+            {move || add_cluster.value().get().map(|r| match r {
+                Ok(v) => view! {
+                    <p class="summary" id="cluster-added">{match &v.resources {
+                        Ok(r) => format!("Added {}: {}", v.cluster.name, r.summary()),
+                        Err(e) => format!("Added {}, but it does not answer now: {e}", v.cluster.name),
+                    }}</p>
+                }.into_any(),
+                Err(error) => view! { <ErrorBox error /> }.into_any(),
+            })}
+        </details>
         <Transition fallback=|| view! { <p class="muted">"Preparing the review…"</p> }>
             {move || Suspend::new(async move {
                 let current = params();
@@ -295,6 +337,16 @@ pub fn TrainPage() -> impl IntoView {
                                 <p class="summary">{format!("{} training examples · {} steps per epoch · {} steps in all", plan.examples, plan.steps_per_epoch, plan.total_steps)}</p>
                                 <p class="summary" id="time-estimate">{format!("Time: {}", plan.time_estimate.clone().unwrap_or_default())}</p>
                                 <p class="summary" id="device">{format!("GPU: {}", plan.device)}</p>
+                                {plan.cluster.clone().map(|c| view! {
+                                    <div class="summary" id="target" data-cluster=c.name.clone()>
+                                        <p>{format!("Where: the Ray cluster {} at {}", c.name, c.url)}</p>
+                                        <p id="target-resources">{match &c.resources {
+                                            Ok(r) => format!("It has {}; this run asks for {}.", r.summary(), match c.gpus { Some(0) | None => "its CPUs".to_owned(), Some(1) => "1 GPU".to_owned(), Some(n) => format!("{n} GPUs, one Ray worker each") }),
+                                            Err(e) => format!("It does not answer now: {e}"),
+                                        }}</p>
+                                        {c.problem.map(|p| view! { <p class="error-box" id="target-problem">{p}</p> })}
+                                    </div>
+                                })}
                                 <p class="summary" id="backend">{format!("Trainer: {}", plan.backend)}</p>
                                 {(!plan.backend_notes.is_empty()).then(|| view! {
                                     <ul class="steps" id="backend-notes">{plan.backend_notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul>

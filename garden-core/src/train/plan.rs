@@ -195,6 +195,11 @@ impl TrainConfig {
         if let Some(v) = number("pref_beta", &p.pref_beta)? {
             self.pref_beta = v;
         }
+        // On a Ray cluster, the GPUs field is what the run asks of it.
+        self.cluster = text(&p.cluster).map(str::to_owned);
+        if self.cluster.is_some() {
+            self.gpus = number("gpus", &p.gpus)?;
+        }
         Ok(self)
     }
 
@@ -347,7 +352,13 @@ pub async fn review(studio: &Studio, p: &TrainParams) -> Result<TrainPlan> {
     let model = config.model_name_or_path.clone();
     let per_step = studio.db().call(move |c| runs::seconds_per_step(c, &model)).await?;
     let mlx = config.backend == Backend::Mlx;
-    let yaml = if mlx {
+    let cluster = match config.cluster.clone() {
+        Some(name) => Some(super::ray::target(studio, &name, &config).await?),
+        None => None,
+    };
+    let yaml = if let Some(gpus) = cluster.as_ref().map(|c| c.gpus.unwrap_or(0)) {
+        super::ray::remote_yaml(&config, gpus)
+    } else if mlx {
         // What the MLX runner will be given (its data folder is made in the run's folder).
         let data = Path::new("<run folder>/mlx-data");
         serde_json::to_string_pretty(&super::mlx::config_for(&config, data, steps.examples, None)).unwrap_or_default()
@@ -373,10 +384,16 @@ pub async fn review(studio: &Studio, p: &TrainParams) -> Result<TrainPlan> {
         time_estimate: Some(time_estimate(per_step, steps.total)),
         memory: memory_plan(&config, &target),
         other_backends: other_backends(&config, &dataset),
-        device: if target.detected { hardware.summary() } else { format!("planned for a {}", target.name) },
+        device: match &cluster {
+            Some(c) => format!("on the Ray cluster {} ({})", c.name, c.resources.as_ref().map_or_else(|e| e.clone(), |r| r.summary())),
+            None if target.detected => hardware.summary(),
+            None => format!("planned for a {}", target.name),
+        },
         precision,
-        missing_extras: missing_extras(&studio.settings().python_path(), &config).await,
+        // The cluster's Python is checked when the run is handed to it.
+        missing_extras: if cluster.is_some() { Vec::new() } else { missing_extras(&studio.settings().python_path(), &config).await },
         stage: Some(stage),
+        cluster,
     })
 }
 

@@ -36,7 +36,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-pub use garden_types::clusters::{Cluster, ClusterView, Resources};
+pub use garden_types::clusters::{Cluster, ClusterTarget, ClusterView, Resources};
 
 use super::config::{Device, TrainConfig};
 use super::runs::{self, Run, RunStatus};
@@ -138,6 +138,25 @@ pub async fn register(studio: &crate::Studio, name: &str, url: &str) -> Result<C
     Ok(view(vec![cluster]).await.remove(0))
 }
 
+/// A run's cluster as the review shows it: what it has, the GPUs the run asks, and why it would
+/// be refused (the same check as at submission, the probe job aside).
+pub async fn target(studio: &crate::Studio, name: &str, config: &TrainConfig) -> Result<ClusterTarget> {
+    let name = name.to_owned();
+    let cluster = studio.db().call(move |c| get(c, &name)).await?;
+    let resources = Jobs::new(&cluster.url).resources().await.map_err(|e| e.to_string());
+    let (gpus, problem) = match &resources {
+        Ok(r) => {
+            let asked = gpus_for(config, r.gpus);
+            let problem = (f64::from(asked) > r.gpus).then(|| {
+                format!("the cluster {} has {} GPU(s); this run asks for {asked}: ask for fewer, or add a GPU node to it", cluster.name, r.gpus)
+            });
+            (Some(asked), problem)
+        }
+        Err(e) => (None, Some(format!("the cluster {} does not answer: {e}", cluster.name))),
+    };
+    Ok(ClusterTarget { name: cluster.name, url: cluster.url, resources, gpus, problem })
+}
+
 /// Every registered cluster with what it answers now.
 pub async fn views(studio: &crate::Studio) -> Result<Vec<ClusterView>> {
     let clusters = studio.db().call(|c| list(c)).await?;
@@ -225,11 +244,19 @@ impl Jobs {
         Err(self.service(format!("{what}: {status}: {}", body.trim().chars().take(400).collect::<String>())))
     }
 
-    /// What the cluster has, all nodes together (`GET /nodes?view=summary`).
+    /// What the cluster has, all nodes together (`GET /nodes?view=summary`). A head that has
+    /// just started reports no node for a few seconds: it is asked again for up to 15 s.
     pub async fn resources(&self) -> Result<Resources> {
-        let response = self.send(self.client.get(format!("{}/nodes?view=summary", self.url)), "asking for its nodes").await?;
-        let v: Value = response.json().await.map_err(|e| self.service(format!("its node summary is not JSON: {e}")))?;
-        parse_resources(&v).ok_or_else(|| self.service("its node summary has no node in it"))
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let response = self.send(self.client.get(format!("{}/nodes?view=summary", self.url)), "asking for its nodes").await?;
+            let v: Value = response.json().await.map_err(|e| self.service(format!("its node summary is not JSON: {e}")))?;
+            match parse_resources(&v) {
+                Some(r) => return Ok(r),
+                None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
+                None => return Err(self.service("it reports no live node (is the head still starting?)")),
+            }
+        }
     }
 
     /// Uploads a `working_dir` package once (it is named by its content); returns its URI.

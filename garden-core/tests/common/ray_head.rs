@@ -22,15 +22,16 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Whether `GET path` on 127.0.0.1:port answers 200.
+/// Whether `GET path` on 127.0.0.1:port answers 200 with `ALIVE` in its body.
 fn answers(port: u16, path: &str) -> bool {
     let Ok(mut s) = std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)) else { return false };
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
     if s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).is_err() {
         return false;
     }
-    let mut head = [0u8; 12];
-    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
+    let mut body = Vec::new();
+    let _ = s.read_to_end(&mut body);
+    body.starts_with(b"HTTP/1.") && body.get(9..12) == Some(b"200".as_slice()) && body.windows(5).any(|w| w == b"ALIVE")
 }
 
 impl RayHead {

@@ -51,6 +51,19 @@ pub struct ClusterView {
     pub resources: Result<Resources, String>,
 }
 
+/// A run's Ray cluster as the review shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterTarget {
+    pub name: String,
+    pub url: String,
+    /// What it has now, or why it did not answer.
+    pub resources: Result<Resources, String>,
+    /// GPUs the run will ask of it (none when it did not answer).
+    pub gpus: Option<u32>,
+    /// Why the run would be refused there (too few GPUs, not answering), in one sentence.
+    pub problem: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

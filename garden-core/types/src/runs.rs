@@ -605,11 +605,13 @@ pub struct TrainParams {
     pub pref_loss: Option<String>,
     /// β of the preference loss (default 0.1).
     pub pref_beta: Option<String>,
+    /// A registered Ray cluster's name: train there (`gpus`: how many it is asked for).
+    pub cluster: Option<String>,
 }
 
 impl TrainParams {
     /// The form's field names, in its order.
-    pub const FIELDS: [&'static str; 24] = [
+    pub const FIELDS: [&'static str; 25] = [
         "name",
         "dataset_id",
         "model",
@@ -634,6 +636,7 @@ impl TrainParams {
         "stage",
         "pref_loss",
         "pref_beta",
+        "cluster",
     ];
 
     /// Every field that is set, as (form name, value), in the form's order.
@@ -663,6 +666,7 @@ impl TrainParams {
             ("stage", &self.stage),
             ("pref_loss", &self.pref_loss),
             ("pref_beta", &self.pref_beta),
+            ("cluster", &self.cluster),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
@@ -698,6 +702,7 @@ impl TrainParams {
                 "stage" => &mut p.stage,
                 "pref_loss" => &mut p.pref_loss,
                 "pref_beta" => &mut p.pref_beta,
+                "cluster" => &mut p.cluster,
                 _ => continue,
             };
             *field = Some(v);
@@ -743,6 +748,9 @@ pub struct TrainPlan {
     pub pref_loss: Option<crate::prefs::PrefLoss>,
     #[serde(default)]
     pub pref_beta: Option<f64>,
+    /// Where it trains when not on this machine: the Ray cluster, what it has, what it is asked.
+    #[serde(default)]
+    pub cluster: Option<crate::clusters::ClusterTarget>,
 }
 
 /// The memory estimate, with the formula's parts, in words.
