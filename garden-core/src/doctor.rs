@@ -98,12 +98,13 @@ pub async fn health(studio: &Studio, fresh: bool, from_another_site: bool) -> cr
 pub async fn run(studio: &Studio) -> Report {
     let settings = studio.settings();
     let python = settings.python_path();
-    let (database, python_checks, ollama, hardware, extras) = tokio::join!(
+    let (database, python_checks, ollama, hardware, extras, clusters) = tokio::join!(
         check_database(studio),
         check_python(&python),
         check_ollama(&settings.ollama_url),
         crate::hardware::detect(),
         crate::train::extras::status(&python),
+        check_clusters(studio),
     );
     let data_dir = settings.data_dir.clone();
     let disk = tokio::task::spawn_blocking(move || check_disk(&data_dir))
@@ -119,12 +120,38 @@ pub async fn run(studio: &Studio) -> Report {
     checks.push(ollama);
     checks.push(check_gpu(&hardware));
     checks.push(extras_check);
+    checks.extend(clusters);
     Report {
         checks,
         hardware,
         extras,
         checked_at: crate::now_ms(),
     }
+}
+
+/// The registered Ray clusters (none: no check): each answers, with what it has.
+async fn check_clusters(studio: &Studio) -> Option<Check> {
+    let views = crate::train::ray::views(studio).await.ok()?;
+    if views.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = views
+        .iter()
+        .map(|v| match &v.resources {
+            Ok(r) => format!("{} ({}): {}", v.cluster.name, v.cluster.url, r.summary()),
+            Err(e) => format!("{} ({}): not answering: {e}", v.cluster.name, v.cluster.url),
+        })
+        .collect();
+    let down: Vec<&str> = views.iter().filter(|v| v.resources.is_err()).map(|v| v.cluster.name.as_str()).collect();
+    let check = Check::new("clusters", "Ray clusters", if down.is_empty() { Status::Ok } else { Status::Warn }, lines.join("; "));
+    Some(if down.is_empty() {
+        check
+    } else {
+        check.fix(format!(
+            "start Ray on {} (`ray start --head --dashboard-host 0.0.0.0`) and check that its dashboard port is reachable from here",
+            down.join(", ")
+        ))
+    })
 }
 
 async fn check_database(studio: &Studio) -> Check {
