@@ -86,7 +86,7 @@ def follow_log(path, stop):
         offset += end
         if done:
             return
-        time.sleep(0.2)
+        time.sleep(0.1)
 
 
 def train(args):
@@ -156,6 +156,15 @@ def trainer(args):
     stop sends SIGTERM to every process of the job, and LLaMA-Factory saves the adapter on
     SIGABRT (its web UI's stop), not on SIGTERM."""
     signal.signal(signal.SIGTERM, lambda _s, _f: os.kill(os.getpid(), signal.SIGABRT))
+    # If the runner dies (the cluster stopped under it), save and stop rather than train on alone.
+    runner = os.getppid()
+
+    def watch():
+        while os.getppid() == runner:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGABRT)
+
+    threading.Thread(target=watch, daemon=True).start()
     sys.argv = ["llamafactory-cli", "train", args.yaml]
     from llamafactory.cli import main as llamafactory_cli
 

@@ -206,7 +206,10 @@ test('the run charts fit their data, read out each step, smooth, go logarithmic,
   expect(parsed.title).toBe('Loss');
   expectReadableTicks(parsed.ticks, 'downloaded loss');
   expect(parsed.dots).toBe(evals);
-  // The link on the page points at it.
-  await page.goto(`/runs/${id}`);
-  await expect(page.locator('#loss-svg')).toHaveAttribute('href', `/runs/${id}/loss.svg`);
+  // The link on the page points at it, drawn as the page shows it (smoothing and scale).
+  await page.goto(`/runs/${id}?smooth=0.5&log=1`);
+  await expect(page.locator('#loss-svg')).toHaveAttribute('href', `/runs/${id}/loss.svg?smooth=0.50&log=1`);
+  const shown = await page.request.get(`/runs/${id}/loss.svg?smooth=0.50&log=1`);
+  expect(shown.status()).toBe(200);
+  expect(await shown.text()).toContain('<svg');
 });

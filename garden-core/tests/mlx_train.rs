@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use garden_core::export::{self, Curation, DataFilter, ExportRequest, Format};
+use garden_core::export::Format;
 use garden_core::train::backends::Backend;
 use garden_core::train::runs::{self, RunStatus};
 use garden_core::train::supervisor::NewRun;
@@ -36,20 +36,7 @@ fn pythons() -> Option<(PathBuf, PathBuf)> {
 fn studio(python: &Path, mlx: &Path) -> (tempfile::TempDir, Studio, TrainConfig, String) {
     let dir = tempfile::tempdir().unwrap();
     let model = common::make_tiny_model(python, dir.path());
-    let mut settings = Settings::new(dir.path().join("data"));
-    settings.python = Some(python.to_owned());
-    settings.mlx_python = Some(mlx.to_owned());
-    let studio = Studio::open(settings).unwrap();
-    garden_core::import::import_sample(studio.db()).unwrap();
-    let request = ExportRequest {
-        name: Some("sample".into()),
-        format: Format::Sharegpt,
-        filter: DataFilter::default(),
-        curation: Curation { validation_ratio: 0.2, ..Curation::default() },
-        output: None,
-    };
-    let data_dir = dir.path().join("data");
-    let ds = studio.db().with_conn(|c| export::export(c, &data_dir, &request, &mut |_, _| {})).unwrap();
+    let (studio, ds) = common::studio_with_sample(dir.path(), python, Format::Sharegpt, |s| s.mlx_python = Some(mlx.to_owned()));
     let mut config = TrainConfig::tiny_demo(model.to_string_lossy());
     config.backend = Backend::Mlx;
     config.dataset = ds.name.clone();

@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use garden_core::adapters::convert;
 use garden_core::adapters::peft::{BaseModel, PeftAdapter};
-use garden_core::export::{self, Curation, DataFilter, ExportRequest, Format};
+use garden_core::export::Format;
 use garden_core::train::runs::{self, RunStatus};
 use garden_core::train::supervisor::NewRun;
 use garden_core::train::{Supervisor, TrainConfig};
-use garden_core::{Settings, Studio};
+use garden_core::Studio;
 use serde_json::Value;
 
 mod common;
@@ -35,25 +35,7 @@ fn s(p: &Path) -> &str {
 
 /// A studio with the sample history exported as an Alpaca dataset.
 fn studio_with_dataset(python: &Path, dir: &Path, model: &Path) -> (Studio, TrainConfig, String) {
-    let mut settings = Settings::new(dir.join("data"));
-    settings.python = Some(python.to_owned());
-    let studio = Studio::open(settings).unwrap();
-    garden_core::import::import_sample(studio.db()).unwrap();
-    let request = ExportRequest {
-        name: Some("sample".into()),
-        format: Format::Alpaca,
-        filter: DataFilter::default(),
-        curation: Curation {
-            validation_ratio: 0.2,
-            ..Curation::default()
-        },
-        output: None,
-    };
-    let data_dir = dir.join("data");
-    let ds = studio
-        .db()
-        .with_conn(|c| export::export(c, &data_dir, &request, &mut |_, _| {}))
-        .unwrap();
+    let (studio, ds) = common::studio_with_sample(dir, python, Format::Alpaca, |_| {});
     let mut config = TrainConfig::tiny_demo(model.to_string_lossy());
     config.dataset = ds.name.clone();
     config.dataset_dir = Path::new(&ds.path).parent().unwrap().to_owned();

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use garden_core::export::{self, Curation, DataFilter, ExportRequest, Format};
+use garden_core::export::Format;
 use garden_core::train::runs::{self, RunStatus};
 use garden_core::train::supervisor::NewRun;
 use garden_core::train::{ray, RunEvent, Supervisor, TrainConfig};
-use garden_core::{Settings, Studio};
+use garden_core::Studio;
 
 mod common;
 use common::ray_head::RayHead;
@@ -37,19 +37,7 @@ fn env() -> Vec<(String, String)> {
 /// registered as `local-ray`; the tiny model's config for it.
 fn studio(python: &Path, head: &RayHead) -> (tempfile::TempDir, Studio, TrainConfig, String) {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::new(dir.path().join("data"));
-    settings.python = Some(python.to_owned());
-    let studio = Studio::open(settings).unwrap();
-    garden_core::import::import_sample(studio.db()).unwrap();
-    let request = ExportRequest {
-        name: Some("sample".into()),
-        format: Format::Alpaca,
-        filter: DataFilter::default(),
-        curation: Curation { validation_ratio: 0.2, ..Curation::default() },
-        output: None,
-    };
-    let data_dir = dir.path().join("data");
-    let ds = studio.db().with_conn(|c| export::export(c, &data_dir, &request, &mut |_, _| {})).unwrap();
+    let (studio, ds) = common::studio_with_sample(dir.path(), python, Format::Alpaca, |_| {});
     let url = head.url.clone();
     studio.db().with_conn(move |c| ray::add(c, "local-ray", &url)).unwrap();
     let mut config = TrainConfig::tiny_demo(tiny_model(python).to_string_lossy());

@@ -281,9 +281,14 @@ fn plot_body(l: &Layout, cursor: RwSignal<Option<usize>>) -> impl IntoView {
 
 /// The loss chart with its controls: smoothing (0–0.99, TensorBoard's EMA) and a log scale. The
 /// controls are a GET form on `action` (`?smooth=0.8&log=1`), so they work without JavaScript;
-/// with it they apply as they move and the address keeps them.
+/// with it they apply as they move and the address keeps them. `download`: a link to the chart as
+/// an SVG file, drawn with the same smoothing and scale.
 #[component]
-pub fn LossChart(points: RwSignal<Vec<MetricPoint>>, #[prop(into)] action: String) -> impl IntoView {
+pub fn LossChart(
+    points: RwSignal<Vec<MetricPoint>>,
+    #[prop(into)] action: String,
+    #[prop(optional, into)] download: Option<String>,
+) -> impl IntoView {
     let query = use_query_map();
     let (smooth0, log0) = query.with_untracked(|q| (parse_smoothing(q.get("smooth").as_deref()), parse_flag(q.get("log").as_deref())));
     let smoothing = RwSignal::new(smooth0);
@@ -312,7 +317,17 @@ pub fn LossChart(points: RwSignal<Vec<MetricPoint>>, #[prop(into)] action: Strin
             <button type="submit" class="button secondary">"Apply"</button>
         </form>
         <Chart spec />
+        {download.map(|base| view! {
+            <p class="chart-download">
+                <a href=move || download_href(&base, smoothing.get(), log.get()) download id="loss-svg">"Download the loss chart (SVG)"</a>
+            </p>
+        })}
     }
+}
+
+/// The SVG download's address for the chart as shown.
+pub fn download_href(base: &str, smoothing: f64, log: bool) -> String {
+    format!("{base}?smooth={smoothing:.2}{}", if log { "&log=1" } else { "" })
 }
 
 /// Keeps the controls in the address (a reload or a shared link shows the same chart).
@@ -334,6 +349,12 @@ fn remember(smoothing: f64, log: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_download_is_drawn_as_the_chart_is_shown() {
+        assert_eq!(download_href("/runs/r/loss.svg", 0.6, false), "/runs/r/loss.svg?smooth=0.60");
+        assert_eq!(download_href("/runs/r/loss.svg", 0.0, true), "/runs/r/loss.svg?smooth=0.00&log=1");
+    }
 
     fn point(step: i64, loss: Option<f64>, eval: Option<f64>, lr: Option<f64>) -> MetricPoint {
         MetricPoint {

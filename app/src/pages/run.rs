@@ -104,8 +104,7 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
             <div class="chart" id="loss-chart" data-points=move || points.with(|p| p.iter().filter(|p| p.loss.is_some()).count().to_string())
                 data-eval-points=move || points.with(|p| p.iter().filter(|p| p.eval_loss.is_some()).count().to_string())>
                 <h2>"Loss"</h2>
-                <LossChart points action=format!("/runs/{}", run.id) />
-                <p class="chart-download"><a href=format!("/runs/{}/loss.svg", run.id) download id="loss-svg">"Download the loss chart (SVG)"</a></p>
+                <LossChart points action=format!("/runs/{}", run.id) download=format!("/runs/{}/loss.svg", run.id) />
             </div>
             <div class="chart" id="lr-chart">
                 <h2>"Learning rate"</h2>

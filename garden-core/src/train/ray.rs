@@ -49,7 +49,7 @@ const RUNNER_FILE: &str = "ray_runner.py";
 /// What the cluster's Python needs (checked by the probe job).
 pub const REQUIREMENT: &str = "llamafactory==0.9.5";
 /// How often a running job's status and log are read.
-const POLL: Duration = Duration::from_millis(500);
+const POLL: Duration = Duration::from_millis(250);
 /// Bytes of output files one `send` job prints (about 11 MB of log).
 const SEND_BYTES: u64 = 8 * 1024 * 1024;
 /// How long a probe or a `send` job may take.

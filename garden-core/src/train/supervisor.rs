@@ -592,6 +592,27 @@ impl Supervisor {
 
     async fn finish(&self, id: &str, status: RunStatus, code: Option<i64>, error: Option<String>) -> Result<()> {
         self.ingest_trainer_state(id).await?;
+        if status == RunStatus::Succeeded {
+            // Every succeeded run's adapter goes into the registry, before the run reads as
+            // succeeded: whoever sees it succeeded finds its adapter (a crash in between is
+            // finished again at the next start, and registering is idempotent). A failure here
+            // (files the trainer did not write, say) does not change the run: the Adapters page
+            // offers to register it by hand and says why it could not.
+            let id2 = id.to_owned();
+            let registered = self
+                .studio
+                .db()
+                .call(move |c| {
+                    let mut run = runs::get(c, &id2)?;
+                    run.status = RunStatus::Succeeded;
+                    crate::adapters::register_run(c, run.new_adapter()?)
+                })
+                .await;
+            match registered {
+                Ok(a) => tracing::info!(run = %id, adapter = %a.id, version = %a.version, "adapter registered"),
+                Err(e) => tracing::warn!(run = %id, error = %e, "the run's adapter could not be registered"),
+            }
+        }
         let id2 = id.to_owned();
         self.studio
             .db()
@@ -604,24 +625,6 @@ impl Supervisor {
             })
             .await?;
         tracing::info!(run = %id, status = status.as_str(), "run finished");
-        if status == RunStatus::Succeeded {
-            // Every succeeded run's adapter goes into the registry. A failure here (files the
-            // trainer did not write, say) does not change the run: the Adapters page offers
-            // to register it by hand and says why it could not.
-            let id2 = id.to_owned();
-            let registered = self
-                .studio
-                .db()
-                .call(move |c| {
-                    let run = runs::get(c, &id2)?;
-                    crate::adapters::register_run(c, run.new_adapter()?)
-                })
-                .await;
-            match registered {
-                Ok(a) => tracing::info!(run = %id, adapter = %a.id, version = %a.version, "adapter registered"),
-                Err(e) => tracing::warn!(run = %id, error = %e, "the run's adapter could not be registered"),
-            }
-        }
         self.emit(RunEvent::Status { run_id: id.to_owned(), status });
         Ok(())
     }

@@ -38,6 +38,32 @@ pub fn python() -> Option<PathBuf> {
     python_with(&[], "")
 }
 
+/// A studio in `dir/data` whose trainer is `python` (`configure` may set more), with the sample
+/// history imported and exported as `format` ("sample", a fifth held out for validation).
+pub fn studio_with_sample(
+    dir: &Path,
+    python: &Path,
+    format: garden_core::export::Format,
+    configure: impl FnOnce(&mut Settings),
+) -> (garden_core::Studio, garden_core::export::Dataset) {
+    use garden_core::export::{self, Curation, DataFilter, ExportRequest};
+    let data_dir = dir.join("data");
+    let mut settings = Settings::new(data_dir.clone());
+    settings.python = Some(python.to_owned());
+    configure(&mut settings);
+    let studio = garden_core::Studio::open(settings).unwrap();
+    garden_core::import::import_sample(studio.db()).unwrap();
+    let request = ExportRequest {
+        name: Some("sample".into()),
+        format,
+        filter: DataFilter::default(),
+        curation: Curation { validation_ratio: 0.2, ..Curation::default() },
+        output: None,
+    };
+    let ds = studio.db().with_conn(|c| export::export(c, &data_dir, &request, &mut |_, _| {})).unwrap();
+    (studio, ds)
+}
+
 /// Makes the tiny demo Qwen2 at `dir/tiny` (`python/make_tiny_model.py`, offline).
 pub fn make_tiny_model(python: &Path, dir: &Path) -> PathBuf {
     let model = dir.join("tiny");
