@@ -336,6 +336,16 @@ impl Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_export_leaves_the_pooled_connections_page_cache_as_it_was() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::migrate::apply(&mut c, Path::new(":memory:")).unwrap();
+        c.pragma_update(None, "cache_size", -3000).unwrap();
+        preview(&c, Format::Alpaca, &DataFilter::default(), &Curation::default(), 1).unwrap();
+        let after: i64 = c.query_row("PRAGMA cache_size", [], |r| r.get(0)).unwrap();
+        assert_eq!(after, -3000);
+    }
     use sha2::{Digest, Sha256};
     use crate::conversations::{store, NewConversation, NewMessage, Role};
     use crate::db::Db;

@@ -11,7 +11,7 @@ pub(super) struct Part {
 
 impl Part {
     pub(crate) fn create(target: &Path) -> Result<Part> {
-        Ok(Part { file: crate::fsutil::AtomicFile::create(target, 256 << 10)?, first: true })
+        Ok(Part { file: crate::fsutil::AtomicFile::create(target, 64 << 10)?, first: true })
     }
 }
 
