@@ -194,9 +194,7 @@ def wait_for_trainer(folder, limit=120):
     while time.time() < deadline:
         try:
             os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        except PermissionError:
+        except (ProcessLookupError, PermissionError):
             return
         time.sleep(0.2)
 

@@ -157,13 +157,19 @@ ensure_gpu_extras() {
   echo "${GPU_EXTRAS[*]}" > "$stamp"
 }
 
-ensure_qlora_for_tests() {
+# ensure_in_venv STAMP REQUIREMENT WHY: one pinned package in the trainer's environment, installed
+# once (the stamp file in the venv remembers the requirement).
+ensure_in_venv() {
   ensure_python_env
-  local stamp="$VENV/.garden-eden-bitsandbytes"
-  [ "$(cat "$stamp" 2>/dev/null)" = "${GPU_EXTRAS[0]}" ] && return
-  say "installing ${GPU_EXTRAS[0]} into $VENV (the 4-bit QLoRA test trains on the CPU)"
-  "$VENV/bin/python" -m pip install --quiet "${GPU_EXTRAS[0]}"
-  echo "${GPU_EXTRAS[0]}" > "$stamp"
+  local stamp="$VENV/.garden-eden-$1"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$2" ] && return
+  say "installing $2 into $VENV ($3)"
+  "$VENV/bin/python" -m pip install --quiet "$2"
+  echo "$2" > "$stamp"
+}
+
+ensure_qlora_for_tests() {
+  ensure_in_venv bitsandbytes "${GPU_EXTRAS[0]}" "the 4-bit QLoRA test trains on the CPU"
 }
 
 # Ray for the tests that hand runs to a real local Ray head (`ray start --head`): installed into
@@ -172,12 +178,7 @@ ensure_qlora_for_tests() {
 RAY_REQUIREMENT='ray[default]==2.60.0'
 
 ensure_ray_for_tests() {
-  ensure_python_env
-  local stamp="$VENV/.garden-eden-ray"
-  [ "$(cat "$stamp" 2>/dev/null)" = "$RAY_REQUIREMENT" ] && return
-  say "installing $RAY_REQUIREMENT into $VENV (the Ray tests start a local head)"
-  "$VENV/bin/python" -m pip install --quiet "$RAY_REQUIREMENT"
-  echo "$RAY_REQUIREMENT" > "$stamp"
+  ensure_in_venv ray "$RAY_REQUIREMENT" "the Ray tests start a local head"
 }
 
 # llama.cpp through llama-cpp-python (with its OpenAI-compatible server): PyPI carries only the source

@@ -148,7 +148,7 @@ async fn check_clusters(studio: &Studio) -> Option<Check> {
         check
     } else {
         check.fix(format!(
-            "start Ray on {} (`ray start --head --dashboard-host 0.0.0.0`) and check that its dashboard port is reachable from here",
+            "start Ray on {} (`ray start --head --dashboard-host 0.0.0.0`) and check that its dashboard port is reachable from here, and only from machines you trust",
             down.join(", ")
         ))
     })

@@ -118,10 +118,9 @@ pub fn status(conn: &Connection) -> Result<LearnView> {
     let run = latest_cycle_run(conn)?;
     let deployed = |id: &str| crate::infer::find_endpoint_for_adapter(conn, id).is_ok_and(|e| e.is_some());
     let new_adapter = match &run {
-        Some(r) if r.status == RunStatus::Succeeded => adapters::list(conn)?
-            .into_iter()
-            .find(|a| a.run_id.as_deref() == Some(r.id.as_str()))
-            .map(|a| NewVersion { label: a.label(), deployed: deployed(&a.id), id: a.id }),
+        Some(r) if r.status == RunStatus::Succeeded => {
+            adapters::of_run(conn, &r.id)?.map(|a| NewVersion { label: a.label(), deployed: deployed(&a.id), id: a.id })
+        }
         _ => None,
     };
     Ok(LearnView {

@@ -83,7 +83,7 @@ async fn mlx_trains_stops_resumes_and_registers_its_adapter() {
     assert!(streamed >= 20, "{streamed} points streamed");
     let id = run.id.clone();
     let adapter = studio.db().call(move |c| garden_core::adapters::register_run(c, runs::get(c, &id)?.new_adapter()?).or_else(|_| {
-        Ok(garden_core::adapters::list(c)?.into_iter().find(|a| a.run_id.as_deref() == Some(id.as_str())).unwrap())
+        Ok(garden_core::adapters::of_run(c, &id)?.unwrap())
     })).await.unwrap();
     assert_eq!(adapter.format, "mlx", "registered with its backend's layout");
     assert_eq!(adapter.rank, 8);
@@ -146,7 +146,7 @@ async fn mlx_trains_lora_on_a_4_bit_base() {
     let id = run.id.clone();
     let adapter = studio
         .db()
-        .call(move |c| Ok(garden_core::adapters::list(c)?.into_iter().find(|a| a.run_id.as_deref() == Some(id.as_str()))))
+        .call(move |c| garden_core::adapters::of_run(c, &id))
         .await
         .unwrap()
         .expect("registered");

@@ -191,7 +191,7 @@ fn adapter_of(studio: &Studio, run: &Run) -> garden_core::adapters::Adapter {
     let id = run.id.clone();
     studio
         .db()
-        .with_conn(move |c| Ok(garden_core::adapters::list(c)?.into_iter().find(|a| a.run_id.as_deref() == Some(id.as_str()))))
+        .with_conn(move |c| garden_core::adapters::of_run(c, &id))
         .unwrap()
         .expect("the run's adapter is registered")
 }

@@ -132,7 +132,7 @@ fn a_run_on_a_ray_head_streams_live_survives_a_restart_and_its_adapter_comes_hom
         let id = run.id.clone();
         let adapter = studio
             .db()
-            .call(move |c| Ok(garden_core::adapters::list(c)?.into_iter().find(|a| a.run_id.as_deref() == Some(id.as_str()))))
+            .call(move |c| garden_core::adapters::of_run(c, &id))
             .await
             .unwrap()
             .expect("the adapter is registered");

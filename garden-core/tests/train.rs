@@ -210,7 +210,7 @@ fn a_run_that_finished_while_garden_eden_was_down_is_finished_at_start_up() {
         let after = studio.db().call(move |c| runs::get(c, &id)).await.unwrap();
         assert_eq!(after.status, RunStatus::Succeeded, "finished like a re-attached run: {:?}", after.error);
         let id = run.id.clone();
-        let adapter = studio.db().call(move |c| Ok(garden_core::adapters::list(c)?.into_iter().find(|a| a.run_id.as_deref() == Some(id.as_str())))).await.unwrap();
+        let adapter = studio.db().call(move |c| garden_core::adapters::of_run(c, &id)).await.unwrap();
         assert!(adapter.is_some(), "its adapter is registered, so resume does not retrain");
     });
 }

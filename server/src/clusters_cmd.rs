@@ -32,7 +32,7 @@ pub async fn clusters(studio: Studio, cmd: ClustersCommand) -> anyhow::Result<()
         ClustersCommand::List => {
             let all = ray::views(&studio).await?;
             if all.is_empty() {
-                println!("No cluster yet: on the GPU machine run `ray start --head --dashboard-host 0.0.0.0`, then `garden-eden clusters add NAME --url http://THAT-MACHINE:8265`.");
+                println!("No cluster yet: on the GPU machine run `ray start --head --dashboard-host 0.0.0.0` (its port 8265 reachable only from machines you trust: whoever reaches it can run code there), then `garden-eden clusters add NAME --url http://THAT-MACHINE:8265`.");
             }
             for v in &all {
                 println!("{}", line(v));

@@ -279,10 +279,15 @@ fn final_losses(conn: &Connection, run_id: &str) -> Result<(Option<f64>, Option<
 /// that run is already registered.
 pub fn register_run(conn: &mut Connection, new: NewAdapter) -> Result<Adapter> {
     let run_id = new.run_id.clone().ok_or_else(|| Error::invalid("run", "the adapter names no run"))?;
-    if let Some(a) = conn.query_row(&format!("SELECT {COLUMNS} FROM adapters WHERE run_id = ?1"), [&run_id], from_row).optional()? {
+    if let Some(a) = of_run(conn, &run_id)? {
         return Ok(a);
     }
     register(conn, new)
+}
+
+/// The adapter a run trained, when it is registered.
+pub fn of_run(conn: &Connection, run_id: &str) -> Result<Option<Adapter>> {
+    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM adapters WHERE run_id = ?1"), [run_id], from_row).optional()?)
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Adapter> {

@@ -147,10 +147,7 @@ pub async fn target(studio: &crate::Studio, name: &str, config: &TrainConfig) ->
     let (gpus, problem) = match &resources {
         Ok(r) => {
             let asked = gpus_for(config, r.gpus);
-            let problem = (f64::from(asked) > r.gpus).then(|| {
-                format!("the cluster {} has {} GPU(s); this run asks for {asked}: ask for fewer, or add a GPU node to it", cluster.name, r.gpus)
-            });
-            (Some(asked), problem)
+            (Some(asked), too_few_gpus(&cluster.name, r, asked))
         }
         Err(e) => (None, Some(format!("the cluster {} does not answer: {e}", cluster.name))),
     };
@@ -402,22 +399,25 @@ pub fn gpus_for(config: &TrainConfig, available: f64) -> u32 {
     config.gpus.unwrap_or(if available >= 1.0 { 1 } else { 0 })
 }
 
+/// Why a cluster with `resources` cannot take a run asking for `asked` GPUs, with its numbers.
+fn too_few_gpus(cluster: &str, resources: &Resources, asked: u32) -> Option<String> {
+    (f64::from(asked) > resources.gpus).then(|| {
+        format!(
+            "the cluster {cluster} has {} GPU(s) ({}); this run asks for {asked}: add a GPU node to it, or ask for fewer GPUs",
+            resources.gpus,
+            resources.summary()
+        )
+    })
+}
+
 /// The checks at submission: the cluster answers, has the GPUs the run asks for, and its Python
 /// has LLaMA-Factory (a quick probe job). Returns the cluster and the GPUs the run will take.
 pub async fn check_submission(cluster: Cluster, config: &TrainConfig) -> Result<(Cluster, u32)> {
     let jobs = Jobs::new(&cluster.url);
     let resources = jobs.resources().await?;
     let asked = gpus_for(config, resources.gpus);
-    if f64::from(asked) > resources.gpus {
-        return Err(Error::invalid(
-            "gpus",
-            format!(
-                "the cluster {} has {} GPU(s) ({}); this run asks for {asked}: add a GPU node to it, or ask for fewer GPUs",
-                cluster.name,
-                resources.gpus,
-                resources.summary()
-            ),
-        ));
+    if let Some(message) = too_few_gpus(&cluster.name, &resources, asked) {
+        return Err(Error::invalid("gpus", message));
     }
     let fresh = PROBED
         .lock()
@@ -425,7 +425,7 @@ pub async fn check_submission(cluster: Cluster, config: &TrainConfig) -> Result<
         .and_then(|m| m.as_ref().and_then(|m| m.get(&cluster.url).copied()))
         .is_some_and(|at| at.elapsed() < PROBE_TTL);
     if !fresh {
-        let package = jobs.upload(package(&[(RUNNER_FILE.to_owned(), Source::Bytes(RUNNER.as_bytes().to_vec()))])?).await?;
+        let package = jobs.upload(runner_package()?).await?;
         let id = format!("garden-eden-probe-{}", uuid::Uuid::new_v4().simple());
         let job = JobRequest { submission_id: id, args: vec!["probe".into()], package, ..JobRequest::default() };
         let (status, logs) = jobs.run_small(&job).await?;
@@ -505,6 +505,11 @@ fn package(files: &[(String, Source)]) -> Result<Vec<u8>> {
     Ok(cursor.into_inner())
 }
 
+/// A package of the runner alone (the probe and `send` jobs).
+fn runner_package() -> Result<Vec<u8>> {
+    package(&[(RUNNER_FILE.to_owned(), Source::Bytes(RUNNER.as_bytes().to_vec()))])
+}
+
 /// The files a run's job needs: the runner, `run.yaml`, the dataset's files (by the names
 /// dataset_info.json gives) and any starting adapter.
 fn run_package(run_dir: &Path, config: &TrainConfig) -> Result<Vec<u8>> {
@@ -570,15 +575,22 @@ struct Remote<'a> {
     cluster: Cluster,
 }
 
+/// The cluster a run was handed to.
+async fn cluster_of(sup: &Supervisor, run_id: &str) -> Result<Cluster> {
+    let id = run_id.to_owned();
+    sup.studio()
+        .db()
+        .call(move |c| {
+            let cluster_id: Option<String> = c.query_row("SELECT cluster_id FROM runs WHERE id = ?1", [&id], |r| r.get(0))?;
+            get(c, cluster_id.as_deref().unwrap_or_default())
+        })
+        .await
+}
+
 /// Runs a queued run on its cluster: re-attaches to its job when the cluster still has it
 /// running, else submits a new one, then follows it to the end.
 pub(super) async fn execute(sup: &Supervisor, run: Run) -> Result<()> {
-    let id = run.id.clone();
-    let cluster = sup.studio().db().call(move |c| {
-        let cluster_id: Option<String> = c.query_row("SELECT cluster_id FROM runs WHERE id = ?1", [&id], |r| r.get(0))?;
-        get(c, cluster_id.as_deref().unwrap_or_default())
-    });
-    let cluster = match cluster.await {
+    let cluster = match cluster_of(sup, &run.id).await {
         Ok(c) => c,
         Err(e) => return sup.finish_run(&run.id, RunStatus::Failed, None, Some(format!("its cluster is gone: {e}"))).await,
     };
@@ -602,12 +614,7 @@ pub(super) async fn execute(sup: &Supervisor, run: Run) -> Result<()> {
 /// A run left running by an earlier garden-eden: follow its job again.
 pub(super) async fn reattach(sup: Supervisor, run: Run) {
     let Some(job) = run.job_id.clone() else { return };
-    let id = run.id.clone();
-    let cluster = sup.studio().db().call(move |c| {
-        let cluster_id: Option<String> = c.query_row("SELECT cluster_id FROM runs WHERE id = ?1", [&id], |r| r.get(0))?;
-        get(c, cluster_id.as_deref().unwrap_or_default())
-    });
-    match cluster.await {
+    match cluster_of(&sup, &run.id).await {
         Ok(cluster) => {
             tracing::info!(run = %run.id, job = %job, cluster = %cluster.name, "re-attaching to a job on a Ray cluster");
             let remote = Remote { sup: &sup, jobs: Jobs::new(&cluster.url), cluster };
@@ -624,14 +631,13 @@ pub(super) async fn reattach(sup: Supervisor, run: Run) {
 impl Remote<'_> {
     async fn submit(&self, run: &Run) -> Result<String> {
         let config: TrainConfig = serde_json::from_value(run.config.clone()).map_err(|e| Error::Task(format!("the run's configuration: {e}")))?;
+        // Decided at submission (see `check_submission`), with the YAML.
+        let gpus = config.gpus.unwrap_or(0);
         let dir = PathBuf::from(&run.log_path).parent().map(Path::to_path_buf).unwrap_or_default();
         let zip = tokio::task::spawn_blocking(move || run_package(&dir, &config))
             .await
             .map_err(|e| Error::Task(e.to_string()))??;
         let package = self.jobs.upload(zip).await?;
-        let config: TrainConfig = serde_json::from_value(run.config.clone()).map_err(|e| Error::Task(e.to_string()))?;
-        let resources = self.jobs.resources().await?;
-        let gpus = gpus_for(&config, resources.gpus);
         let job = submission_id(run);
         let mut env = vec![
             // The runner's stop (save the adapter) gets this long before Ray kills the job.
@@ -643,16 +649,11 @@ impl Remote<'_> {
         }
         env.extend(self.sup.trainer_env().iter().cloned());
         // Recorded first: a garden-eden that dies right after the submission finds its job again.
-        let (id, job2, offset_reset) = (run.id.clone(), job.clone(), 0_i64);
+        let (id, job2) = (run.id.clone(), job.clone());
         self.sup
             .studio()
             .db()
-            .call(move |c| {
-                Ok(c.execute(
-                    "UPDATE runs SET job_id = ?2, job_log_offset = ?3, phase = 'training' WHERE id = ?1",
-                    params![id, job2, offset_reset],
-                )?)
-            })
+            .call(move |c| Ok(c.execute("UPDATE runs SET job_id = ?2, job_log_offset = 0, phase = 'training' WHERE id = ?1", params![id, job2])?))
             .await?;
         let request = JobRequest {
             submission_id: job.clone(),
@@ -780,7 +781,7 @@ impl Remote<'_> {
         let node: Option<String> = self.sup.studio().db().call(move |c| Ok(c.query_row("SELECT remote_node FROM runs WHERE id = ?1", [&id], |r| r.get(0))?)).await?;
         let Some(node) = node else { return Ok(None) };
         let node: std::net::IpAddr = node.parse().map_err(|_| self.jobs.service(format!("the job named its node '{node}', not an address")))?;
-        let package = self.jobs.upload(package(&[(RUNNER_FILE.to_owned(), Source::Bytes(RUNNER.as_bytes().to_vec()))])?).await?;
+        let package = self.jobs.upload(runner_package()?).await?;
         let output = PathBuf::from(&run.output_dir);
         let mut received: Vec<u8> = Vec::new();
         let mut offset = 0_u64;

@@ -164,7 +164,10 @@ impl Supervisor {
                 }
                 let name = name.to_owned();
                 let cluster = self.studio.db().call(move |c| super::ray::get(c, &name)).await?;
-                Some(super::ray::check_submission(cluster, &config).await?)
+                let (cluster, gpus) = super::ray::check_submission(cluster, &config).await?;
+                // Decided once, here: the YAML and the job's GPU request follow it.
+                config.gpus = Some(gpus);
+                Some(cluster)
             }
             None => {
                 // A run whose trainer packages are missing is refused here, before anything is queued.
@@ -175,8 +178,7 @@ impl Supervisor {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
         let yaml = match config.backend {
             _ if cluster.is_some() => {
-                let gpus = cluster.as_ref().map_or(0, |(_, g)| *g);
-                let yaml = super::ray::remote_yaml(&config, gpus);
+                let yaml = super::ray::remote_yaml(&config, config.gpus.unwrap_or(0));
                 crate::fsutil::write_atomically(&dir.join("run.yaml"), yaml.as_bytes())?;
                 yaml
             }
@@ -216,7 +218,7 @@ impl Supervisor {
         let config_json = serde_json::to_string(&config).map_err(|e| Error::Task(e.to_string()))?;
         let log_path = dir.join("train.log");
         let id2 = id.clone();
-        let cluster_id = cluster.map(|(c, _)| c.id);
+        let cluster_id = cluster.map(|c| c.id);
         let run = self
             .studio
             .db()
