@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
                             view=pages::conversation::ConversationPage
                             ssr=SsrMode::Async
                         />
+                        <Route path=StaticSegment("start") view=pages::start::StartPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("import") view=pages::import::ImportPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("datasets") view=pages::datasets::DatasetsPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("train") view=pages::train::TrainPage ssr=SsrMode::Async />

@@ -1,7 +1,7 @@
 import { test, expect, Page } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureAdapter, ensureConversation, ensureRun, settled } from './studio';
+import { everyPage, settled } from './studio';
 
 // The layout on a desktop and on a phone: the navigation on one row at 1280 px and behind a Menu
 // disclosure under 800 px (a <details>, so it works without JavaScript); every page without
@@ -13,33 +13,6 @@ const SIZES = [
   { width: 390, height: 844 },
 ];
 const SHOTS = path.resolve(__dirname, '..', 'screenshots');
-
-/** Every route in app/src/lib.rs; the ones with an id get one the spec makes. */
-async function pages(page: Page): Promise<[string, string][]> {
-  const conversation = await ensureConversation(page);
-  const run = await ensureRun(page);
-  const adapter = await ensureAdapter(page);
-  return [
-    ['home', '/'],
-    ['conversations', '/conversations'],
-    ['conversation', `/conversations/${conversation}`],
-    ['import', '/import'],
-    ['datasets', '/datasets'],
-    ['dataset-new', '/datasets/new'],
-    ['train', '/train'],
-    ['train-base-model', '/train?step=3'],
-    ['train-lora', '/train?step=4'],
-    ['runs', '/runs'],
-    ['run', `/runs/${run}`],
-    ['adapters', '/adapters'],
-    ['adapter', `/adapters/${adapter}`],
-    ['chat', '/chat'],
-    ['compare', '/compare'],
-    ['experiments', '/experiments'],
-    ['learn', '/learn'],
-    ['not-found', '/no-such-page'],
-  ];
-}
 
 /** The page scrolls sideways: the elements that stick out, for the failure message. */
 async function overflow(page: Page): Promise<{ scroll: number; client: number; culprits: string[] }> {
@@ -147,7 +120,7 @@ test('under 800 px the navigation folds behind Menu, which opens with or without
 
 test('every page at 1280×900 and 390×844: no sideways scrolling, controls beside their labels, a screenshot', async ({ page, javaScriptEnabled }, info) => {
   test.setTimeout(600_000);
-  const list = await pages(page);
+  const list = await everyPage(page);
   const dir = path.join(SHOTS, info.project.name);
   fs.mkdirSync(dir, { recursive: true });
   const problems: string[] = [];

@@ -97,3 +97,31 @@ export async function addModel(page: Page, name: string, model: string, adapter?
   await page.goto('/chat');
   await expect(page.locator(`#models tr[data-name="${name}"]`)).toHaveCount(1);
 }
+
+/** Every route in app/src/lib.rs; the ones with an id get one the spec makes. */
+export async function everyPage(page: Page): Promise<[string, string][]> {
+  const conversation = await ensureConversation(page);
+  const run = await ensureRun(page);
+  const adapter = await ensureAdapter(page);
+  return [
+    ['home', '/'],
+    ['start', '/start'],
+    ['conversations', '/conversations'],
+    ['conversation', `/conversations/${conversation}`],
+    ['import', '/import'],
+    ['datasets', '/datasets'],
+    ['dataset-new', '/datasets/new'],
+    ['train', '/train'],
+    ['train-base-model', '/train?step=3'],
+    ['train-lora', '/train?step=4'],
+    ['runs', '/runs'],
+    ['run', `/runs/${run}`],
+    ['adapters', '/adapters'],
+    ['adapter', `/adapters/${adapter}`],
+    ['chat', '/chat'],
+    ['compare', '/compare'],
+    ['experiments', '/experiments'],
+    ['learn', '/learn'],
+    ['not-found', '/no-such-page'],
+  ];
+}

@@ -20,6 +20,7 @@ pub mod hardware;
 pub mod http;
 pub mod import;
 pub mod infer;
+pub mod journey;
 pub mod learn;
 pub mod migrate;
 pub mod settings;

@@ -146,6 +146,13 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// The guided first run (the web app's "Start here"): each step from import to a blind
+    /// comparison, done or not, and what to do next.
+    Next {
+        /// Print the steps as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the environment: Python/LLaMA-Factory, llama.cpp, Ollama, GPU, disk.
     Doctor {
         /// Print the report as JSON.
@@ -347,6 +354,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .call(move |conn| garden_core::bench::generate(conn, conversations, turns, seed))
                 .await?;
             println!("{conversations} conversations, {} messages", conversations * turns * 2);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Next { json } => {
+            let studio = Studio::open(settings).context("opening the data dir")?;
+            let journey = studio.db().call(|c| garden_core::journey::journey(c)).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&journey)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let next = journey.next();
+            for (i, step) in journey.steps.iter().enumerate() {
+                let mark = if step.done { "done" } else if Some(i) == next { "next" } else { "    " };
+                println!("{mark}  {}. {:<32} {}", i + 1, step.title, step.detail);
+            }
+            match next {
+                Some(i) => println!(
+                    "\nNext: {}. In the web app: http://127.0.0.1:3000/start?step={} (then {}).",
+                    journey.steps[i].title, journey.steps[i].key, journey.steps[i].href
+                ),
+                None => println!("\nEvery step is done: `garden-eden learn plan` shows what the next cycle would learn from."),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { json } => {

@@ -8,6 +8,10 @@ use common::{garden_eden, ok};
 fn import_sample_then_export_as_the_seed_shows() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    // The guided first run starts at the import.
+    let next = ok(&garden_eden(&data, &["next"]));
+    assert!(next.starts_with("next  1. Bring in your history"), "{next}");
+    assert!(next.contains("Next: Bring in your history. In the web app: http://127.0.0.1:3000/start?step=import"), "{next}");
     let out = ok(&garden_eden(&data, &["import", "--sample"]));
     assert!(out.starts_with("Imported "), "{out}");
     // Again: nothing twice.
@@ -48,6 +52,13 @@ fn import_sample_then_export_as_the_seed_shows() {
     assert_eq!(json["format"], "kto");
     let list = ok(&garden_eden(&data, &["datasets", "list"]));
     assert!(list.contains("training_data") && list.contains("thumbs"), "{list}");
+    // Two steps done; training is next, in words and as JSON.
+    let next = ok(&garden_eden(&data, &["next"]));
+    assert!(next.contains("done  1. Bring in your history") && next.contains("done  2. Build a dataset"), "{next}");
+    assert!(next.contains("next  3. Train a LoRA adapter"), "{next}");
+    let journey: serde_json::Value = serde_json::from_str(&ok(&garden_eden(&data, &["next", "--json"]))).unwrap();
+    let done: Vec<bool> = journey["steps"].as_array().unwrap().iter().map(|s| s["done"].as_bool().unwrap()).collect();
+    assert_eq!(done, [true, true, false, false, false, false, false]);
 }
 
 #[test]

@@ -50,6 +50,37 @@ async fn pages_are_compressed_as_the_browser_asks() {
 }
 
 #[tokio::test]
+async fn the_bundle_is_sent_precompressed_when_a_twin_exists_and_revalidated() {
+    let server = TestServer::start().await;
+    let pkg = server.dir.path().join("site").join("pkg");
+    let css = "body { color: black; }\n".repeat(200);
+    std::fs::write(pkg.join("garden-eden.css"), &css).unwrap();
+    // A twin as `--precompress` writes it: what is sent must be these very bytes.
+    let twin = b"precompressed at build time".to_vec();
+    std::fs::write(pkg.join("garden-eden.css.br"), &twin).unwrap();
+    let res = client().get(server.url("/pkg/garden-eden.css")).header("accept-encoding", "br, gzip").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-encoding"], "br");
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), twin, "the twin, not a second compression");
+    // No twin for gzip: compressed on the fly instead; and a 304 while the file is unchanged.
+    let res = client().get(server.url("/pkg/garden-eden.css")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    let modified = res.headers()["last-modified"].clone();
+    let again = client()
+        .get(server.url("/pkg/garden-eden.css"))
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    // Pages are not the bundle: no such header on them.
+    let page = client().get(server.url("/train")).send().await.unwrap();
+    assert!(page.headers().get("cache-control").is_none_or(|v| v != "no-cache"));
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_client_holding_a_request_open_does_not_keep_the_server_from_stopping() {
     use tokio::io::AsyncWriteExt;
     let server = TestServer::start().await;

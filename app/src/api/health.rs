@@ -16,3 +16,9 @@ pub async fn get_health(#[server(default)] fresh: bool) -> Result<Health, AppErr
     let from_another_site = matches!(site, "cross-site" | "same-site");
     Ok(garden_core::doctor::health(&crate::state::studio()?, fresh, from_another_site).await?)
 }
+
+/// The guided first run: the loop's steps, each marked done from what the database holds.
+#[server(endpoint = "journey")]
+pub async fn get_journey() -> Result<crate::model::Journey, AppError> {
+    Ok(crate::state::studio()?.db().call(|c| garden_core::journey::journey(c)).await?)
+}

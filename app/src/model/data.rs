@@ -2,7 +2,8 @@
 //! `garden_types::data` types, as the server functions return them, and the pickers' choices.
 
 pub use garden_types::data::{
-    CheckStatus, ConversationDetail, ConversationPage, ConversationSummary, DatasetView, ExportParams, Health, ImportReport,
+    CheckStatus, ConversationDetail, ConversationPage, ConversationSummary, DatasetView, ExportParams, Health, ImportReport, Journey,
+    JourneyStep,
     MessageView, PreviewView, Role,
 };
 

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::health::get_health;
+use crate::api::health::{get_health, get_journey};
 use crate::components::empty::EmptyNote;
 use crate::components::ErrorBox;
 use crate::format;
@@ -19,6 +19,7 @@ pub fn HomePage() -> impl IntoView {
         move || (round.get(), query.read().get("recheck").is_some()),
         |(round, recheck)| get_health(round > 0 || recheck),
     );
+    let journey = Resource::new(|| (), |_| get_journey());
 
     view! {
         <Title text="Home" />
@@ -30,6 +31,36 @@ pub fn HomePage() -> impl IntoView {
                 "all on this machine."
             </p>
         </section>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                journey.await.ok().map(|j| {
+                    let total = j.steps.len();
+                    let next = j.next().map(|i| (i, j.steps[i].title.clone()));
+                    view! {
+                        <section class="card start-here" id="start-here" aria-labelledby="start-here-heading">
+                            <h2 id="start-here-heading">{if next.is_some() { "Start here" } else { "The loop, done once" }}</h2>
+                            {match next {
+                                Some((i, title)) => view! {
+                                    <p>
+                                        {format!("The guided first run: seven steps from your history to an adapter compared blind with its base. Next: step {} of {total}, {title}. ", i + 1)}
+                                        <a class="button" id="start-here-go" href="/start">{if i == 0 { "Start here" } else { "Continue" }}</a>
+                                    </p>
+                                }.into_any(),
+                                None => view! {
+                                    <p>
+                                        "You have been through every step of the guided first run. "
+                                        <a href="/start">"Look back at it"</a>
+                                        ", or "
+                                        <a href="/learn">"keep learning as new conversations arrive"</a>
+                                        "."
+                                    </p>
+                                }.into_any(),
+                            }}
+                        </section>
+                    }
+                })
+            })}
+        </Transition>
         <section class="card" aria-labelledby="setup-heading">
             <div class="card-head">
                 <h2 id="setup-heading">"Your set-up"</h2>

@@ -15,4 +15,5 @@ pub mod learn;
 pub mod not_found;
 pub mod run;
 pub mod runs;
+pub mod start;
 pub mod train;

@@ -74,6 +74,41 @@ pub struct Health {
     pub conversations: i64,
 }
 
+/// One step of the guided first run ("Start here"): what it is, whether it is done, and the page
+/// where its work is done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JourneyStep {
+    /// `import`, `dataset`, `train`, `watch`, `adapter`, `deploy` or `compare` (the address's `step`).
+    pub key: String,
+    pub title: String,
+    pub done: bool,
+    /// One sentence: what is done, or what the step asks for and why.
+    pub detail: String,
+    /// The page where the work is done (the hand-off).
+    pub href: String,
+    /// The hand-off link's words.
+    pub action: String,
+}
+
+/// The guided first run, from import to a blind comparison of the adapter with its base, as far
+/// as the database shows it done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Journey {
+    pub steps: Vec<JourneyStep>,
+}
+
+impl Journey {
+    /// The first step not done yet (None once every step is).
+    pub fn next(&self) -> Option<usize> {
+        self.steps.iter().position(|s| !s.done)
+    }
+
+    /// The step named `key`, by position.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.key == key)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Conversations
 // ---------------------------------------------------------------------------------------------
