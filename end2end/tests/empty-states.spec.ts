@@ -85,6 +85,18 @@ test('a fresh studio explains each empty list and select, and links to what fill
   await go('/');
   await note(page, 'conversations', 'Your history is empty', ['/import']);
   await everyNoteLinks(page);
+  // The guided first run, from nothing: step 1 of 7 is next, and it hands off to Import.
+  await expect(page.locator('#start-here')).toContainText('Next: step 1 of 7, Bring in your history');
+  await go('/start');
+  await expect(page.locator('#journey-progress')).toHaveText('0 of 7 steps done.');
+  await expect(page.locator('#journey-step')).toHaveAttribute('data-step', 'import');
+  await expect(page.locator('#journey li.journey-step[data-state="done"]')).toHaveCount(0);
+  await expect(page.locator('#journey-go')).toHaveAttribute('href', '/import');
+  await expect(page.locator('#journey-previous')).toHaveCount(0);
+  // A later step, chosen in the address, says which comes first.
+  await go('/start?step=deploy');
+  await expect(page.locator('.journey-status')).toHaveText('Not done yet: step 1 comes first');
+  await expect(page.locator('#journey-go')).toHaveAttribute('href', '/adapters');
 
   await go('/conversations');
   await expect(page.locator('#empty-state')).toContainText('No conversations yet');

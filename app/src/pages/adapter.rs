@@ -196,7 +196,7 @@ fn Detail(v: AdapterView, activate: ServerAction<ActivateAdapter>, delete: Serve
                 <h2>"Modelfile"</h2>
                 <a class="button secondary" id="download-modelfile" href=format!("/adapters/{id_download}/Modelfile") download="Modelfile">"Download"</a>
             </div>
-            <pre class="sample" id="modelfile-text">{v.modelfile}</pre>
+            <pre class="sample" tabindex="0" id="modelfile-text">{v.modelfile}</pre>
             <p class="muted">{v.modelfile_note}</p>
         </section>
     }

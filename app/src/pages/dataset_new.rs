@@ -194,7 +194,7 @@ fn PreviewPane(v: PreviewView, params: ExportParams, export: ServerAction<Export
                     view! { <p class="muted">"No example passes these settings."</p> }.into_any()
                 }
             } else {
-                v.samples.into_iter().map(|s| view! { <pre class="sample">{s}</pre> }).collect_view().into_any()
+                v.samples.into_iter().map(|s| view! { <pre class="sample" tabindex="0">{s}</pre> }).collect_view().into_any()
             }}
         </section>
     }

@@ -78,7 +78,7 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
         <section class="card">
             <div class="progress"><div class="progress-bar" style=move || format!("width: {:.1}%", progress().0)></div></div>
             <p class="summary" id="progress-text">{move || progress().1}</p>
-            {move || error.get().map(|e| view! { <pre class="error-box" id="run-error">{e}</pre> })}
+            {move || error.get().map(|e| view! { <pre class="error-box" id="run-error" tabindex="0">{e}</pre> })}
             <div class="inline-form">
                 {move || (!status.get().is_finished()).then(|| {
                     let id = id_cancel.clone();
@@ -140,7 +140,7 @@ fn LiveRun(view: RunView, cancel: ServerAction<CancelRun>, resume: ServerAction<
         </section>
         <details class="card">
             <summary>"The exact LLaMA-Factory configuration"</summary>
-            <pre class="sample">{run.yaml.clone()}</pre>
+            <pre class="sample" tabindex="0">{run.yaml.clone()}</pre>
             <p class="muted path">{format!("Output: {}", run.output_dir)}</p>
         </details>
     }

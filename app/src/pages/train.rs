@@ -359,7 +359,7 @@ pub fn TrainPage() -> impl IntoView {
                                     <p class="error-box" id="remote-code">"This run executes Python code that comes with the model (trust_remote_code: true). Go on only if you trust where the model comes from."</p>
                                 })}
                                 <MissingExtras missing=plan.missing_extras.clone() />
-                                <pre class="sample" id="yaml">{plan.yaml}</pre>
+                                <pre class="sample" tabindex="0" id="yaml">{plan.yaml}</pre>
                                 {match plan.memory {
                                     Ok(m) => view! {
                                         <div class=format!("memory {}", m.fit) id="memory" data-fit=m.fit.as_str()>
@@ -383,7 +383,7 @@ pub fn TrainPage() -> impl IntoView {
                                         <h3>{b.label}</h3>
                                         {b.error.map(|e| view! { <p class="muted">{e}</p> })}
                                         {(!b.command.is_empty()).then(|| view! { <p><code>{b.command.clone()}</code></p> })}
-                                        {b.files.into_iter().map(|(name, content)| view! { <p class="muted">{name}</p><pre class="sample">{content}</pre> }).collect_view()}
+                                        {b.files.into_iter().map(|(name, content)| view! { <p class="muted">{name}</p><pre class="sample" tabindex="0">{content}</pre> }).collect_view()}
                                         <ul>{b.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
                                     }).collect_view()}
                                 </details>
@@ -448,7 +448,7 @@ fn MissingExtras(missing: Vec<ExtraStatus>) -> impl IntoView {
                                 };
                                 view! { <li class=format!("install {}", i.state) data-state=i.state.as_str()>
                                     {format!("{}: {}{bytes}", i.extra.package(), i.line)}
-                                    {i.error.map(|e| view! { <pre class="sample">{e}</pre> })}
+                                    {i.error.map(|e| view! { <pre class="sample" tabindex="0">{e}</pre> })}
                                 </li> }
                             }).collect_view()}
                         </ul>
