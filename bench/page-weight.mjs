@@ -34,27 +34,38 @@ cdp.on('Network.loadingFinished', (e) => {
 
 const sum = (list) => list.reduce((n, r) => n + r.bytes, 0);
 const started = Date.now();
-await page.goto(url, { waitUntil: 'networkidle', timeout: 120_000 });
-const first = finished;
-const firstMs = Date.now() - started;
+// Loaded, then quiet (a page that keeps a connection open, as Gradio's does, is given 15 s).
+await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
+const quiet = () => page.waitForLoadState('networkidle', { timeout: 15_000 }).catch(() => {});
+await quiet();
 const hydrated = await page
   .locator('.layout[data-hydrated="true"]')
   .waitFor({ timeout: 5_000 })
   .then(() => true)
   .catch(() => false);
+await quiet();
+const first = finished;
+const firstMs = Date.now() - started;
 
 const later = [];
 for (const route of routes) {
+  let link = page.locator(`a[href="${route}"]`).first();
+  if (hydrated && !(await link.count())) {
+    // Not linked from here: back to Home (in place) and follow it from there.
+    await page.locator('a.brand').click();
+    await page.waitForURL((u) => new URL(u).pathname === '/', { timeout: 30_000 });
+    await quiet();
+    link = page.locator(`a[href="${route}"]`).first();
+  }
   finished = [];
-  const link = page.locator(`a[href="${route}"]`).first();
   if (hydrated && (await link.count())) {
     // A link followed in place: what the router fetches (data, and a chunk if the route has one).
     await link.click();
     await page.waitForURL((u) => new URL(u).pathname === route, { timeout: 30_000 });
-    await page.waitForLoadState('networkidle');
   } else {
-    await page.goto(new URL(route, url).toString(), { waitUntil: 'networkidle', timeout: 60_000 });
+    await page.goto(new URL(route, url).toString(), { waitUntil: 'load', timeout: 60_000 });
   }
+  await quiet();
   const code = finished.filter((r) => /\.(wasm|js)(\?|$)/.test(r.url));
   later.push({ route, bytes: sum(finished), code_bytes: sum(code), requests: finished.length });
 }
