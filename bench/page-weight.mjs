@@ -22,6 +22,16 @@ const cdp = await page.context().newCDPSession(page);
 await cdp.send('Network.enable');
 await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
 
+// When the page has hydrated (the app flips `data-hydrated` on its root), in ms from navigation start.
+await page.addInitScript(() => {
+  new MutationObserver((_, observer) => {
+    if (document.querySelector('.layout[data-hydrated="true"]')) {
+      window.__hydratedAt = performance.now();
+      observer.disconnect();
+    }
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-hydrated'] });
+});
+
 const requests = new Map();
 let finished = [];
 cdp.on('Network.responseReceived', (e) => {
@@ -44,6 +54,7 @@ const hydrated = await page
   .then(() => true)
   .catch(() => false);
 await quiet();
+const hydratedMs = hydrated ? Math.round(await page.evaluate(() => window.__hydratedAt ?? -1)) : null;
 const first = finished;
 const firstMs = Date.now() - started;
 
@@ -71,5 +82,5 @@ for (const route of routes) {
 }
 
 const biggest = [...first].sort((a, b) => b.bytes - a.bytes).slice(0, 5).map((r) => ({ url: r.url.replace(url, '/').replace(/\/\/+/g, '/'), bytes: r.bytes, encoding: r.encoding }));
-console.log(JSON.stringify({ name, url, first_page_bytes: sum(first), requests: first.length, load_ms: firstMs, hydrated, biggest, later }));
+console.log(JSON.stringify({ name, url, first_page_bytes: sum(first), requests: first.length, load_ms: firstMs, hydrated, hydrated_ms: hydratedMs, biggest, later }));
 await browser.close();
