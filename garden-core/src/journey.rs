@@ -18,7 +18,6 @@ fn plural(n: i64, one: &str, many: &str) -> String {
 /// The journey as far as the database shows it done. One read transaction: one snapshot.
 pub fn journey(conn: &Connection) -> Result<Journey> {
     let tx = conn.unchecked_transaction()?;
-    let count = |sql: &str| -> Result<i64> { Ok(tx.query_row(sql, [], |r| r.get(0))?) };
 
     let conversations = crate::conversations::count(&tx)?;
     let import = if conversations > 0 {
@@ -131,9 +130,11 @@ pub fn journey(conn: &Connection) -> Result<Journey> {
         ),
     };
 
-    let votes = count(
+    let votes: i64 = tx.query_row(
         "SELECT COUNT(*) FROM votes v WHERE v.winner IS NOT NULL AND v.blind = 1 AND EXISTS (
            SELECT 1 FROM endpoints e WHERE e.id IN (v.endpoint_a, v.endpoint_b) AND e.adapter_id IS NOT NULL)",
+        [],
+        |r| r.get(0),
     )?;
     let compare = if votes > 0 {
         step("compare", "Compare it with its base, blind", true, format!("{} cast without knowing which answer was which.", plural(votes, "blind vote", "blind votes")), "/experiments".into(), "Run an A/B experiment")

@@ -96,11 +96,19 @@ pub fn router(state: AppState, guard: HostGuard) -> Router {
     let routes = generate_route_list(App);
     let pkg = Path::new(state.leptos_options.site_root.as_ref()).join(state.leptos_options.site_pkg_dir.as_ref());
     Router::new()
-        // The bundle: its precompressed twins when the browser takes them, and conditional
-        // requests answered (304), which the pages' own file handler does not do.
+        // The bundle: a release build ships `.br` and `.gz` twins of each file (`cargo leptos
+        // build --release --precompress`), sent as they are to a browser that accepts them (the
+        // compression layer leaves an encoded response alone), and conditional requests are
+        // answered (304), which the pages' own file handler does not do. The names carry no hash,
+        // so the browser keeps a copy but asks again each time (`no-cache`: a 304 while it is
+        // unchanged), and an upgraded garden-eden is never served from a stale cache.
         .nest_service(
             "/pkg",
-            tower_http::services::ServeDir::new(pkg).precompressed_br().precompressed_gzip(),
+            tower_http::set_header::SetResponseHeader::if_not_present(
+                tower_http::services::ServeDir::new(pkg).precompressed_br().precompressed_gzip(),
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-cache"),
+            ),
         )
         .route(
             "/import/upload",
@@ -116,25 +124,10 @@ pub fn router(state: AppState, guard: HostGuard) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(Arc::new(guard), security::guard))
-        .layer(axum::middleware::from_fn(asset_cache))
         // br or gzip, as the browser asks; event streams (text/event-stream) are never compressed,
         // so live charts and answers arrive as they are sent.
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
-}
-
-/// The bundle (`/pkg/…`): a release build ships `.br` and `.gz` twins of each file
-/// (`cargo leptos build --release --precompress`), which are sent as they are to a browser that
-/// accepts them (the compression layer leaves an encoded response alone). The names
-/// carry no hash, so the browser keeps a copy but asks again each time (`no-cache`: a 304 while it
-/// is unchanged), and an upgraded garden-eden is never served from a stale cache.
-async fn asset_cache(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    let bundle = request.uri().path().starts_with("/pkg/");
-    let mut response = next.run(request).await;
-    if bundle && !response.headers().contains_key(http::header::CACHE_CONTROL) {
-        response.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-cache"));
-    }
-    response
 }
 
 /// Serves until `shutdown` resolves.
