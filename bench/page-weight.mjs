@@ -2,7 +2,9 @@
 // Network.loadingFinished `encodedDataLength` (headers and body as they came over the wire,
 // compressed where the server compressed) for every request the page makes until the network is
 // idle, in Debian's Chromium with a cold cache. Then, for each later route, what following a link
-// to it transfers (the page's own data, and any code chunk it loads).
+// to it from the first page transfers (the page's own data, and the code chunks it loads): each
+// route measured from a fresh cold visit, so no route is counted as cheap because an earlier one
+// already fetched its chunks.
 //
 // Usage: node bench/page-weight.mjs NAME URL [ROUTE ...]   (prints one JSON line)
 import { chromium } from '../end2end/node_modules/@playwright/test/index.mjs';
@@ -17,68 +19,92 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-const cdp = await page.context().newCDPSession(page);
-await cdp.send('Network.enable');
-await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-
-// When the page has hydrated (the app flips `data-hydrated` on its root), in ms from navigation start.
-await page.addInitScript(() => {
-  new MutationObserver((_, observer) => {
-    if (document.querySelector('.layout[data-hydrated="true"]')) {
-      window.__hydratedAt = performance.now();
-      observer.disconnect();
-    }
-  }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-hydrated'] });
-});
-
-const requests = new Map();
-let finished = [];
-cdp.on('Network.responseReceived', (e) => {
-  requests.set(e.requestId, { url: e.response.url, encoding: e.response.headers['content-encoding'] ?? e.response.headers['Content-Encoding'] ?? '' });
-});
-cdp.on('Network.loadingFinished', (e) => {
-  const r = requests.get(e.requestId) ?? { url: '?', encoding: '' };
-  finished.push({ ...r, bytes: e.encodedDataLength });
-});
 
 const sum = (list) => list.reduce((n, r) => n + r.bytes, 0);
+
+// A cold page that records what it transfers: `finished` (url, encoding, bytes) and how many
+// requests are still in flight.
+async function coldPage() {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  // When the page has hydrated (the app flips `data-hydrated` on its root), in ms from navigation start.
+  await page.addInitScript(() => {
+    new MutationObserver((_, observer) => {
+      if (document.querySelector('.layout[data-hydrated="true"]')) {
+        window.__hydratedAt = performance.now();
+        observer.disconnect();
+      }
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-hydrated'] });
+  });
+  const state = { page, finished: [], inflight: new Set(), lastEvent: Date.now() };
+  const requests = new Map();
+  cdp.on('Network.requestWillBeSent', (e) => {
+    state.inflight.add(e.requestId);
+    state.lastEvent = Date.now();
+  });
+  cdp.on('Network.responseReceived', (e) => {
+    requests.set(e.requestId, { url: e.response.url, encoding: e.response.headers['content-encoding'] ?? e.response.headers['Content-Encoding'] ?? '' });
+  });
+  cdp.on('Network.loadingFinished', (e) => {
+    const r = requests.get(e.requestId) ?? { url: '?', encoding: '' };
+    state.finished.push({ ...r, bytes: e.encodedDataLength });
+    state.inflight.delete(e.requestId);
+    state.lastEvent = Date.now();
+  });
+  cdp.on('Network.loadingFailed', (e) => {
+    state.inflight.delete(e.requestId);
+    state.lastEvent = Date.now();
+  });
+  return state;
+}
+
+// Loaded, then quiet: nothing in flight and nothing new for a second (a page that keeps a
+// connection open, as Gradio's does, is given 15 s).
+async function settle(state) {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && (state.inflight.size > 0 || Date.now() - state.lastEvent < 1_000)) {
+    await state.page.waitForTimeout(100);
+  }
+}
+
+// The first page.
 const started = Date.now();
-// Loaded, then quiet (a page that keeps a connection open, as Gradio's does, is given 15 s).
-await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
-const quiet = () => page.waitForLoadState('networkidle', { timeout: 15_000 }).catch(() => {});
-await quiet();
-const hydrated = await page
+const home = await coldPage();
+await home.page.goto(url, { waitUntil: 'load', timeout: 120_000 });
+await settle(home);
+const hydrated = await home.page
   .locator('.layout[data-hydrated="true"]')
   .waitFor({ timeout: 5_000 })
   .then(() => true)
   .catch(() => false);
-await quiet();
-const hydratedMs = hydrated ? Math.round(await page.evaluate(() => window.__hydratedAt ?? -1)) : null;
-const first = finished;
+await settle(home);
+const hydratedMs = hydrated ? Math.round(await home.page.evaluate(() => window.__hydratedAt ?? -1)) : null;
+const first = home.finished;
 const firstMs = Date.now() - started;
+await home.page.context().close();
 
+// Each later route: a fresh cold visit to the first page, then a click on the link to the route
+// (the router fetches the route's data and its chunks in place); without hydration, a page load.
 const later = [];
 for (const route of routes) {
-  let link = page.locator(`a[href="${route}"]`).first();
-  if (hydrated && !(await link.count())) {
-    // Not linked from here: back to Home (in place) and follow it from there.
-    await page.locator('a.brand').click();
-    await page.waitForURL((u) => new URL(u).pathname === '/', { timeout: 30_000 });
-    await quiet();
-    link = page.locator(`a[href="${route}"]`).first();
-  }
-  finished = [];
+  const state = await coldPage();
+  await state.page.goto(url, { waitUntil: 'load', timeout: 120_000 });
+  await state.page.locator('.layout[data-hydrated="true"]').waitFor({ timeout: 10_000 }).catch(() => {});
+  await settle(state);
+  state.finished = [];
+  const link = state.page.locator(`a[href="${route}"]`).first();
   if (hydrated && (await link.count())) {
-    // A link followed in place: what the router fetches (data, and a chunk if the route has one).
     await link.click();
-    await page.waitForURL((u) => new URL(u).pathname === route, { timeout: 30_000 });
+    await state.page.waitForURL((u) => new URL(u).pathname === route, { timeout: 30_000 });
   } else {
-    await page.goto(new URL(route, url).toString(), { waitUntil: 'load', timeout: 60_000 });
+    await state.page.goto(new URL(route, url).toString(), { waitUntil: 'load', timeout: 60_000 });
   }
-  await quiet();
-  const code = finished.filter((r) => /\.(wasm|js)(\?|$)/.test(r.url));
-  later.push({ route, bytes: sum(finished), code_bytes: sum(code), requests: finished.length });
+  await settle(state);
+  const code = state.finished.filter((r) => /\.(wasm|js)(\?|$)/.test(r.url));
+  later.push({ route, bytes: sum(state.finished), code_bytes: sum(code), requests: state.finished.length });
+  await state.page.context().close();
 }
 
 const biggest = [...first].sort((a, b) => b.bytes - a.bytes).slice(0, 5).map((r) => ({ url: r.url.replace(url, '/').replace(/\/\/+/g, '/'), bytes: r.bytes, encoding: r.encoding }));

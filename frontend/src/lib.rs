@@ -6,5 +6,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // `hydrate_lazy`: the current page's code may sit in a chunk of its own (see `app::pages`); it
+    // is loaded before the page hydrates.
+    leptos::mount::hydrate_lazy(app::App);
 }
