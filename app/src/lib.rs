@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::hooks::use_location;
-use leptos_router::{Lazy, ParamSegment, SsrMode, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 /// The name of the browser bundle (`pkg/garden-eden.js`, `.wasm`, `.css`).
 pub const OUTPUT_NAME: &str = "garden-eden";
@@ -71,37 +71,37 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("") view=pages::home::HomePage ssr=SsrMode::Async />
                         <Route
                             path=StaticSegment("conversations")
-                            view={Lazy::<pages::ConversationsRoute>::new()}
+                            view=pages::conversations::ConversationsPage
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=(StaticSegment("conversations"), ParamSegment("id"))
-                            view={Lazy::<pages::ConversationRoute>::new()}
+                            view=pages::conversation::ConversationPage
                             ssr=SsrMode::Async
                         />
                         <Route path=StaticSegment("start") view=pages::start::StartPage ssr=SsrMode::Async />
-                        <Route path=StaticSegment("import") view={Lazy::<pages::ImportRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=StaticSegment("datasets") view={Lazy::<pages::DatasetsRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=StaticSegment("train") view={Lazy::<pages::TrainRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=StaticSegment("runs") view={Lazy::<pages::RunsRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("import") view=pages::import::ImportPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("datasets") view=pages::datasets::DatasetsPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("train") view=pages::train::TrainPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("runs") view=pages::runs::RunsPage ssr=SsrMode::Async />
                         <Route
                             path=(StaticSegment("runs"), ParamSegment("id"))
-                            view={Lazy::<pages::RunRoute>::new()}
+                            view=pages::run::RunPage
                             ssr=SsrMode::Async
                         />
-                        <Route path=StaticSegment("adapters") view={Lazy::<pages::AdaptersRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=StaticSegment("chat") view={Lazy::<pages::ChatRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=StaticSegment("compare") view={Lazy::<pages::CompareRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=StaticSegment("experiments") view={Lazy::<pages::ExperimentsRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=StaticSegment("learn") view={Lazy::<pages::LearnRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("adapters") view=pages::adapters::AdaptersPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("chat") view=pages::chat::ChatPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("compare") view=pages::compare::ComparePage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("experiments") view=pages::experiments::ExperimentsPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("learn") view=pages::learn::LearnPage ssr=SsrMode::Async />
                         <Route
                             path=(StaticSegment("adapters"), ParamSegment("id"))
-                            view={Lazy::<pages::AdapterRoute>::new()}
+                            view=pages::adapter::AdapterPage
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=(StaticSegment("datasets"), StaticSegment("new"))
-                            view={Lazy::<pages::NewDatasetRoute>::new()}
+                            view=pages::dataset_new::NewDatasetPage
                             ssr=SsrMode::Async
                         />
                     </Routes>

@@ -6,7 +6,5 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // `hydrate_lazy`: the current page's code may sit in a chunk of its own (see `app::pages`); it
-    // is loaded before the page hydrates.
-    leptos::mount::hydrate_lazy(app::App);
+    leptos::mount::hydrate_body(app::App);
 }
