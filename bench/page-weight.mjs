@@ -69,17 +69,24 @@ async function settle(state) {
   }
 }
 
+// A cold visit to the first page: loaded, quiet, hydrated (if the app hydrates), quiet again.
+async function visitFirstPage() {
+  const state = await coldPage();
+  await state.page.goto(url, { waitUntil: 'load', timeout: 120_000 });
+  await settle(state);
+  state.hydrated = await state.page
+    .locator('.layout[data-hydrated="true"]')
+    .waitFor({ timeout: 5_000 })
+    .then(() => true)
+    .catch(() => false);
+  await settle(state);
+  return state;
+}
+
 // The first page.
 const started = Date.now();
-const home = await coldPage();
-await home.page.goto(url, { waitUntil: 'load', timeout: 120_000 });
-await settle(home);
-const hydrated = await home.page
-  .locator('.layout[data-hydrated="true"]')
-  .waitFor({ timeout: 5_000 })
-  .then(() => true)
-  .catch(() => false);
-await settle(home);
+const home = await visitFirstPage();
+const hydrated = home.hydrated;
 const hydratedMs = hydrated ? Math.round(await home.page.evaluate(() => window.__hydratedAt ?? -1)) : null;
 const first = home.finished;
 const firstMs = Date.now() - started;
@@ -89,13 +96,10 @@ await home.page.context().close();
 // (the router fetches the route's data and its chunks in place); without hydration, a page load.
 const later = [];
 for (const route of routes) {
-  const state = await coldPage();
-  await state.page.goto(url, { waitUntil: 'load', timeout: 120_000 });
-  await state.page.locator('.layout[data-hydrated="true"]').waitFor({ timeout: 10_000 }).catch(() => {});
-  await settle(state);
+  const state = await visitFirstPage();
   state.finished = [];
   const link = state.page.locator(`a[href="${route}"]`).first();
-  if (hydrated && (await link.count())) {
+  if (state.hydrated && (await link.count())) {
     await link.click();
     await state.page.waitForURL((u) => new URL(u).pathname === route, { timeout: 30_000 });
   } else {
